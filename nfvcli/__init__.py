@@ -1,0 +1,1 @@
+"""nfvcli: the `nfv` command and the OpenStackClient plugin, over nfvlib."""

@@ -1,0 +1,97 @@
+"""What every nfvcli command shares: client access, error handling, columns."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+from cliff import columns
+
+from nfvcli import errors
+
+
+def nfv_mode(app: Any) -> str:
+    """The mode chosen by ``--os-nfv-mode`` / ``OS_NFV_MODE``."""
+    mode = getattr(getattr(app, "options", None), "os_nfv_mode", None)
+    return mode or os.environ.get("OS_NFV_MODE") or getattr(app, "DEFAULT_NFV_MODE",
+                                                            "remote")
+
+
+class NfvCommandMixin:
+    """Mixed into every command: thin ``take_action``, errors mapped once.
+
+    An nfvlib error becomes one line on stderr and its exit code; with
+    ``--debug`` the traceback is shown too.
+    """
+
+    app: Any
+
+    @property
+    def auth_required(self) -> bool:  # read by osc-lib before running
+        return nfv_mode(self.app) == "remote"
+
+    @property
+    def nfv(self):
+        """The nfvlib client of the running app."""
+        return self.app.client_manager.nfv
+
+    def run(self, parsed_args: Any) -> int:
+        from nfvlib.exceptions import NfvError
+
+        try:
+            result = super().run(parsed_args)  # type: ignore[misc]
+        except NfvError as exc:
+            return self._report(exc)
+        except (OSError, ValueError) as exc:
+            return self._report(exc)
+        return getattr(self, "exit_code", None) or result or 0
+
+    def _report(self, exc: BaseException) -> int:
+        if getattr(self.app.options, "debug", False):
+            traceback.print_exception(exc, file=sys.stderr)
+        name = getattr(self.app, "NAME", "nfv")
+        self.app.stderr.write(f"{name}: error: {errors.one_line(exc)}\n")
+        return errors.exit_code(exc)
+
+
+class DictColumn(columns.FormattableColumn):
+    """A mapping: ``k='v', ...`` in tables, the mapping itself in json/yaml."""
+
+    def human_readable(self) -> str:
+        return ", ".join(f"{k}='{v}'" for k, v in sorted((self._value or {}).items()))
+
+    def machine_readable(self) -> Any:
+        return dict(self._value or {})
+
+
+class ListColumn(columns.FormattableColumn):
+    """A sequence: comma-separated in tables, a list in json/yaml."""
+
+    def human_readable(self) -> str:
+        return ", ".join(str(v) for v in self._value or ())
+
+    def machine_readable(self) -> Any:
+        return list(self._value or ())
+
+
+def read_config_file(path: str | None, *, partial: bool = False) -> dict | None:
+    """Load a VIM config file given on the command line (None if not given)."""
+    if path is None:
+        return None
+    from nfvlib.vim.config_file import load_config_file
+
+    return load_config_file(path, partial=partial)
+
+
+def bool_value(text: str) -> bool:
+    """Parse True/False for options such as ``--is-default``."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "1", "on"):
+        return True
+    if lowered in ("false", "no", "0", "off"):
+        return False
+    import argparse
+
+    raise argparse.ArgumentTypeError(f"expected True or False, not {text!r}")

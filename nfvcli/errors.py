@@ -1,0 +1,56 @@
+"""nfvlib's exception tree mapped once to exit codes.
+
+======  ===========================================================
+code    meaning
+======  ===========================================================
+0       success
+1       any other error
+2       invalid input (bad option, config file or request)
+3       not found
+4       conflict (duplicate name, second default VIM, wrong state)
+5       authentication failed
+6       a VIM or server is unreachable (also: ``vim check`` found one)
+7       vault problem (missing or unsafe key)
+8       store problem
+9       not supported in this mode
+10      sandbox service failed
+11      timed out waiting
+======  ===========================================================
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+
+_CODES = (
+    ("InvalidInput", 2),
+    ("NotFound", 3),
+    ("Conflict", 4),
+    ("AuthFailed", 5),
+    ("Unreachable", 6),
+    ("VaultError", 7),
+    ("StoreError", 8),
+    ("Unsupported", 9),
+    ("SandboxError", 10),
+    ("WaitTimeout", 11),
+)
+EXIT_UNREACHABLE = 6
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code for an exception (walks the class hierarchy)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    for name, code in _CODES:
+        if name in names:
+            return code
+    return EXIT_ERROR
+
+
+def one_line(exc: BaseException) -> str:
+    """The exception as one line of text."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    sandbox_log = getattr(exc, "log_path", None)
+    if sandbox_log:
+        text += f" (log: {sandbox_log})"
+    return text

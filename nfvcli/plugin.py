@@ -1,0 +1,45 @@
+"""OpenStackClient plugin: ``openstack vim ...`` in local or remote mode.
+
+``--os-nfv-mode local`` (env ``OS_NFV_MODE``) runs the commands on the local
+store without any cloud credentials; ``remote`` (the default under
+``openstack``) speaks to the cloud's Tacker server.
+"""
+
+from __future__ import annotations
+
+import os
+
+DEFAULT_API_VERSION = "1"
+API_VERSION_OPTION = "os_nfv_api_version"
+API_NAME = "nfv"
+API_VERSIONS = {"1": "nfvlib.client.Client"}
+
+
+def make_client(instance):
+    """Build the nfvlib client for the OSC client manager."""
+    from nfvlib import Client
+
+    options = getattr(instance, "_cli_options", None)
+    config = getattr(options, "config", None) or {}
+    mode = config.get("nfv_mode") or os.environ.get("OS_NFV_MODE") or "remote"
+    if mode == "local":
+        return Client("local")
+    return Client("remote", session=instance.session,
+                  region_name=getattr(instance, "region_name", None),
+                  endpoint_override=config.get("nfv_endpoint_override"))
+
+
+def build_option_parser(parser):
+    """Add the plugin's global options to openstack's parser."""
+    parser.add_argument(
+        "--os-nfv-api-version", metavar="<nfv-api-version>",
+        default=os.environ.get("OS_NFV_API_VERSION", DEFAULT_API_VERSION),
+        help="NFV API version, default=%s (env: OS_NFV_API_VERSION)"
+        % DEFAULT_API_VERSION)
+    parser.add_argument(
+        "--os-nfv-mode", metavar="<local|remote>", choices=("local", "remote"),
+        default=os.environ.get("OS_NFV_MODE") or "remote",
+        help="local: run on this machine's nfvkit store, no Tacker server and no "
+             "cloud credentials needed; remote: use the cloud's Tacker server "
+             "(default, env: OS_NFV_MODE)")
+    return parser

@@ -1,0 +1,134 @@
+"""The standalone ``nfv`` command: a cliff App, local mode by default.
+
+Commands are listed here by import path and imported only when run, so that
+``nfv vim list`` loads neither keystoneauth1 nor any other command module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+from cliff import app, commandmanager
+
+#: command name -> "module:Class"
+COMMANDS = {
+    "vim register": "nfvcli.vim:RegisterVim",
+    "vim list": "nfvcli.vim:ListVim",
+    "vim show": "nfvcli.vim:ShowVim",
+    "vim set": "nfvcli.vim:SetVim",
+    "vim delete": "nfvcli.vim:DeleteVim",
+    "vim check": "nfvcli.vim:CheckVim",
+    "vim rotate-keys": "nfvcli.vim:RotateVimKeys",
+}
+
+
+class _LazyCommand:
+    """Looks like an entry point to cliff; imports the command when loaded."""
+
+    def __init__(self, name: str, target: str) -> None:
+        self.name = name
+        self.value = target
+
+    def load(self) -> Any:
+        module, _, attr = self.value.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+class LazyCommandManager(commandmanager.CommandManager):
+    """A command manager filled from :data:`COMMANDS`, without entry-point scans."""
+
+    def __init__(self, commands: dict[str, str]) -> None:
+        self._table = commands
+        super().__init__(namespace="")
+
+    def _load_commands(self) -> None:
+        for name, target in self._table.items():
+            self.commands[name] = _LazyCommand(name, target)
+
+
+class ClientManager:
+    """Builds the nfvlib client from the global options on first use."""
+
+    def __init__(self, options: Any) -> None:
+        self._options = options
+        self._client = None
+
+    @property
+    def nfv(self):
+        if self._client is None:
+            from nfvlib import Client, Paths
+
+            opts = self._options
+            paths = Paths.from_env(data_dir=opts.data_dir, store_file=opts.store,
+                                   key_dir=opts.key_dir)
+            mode = opts.os_nfv_mode or "local"
+            if mode == "remote":
+                from nfvlib.remote.auth import session_from_env
+
+                self._client = Client(
+                    "remote", paths=paths, session=session_from_env(os.environ),
+                    endpoint_override=os.environ.get("OS_TACKER_URL"),
+                    region_name=os.environ.get("OS_REGION_NAME"))
+            else:
+                self._client = Client("local", paths=paths)
+        return self._client
+
+
+class NfvApp(app.App):
+    """The ``nfv`` application."""
+
+    NAME = "nfv"
+    DEFAULT_NFV_MODE = "local"
+
+    def __init__(self) -> None:
+        super().__init__(
+            description="Manage VNFs on OpenStack, with or without a Tacker server.",
+            version=_version(), command_manager=LazyCommandManager(COMMANDS),
+            deferred_help=True)
+        self.client_manager: ClientManager | None = None
+
+    def build_option_parser(self, description, version, argparse_kwargs=None):
+        parser = super().build_option_parser(description, version, argparse_kwargs)
+        parser.add_argument(
+            "--os-nfv-mode", choices=("local", "remote"),
+            default=os.environ.get("OS_NFV_MODE") or "local",
+            help="local: nfvkit is the VNFM, state in a local store (default); "
+                 "remote: talk to a Tacker server (env OS_NFV_MODE)")
+        parser.add_argument(
+            "--data-dir", metavar="DIR", default=None,
+            help="Directory of the store, vault keys and sandbox state "
+                 "(env NFV_DATA_DIR; default $XDG_DATA_HOME/nfvkit)")
+        parser.add_argument("--store", metavar="FILE", default=None,
+                            help="Store file (env NFV_STORE)")
+        parser.add_argument("--key-dir", metavar="DIR", default=None,
+                            help="Vault key directory (env NFV_KEY_DIR; default "
+                                 "$XDG_CONFIG_HOME/nfvkit/keys)")
+        return parser
+
+    def initialize_app(self, argv):
+        self.client_manager = ClientManager(self.options)
+
+    def clean_up(self, cmd, result, err):
+        if self.client_manager is not None and self.client_manager._client is not None:
+            self.client_manager._client.close()
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("nfvkit")
+    except Exception:  # not installed as a distribution
+        return "0+unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``nfv`` with ``argv`` (default: the process arguments)."""
+    return NfvApp().run(sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

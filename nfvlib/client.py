@@ -1,0 +1,74 @@
+"""The nfvlib facade: one object giving the registry of either mode."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from nfvlib.config import Paths
+from nfvlib.exceptions import InvalidInput
+
+MODES = ("local", "remote")
+
+
+class Client:
+    """Entry point of nfvlib.
+
+    ``Client()`` works in local mode with the store and vault found by
+    :meth:`nfvlib.config.Paths.from_env`. ``Client(mode="remote",
+    session=...)`` speaks to a Tacker server through a keystoneauth1 session.
+    Backends are built on first use, so creating a client costs nothing.
+    """
+
+    def __init__(self, mode: str = "local", *, paths: Paths | None = None,
+                 session: Any = None, endpoint_override: str | None = None,
+                 region_name: str | None = None, tenant_id: str | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        if mode not in MODES:
+            raise InvalidInput(f"unknown mode {mode!r}", hint="use 'local' or 'remote'")
+        if mode == "remote" and session is None:
+            raise InvalidInput("remote mode needs cloud credentials",
+                               hint="set OS_AUTH_URL and friends or OS_CLOUD, or "
+                                    "use local mode")
+        env = os.environ if env is None else env
+        self.mode = mode
+        self.paths = paths or Paths.from_env(env)
+        self.tenant_id = tenant_id or env.get("NFV_TENANT_ID") or "local"
+        self._session = session
+        self._endpoint_override = endpoint_override
+        self._region_name = region_name
+        self._store = None
+        self._vims = None
+
+    @property
+    def store(self):
+        """The local store (local mode)."""
+        if self._store is None:
+            from nfvlib.store import Store
+
+            self._store = Store(self.paths.store_file)
+        return self._store
+
+    @property
+    def vims(self):
+        """The VIM registry: register, list, find, update, delete, check."""
+        if self._vims is None:
+            if self.mode == "local":
+                from nfvlib.vault import Vault
+                from nfvlib.vim.registry import LocalVimRegistry
+
+                self._vims = LocalVimRegistry(self.store, Vault(self.paths.key_dir),
+                                              tenant_id=self.tenant_id)
+            else:
+                from nfvlib.remote.http import TackerApi
+                from nfvlib.remote.vims import RemoteVimRegistry
+
+                self._vims = RemoteVimRegistry(TackerApi(
+                    self._session, endpoint_override=self._endpoint_override,
+                    region_name=self._region_name))
+        return self._vims
+
+    def close(self) -> None:
+        """Release the store connection."""
+        if self._store is not None:
+            self._store.close()

@@ -1,0 +1,63 @@
+"""Where nfvlib keeps its files, read from the environment in one place.
+
+=====================  ===========================  ==================================
+what                   environment variable         default
+=====================  ===========================  ==================================
+store (SQLite file)    ``NFV_STORE``                ``$XDG_DATA_HOME/nfvkit/nfv.sqlite``
+vault key directory    ``NFV_KEY_DIR``              ``$XDG_CONFIG_HOME/nfvkit/keys``
+cache (virtualenvs)    ``NFV_CACHE_DIR``            ``$XDG_CACHE_HOME/nfvkit``
+data directory         ``NFV_DATA_DIR``             ``$XDG_DATA_HOME/nfvkit``
+=====================  ===========================  ==================================
+
+``NFV_DATA_DIR`` (or ``data_dir=``) moves the store, the sandbox state and the
+vault keys (to ``<data dir>/keys``) together, so two data directories never
+share anything; ``NFV_STORE`` and ``NFV_KEY_DIR`` override single paths.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+
+def _xdg(env: Mapping[str, str], var: str, fallback: str) -> Path:
+    value = env.get(var)
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path(env.get("HOME") or os.path.expanduser("~")) / fallback
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The files and directories nfvlib uses."""
+
+    data_dir: Path
+    store_file: Path
+    key_dir: Path
+    cache_dir: Path
+
+    @property
+    def sandbox_dir(self) -> Path:
+        """Where sandbox services keep their state, logs and pid files."""
+        return self.data_dir / "sandbox"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *,
+                 data_dir: str | os.PathLike | None = None,
+                 store_file: str | os.PathLike | None = None,
+                 key_dir: str | os.PathLike | None = None) -> "Paths":
+        """Resolve paths from explicit arguments, then the environment, then XDG."""
+        env = os.environ if env is None else env
+        explicit_data = data_dir or env.get("NFV_DATA_DIR")
+        data = Path(explicit_data
+                    or _xdg(env, "XDG_DATA_HOME", ".local/share") / "nfvkit")
+        store = Path(store_file or env.get("NFV_STORE") or data / "nfv.sqlite")
+        default_keys = (data / "keys" if explicit_data
+                        else _xdg(env, "XDG_CONFIG_HOME", ".config") / "nfvkit" / "keys")
+        keys = Path(key_dir or env.get("NFV_KEY_DIR") or default_keys)
+        cache = Path(env.get("NFV_CACHE_DIR")
+                     or _xdg(env, "XDG_CACHE_HOME", ".cache") / "nfvkit")
+        return cls(data_dir=data.expanduser(), store_file=store.expanduser(),
+                   key_dir=keys.expanduser(), cache_dir=cache.expanduser())

@@ -1,0 +1,83 @@
+"""Versioned schema migrations of the store.
+
+Each migration runs in the same transaction as the row that records it, so a
+store is always at exactly one known version. Append new migrations; never
+edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+
+from nfvlib.exceptions import StoreError
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "create vims", """
+        CREATE TABLE vims (
+            id TEXT PRIMARY KEY,
+            tenant_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            credentials TEXT NOT NULL,
+            password_token TEXT NOT NULL,
+            key_id TEXT NOT NULL,
+            project_id TEXT NOT NULL DEFAULT '',
+            regions TEXT NOT NULL DEFAULT '[]',
+            orchestration_endpoints TEXT NOT NULL DEFAULT '{}',
+            is_default INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'PENDING',
+            status_reason TEXT NOT NULL DEFAULT '',
+            status_checked_at TEXT,
+            extra TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT,
+            UNIQUE (tenant_id, name)
+        );
+        CREATE UNIQUE INDEX vims_one_default_per_tenant
+            ON vims (tenant_id) WHERE is_default = 1;
+        CREATE INDEX vims_name ON vims (name);
+    """),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema to the latest version; return the version reached."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                 "applied_at TEXT NOT NULL)")
+    current = _version(conn)
+    if current > LATEST:
+        raise StoreError(
+            f"the store's schema version {current} is newer than this nfvkit "
+            f"understands ({LATEST})",
+            hint="upgrade nfvkit, or point NFV_STORE at another store file")
+    for version, name, sql in MIGRATIONS:
+        if version <= current:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the lock.
+            if _version(conn) >= version:
+                conn.execute("COMMIT")
+                continue
+            for statement in sql.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) "
+                "VALUES (?, ?, ?)",
+                (version, name, datetime.now(timezone.utc).isoformat()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return _version(conn)
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+    return row[0] or 0

@@ -1,0 +1,153 @@
+"""SQL for the ``vims`` table; rows in and :class:`~nfvlib.models.Vim` out."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Iterator
+
+from nfvlib.exceptions import Conflict
+from nfvlib.models import Vim, VimCredentials, VimStatus
+from nfvlib.store.sqlite import Store
+
+_COLUMNS = ("id", "tenant_id", "name", "type", "description", "credentials",
+            "password_token", "key_id", "project_id", "regions",
+            "orchestration_endpoints", "is_default", "status", "status_reason",
+            "status_checked_at", "extra", "created_at", "updated_at")
+
+
+class VimTable:
+    """Reads and writes VIM rows. Writes take an open transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- reads --------------------------------------------------------------
+    def get(self, vim_id: str) -> Vim | None:
+        row = self.store.conn.execute("SELECT * FROM vims WHERE id = ?",
+                                      (vim_id,)).fetchone()
+        return _to_vim(row) if row else None
+
+    def by_name(self, name: str) -> list[Vim]:
+        rows = self.store.conn.execute(
+            "SELECT * FROM vims WHERE name = ? ORDER BY created_at", (name,))
+        return [_to_vim(r) for r in rows]
+
+    def default(self, tenant_id: str) -> Vim | None:
+        row = self.store.conn.execute(
+            "SELECT * FROM vims WHERE tenant_id = ? AND is_default = 1",
+            (tenant_id,)).fetchone()
+        return _to_vim(row) if row else None
+
+    def all(self) -> Iterator[Vim]:
+        for row in self.store.conn.execute("SELECT * FROM vims ORDER BY created_at, id"):
+            yield _to_vim(row)
+
+    def secret(self, vim_id: str) -> tuple[str, str]:
+        """``(key_id, password_token)`` of a VIM."""
+        row = self.store.conn.execute(
+            "SELECT key_id, password_token FROM vims WHERE id = ?", (vim_id,)).fetchone()
+        return row["key_id"], row["password_token"]
+
+    def key_ids(self) -> set[str]:
+        return {r[0] for r in self.store.conn.execute("SELECT key_id FROM vims")}
+
+    # -- writes (inside Store.transaction) ----------------------------------
+    def insert(self, conn: sqlite3.Connection, vim: Vim, key_id: str,
+               token: str) -> None:
+        values = _to_row(vim)
+        values.update(key_id=key_id, password_token=token)
+        try:
+            conn.execute(
+                f"INSERT INTO vims ({', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+                [values[c] for c in _COLUMNS])
+        except sqlite3.IntegrityError as exc:
+            raise _conflict(conn, vim) from exc
+
+    def update(self, conn: sqlite3.Connection, vim: Vim,
+               secret: tuple[str, str] | None = None) -> None:
+        values = _to_row(vim)
+        columns = [c for c in _COLUMNS
+                   if c not in ("id", "created_at", "key_id", "password_token")]
+        if secret is not None:
+            values["key_id"], values["password_token"] = secret
+            columns += ["key_id", "password_token"]
+        try:
+            conn.execute(
+                f"UPDATE vims SET {', '.join(c + ' = ?' for c in columns)} WHERE id = ?",
+                [values[c] for c in columns] + [vim.id])
+        except sqlite3.IntegrityError as exc:
+            raise _conflict(conn, vim) from exc
+
+    def set_secret(self, conn: sqlite3.Connection, vim_id: str, old_key_id: str,
+                   key_id: str, token: str) -> bool:
+        """Point a VIM at a new key, only if it still uses ``old_key_id``."""
+        cur = conn.execute(
+            "UPDATE vims SET key_id = ?, password_token = ? "
+            "WHERE id = ? AND key_id = ?", (key_id, token, vim_id, old_key_id))
+        return cur.rowcount == 1
+
+    def set_status(self, conn: sqlite3.Connection, vim_id: str, status: VimStatus,
+                   reason: str, checked_at: str) -> None:
+        conn.execute("UPDATE vims SET status = ?, status_reason = ?, "
+                     "status_checked_at = ? WHERE id = ?",
+                     (status.value, reason, checked_at, vim_id))
+
+    def delete(self, conn: sqlite3.Connection, vim_id: str) -> None:
+        conn.execute("DELETE FROM vims WHERE id = ?", (vim_id,))
+
+
+def _conflict(conn: sqlite3.Connection, vim: Vim) -> Conflict:
+    same_name = conn.execute(
+        "SELECT id FROM vims WHERE tenant_id = ? AND name = ? AND id != ?",
+        (vim.tenant_id, vim.name, vim.id)).fetchone()
+    if same_name:
+        return Conflict(f"a VIM named {vim.name!r} already exists in project "
+                        f"{vim.tenant_id}", hint="choose another name")
+    default = conn.execute(
+        "SELECT name FROM vims WHERE tenant_id = ? AND is_default = 1 AND id != ?",
+        (vim.tenant_id, vim.id)).fetchone()
+    if default:
+        return Conflict(
+            f"VIM {default['name']!r} is already the default VIM of project "
+            f"{vim.tenant_id}",
+            hint=f"unset it first with 'vim set {default['name']} --is-default False'")
+    return Conflict(f"VIM {vim.name!r} conflicts with a stored VIM")
+
+
+def _to_row(vim: Vim) -> dict[str, Any]:
+    cred = vim.credentials
+    return {
+        "id": vim.id, "tenant_id": vim.tenant_id, "name": vim.name,
+        "type": vim.type, "description": vim.description,
+        "credentials": json.dumps({
+            "auth_url": cred.auth_url, "username": cred.username,
+            "project_name": cred.project_name,
+            "project_domain_name": cred.project_domain_name,
+            "user_domain_name": cred.user_domain_name,
+            "cert_verify": cred.cert_verify}),
+        "project_id": vim.project_id,
+        "regions": json.dumps(list(vim.regions)),
+        "orchestration_endpoints": json.dumps(vim.orchestration_endpoints),
+        "is_default": int(vim.is_default), "status": vim.status.value,
+        "status_reason": vim.status_reason,
+        "status_checked_at": vim.status_checked_at,
+        "extra": json.dumps(vim.extra), "created_at": vim.created_at,
+        "updated_at": vim.updated_at,
+    }
+
+
+def _to_vim(row: sqlite3.Row) -> Vim:
+    return Vim(
+        id=row["id"], name=row["name"], tenant_id=row["tenant_id"],
+        credentials=VimCredentials(**json.loads(row["credentials"])),
+        type=row["type"], description=row["description"],
+        is_default=bool(row["is_default"]),
+        regions=tuple(json.loads(row["regions"])),
+        orchestration_endpoints=json.loads(row["orchestration_endpoints"]),
+        project_id=row["project_id"], status=VimStatus(row["status"]),
+        status_reason=row["status_reason"],
+        status_checked_at=row["status_checked_at"],
+        created_at=row["created_at"], updated_at=row["updated_at"],
+        extra=json.loads(row["extra"]))

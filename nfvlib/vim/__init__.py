@@ -1,0 +1,1 @@
+"""The VIM registry: OpenStack sites, their credentials and their health."""

@@ -1,0 +1,295 @@
+"""The local VIM registry: store rows, vault keys and Keystone validation.
+
+Ordering keeps every change crash-safe: Keystone is asked before anything is
+written; a new key file is durable before the row that uses it is committed;
+an old key file is removed only after the row stopped using it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+from nfvlib.exceptions import Conflict, InvalidInput, NfvError, VimNotFound
+from nfvlib.models import Vim, VimCredentials, VimHealth, VimStatus
+from nfvlib.store import Store
+from nfvlib.store.vims import VimTable
+from nfvlib.vault import Vault
+from nfvlib.vim import keystone
+from nfvlib.vim.config_file import parse_config
+
+#: A key file younger than this is never treated as an orphan: its VIM row
+#: may still be on its way into the store.
+ORPHAN_MIN_AGE_S = 600
+_CRED_KEYS = ("auth_url", "username", "password", "project_name",
+              "project_domain_name", "user_domain_name", "cert_verify")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LocalVimRegistry:
+    """VIMs kept in the local store, passwords in the fernet vault."""
+
+    def __init__(self, store: Store, vault: Vault, *, tenant_id: str = "local",
+                 discover: Callable = keystone.discover,
+                 authenticate: Callable = keystone.authenticate,
+                 probe_heat: Callable = keystone.probe_heat,
+                 clock: Callable[[], datetime] = _utcnow,
+                 timeout: float = keystone.DEFAULT_TIMEOUT) -> None:
+        self._table = VimTable(store)
+        self._store = store
+        self._vault = vault
+        self._tenant_id = tenant_id
+        self._discover = discover
+        self._authenticate = authenticate
+        self._probe_heat = probe_heat
+        self._clock = clock
+        self._timeout = timeout
+
+    # -- reads --------------------------------------------------------------
+    def list_vims(self) -> list[Vim]:
+        """Every registered VIM, oldest first."""
+        return list(self._table.all())
+
+    def get_vim(self, vim_id: str) -> Vim:
+        """The VIM with this id."""
+        vim = self._table.get(vim_id)
+        if vim is None:
+            raise VimNotFound(f"no VIM with id {vim_id}",
+                              hint="list VIMs with 'vim list'")
+        return vim
+
+    def find_vim(self, name_or_id: str) -> Vim:
+        """The VIM with this id, or else this name."""
+        vim = self._table.get(name_or_id)
+        if vim is not None:
+            return vim
+        found = self._table.by_name(name_or_id)
+        if not found:
+            raise VimNotFound(f"no VIM named or with id {name_or_id!r}",
+                              hint="list VIMs with 'vim list'")
+        if len(found) > 1:
+            raise Conflict(f"{len(found)} VIMs are named {name_or_id!r}",
+                           hint="use the VIM's id instead")
+        return found[0]
+
+    def default_vim(self, tenant_id: str | None = None) -> Vim:
+        """The default VIM of a project (this registry's by default)."""
+        tenant = tenant_id or self._tenant_id
+        vim = self._table.default(tenant)
+        if vim is None:
+            raise VimNotFound(f"project {tenant} has no default VIM",
+                              hint="mark one with 'vim set VIM --is-default True'")
+        return vim
+
+    def credentials(self, vim: Vim) -> VimCredentials:
+        """The VIM's credentials with its password decrypted from the vault."""
+        key_id, token = self._table.secret(vim.id)
+        return dataclasses.replace(vim.credentials,
+                                   password=self._vault.decrypt(key_id, token))
+
+    def session(self, vim: Vim):
+        """An authenticated keystoneauth1 session to the VIM."""
+        session, _ = self._authenticate(self.credentials(vim), self._timeout)
+        return session
+
+    # -- changes ------------------------------------------------------------
+    def register_vim(self, name: str, config: Mapping[str, Any], *,
+                     description: str = "", is_default: bool = False,
+                     tenant_id: str | None = None) -> Vim:
+        """Validate ``config`` against the VIM's Keystone, then store the VIM."""
+        name = _check_name(name)
+        values = parse_config(config)
+        tenant = tenant_id or self._tenant_id
+        self._precheck(name, tenant, is_default)
+        creds = VimCredentials(**{k: values[k] for k in _CRED_KEYS if k in values})
+        discovery, session = self._discover(creds, self._timeout)
+        health = self._health_from(session, discovery.orchestration_endpoints)
+        now = self._now()
+        vim = Vim(
+            id=str(uuid.uuid4()), name=name, tenant_id=tenant,
+            credentials=creds.without_password(),
+            type=values.get("type", "openstack"), description=description or "",
+            is_default=is_default, regions=discovery.regions,
+            orchestration_endpoints=discovery.orchestration_endpoints,
+            project_id=discovery.project_id, status=health.status,
+            status_reason=health.reason, status_checked_at=health.checked_at,
+            created_at=now)
+        key_id = self._vault.new_key()
+        try:
+            token = self._vault.encrypt(key_id, creds.password or "")
+            with self._store.transaction() as conn:
+                self._table.insert(conn, vim, key_id, token)
+        except BaseException:
+            self._vault.delete_key(key_id)
+            raise
+        return vim
+
+    def update_vim(self, name_or_id: str, *, config: Mapping[str, Any] | None = None,
+                   name: str | None = None, description: str | None = None,
+                   is_default: bool | None = None) -> Vim:
+        """Change a VIM; credential changes are validated against Keystone first."""
+        vim = self.find_vim(name_or_id)
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = _check_name(name)
+        if description is not None:
+            changes["description"] = description
+        if is_default is not None:
+            changes["is_default"] = is_default
+        new_password: str | None = None
+        if config:
+            values = parse_config(config, partial=True)
+            if values.get("type", vim.type) != vim.type:
+                raise InvalidInput("a VIM's type cannot change",
+                                   hint="register a new VIM instead")
+            creds = dataclasses.replace(
+                self.credentials(vim),
+                **{k: values[k] for k in _CRED_KEYS if k in values})
+            discovery, session = self._discover(creds, self._timeout)
+            health = self._health_from(session, discovery.orchestration_endpoints)
+            changes.update(
+                credentials=creds.without_password(), regions=discovery.regions,
+                orchestration_endpoints=discovery.orchestration_endpoints,
+                project_id=discovery.project_id, status=health.status,
+                status_reason=health.reason, status_checked_at=health.checked_at)
+            new_password = creds.password
+        if not changes:
+            raise InvalidInput("nothing to change",
+                               hint="give --config-file, --name, --description "
+                                    "or --is-default")
+        updated = dataclasses.replace(vim, updated_at=self._now(), **changes)
+        if new_password is None:
+            with self._store.transaction() as conn:
+                self._table.update(conn, updated)
+            return updated
+        old_key_id, _ = self._table.secret(vim.id)
+        key_id = self._vault.new_key()
+        try:
+            token = self._vault.encrypt(key_id, new_password)
+            with self._store.transaction() as conn:
+                self._table.update(conn, updated, secret=(key_id, token))
+        except BaseException:
+            self._vault.delete_key(key_id)
+            raise
+        self._vault.delete_key(old_key_id)
+        return updated
+
+    def delete_vim(self, name_or_id: str) -> Vim:
+        """Remove a VIM and its key."""
+        vim = self.find_vim(name_or_id)
+        key_id, _ = self._table.secret(vim.id)
+        with self._store.transaction() as conn:
+            self._table.delete(conn, vim.id)
+        self._vault.delete_key(key_id)
+        return vim
+
+    # -- health -------------------------------------------------------------
+    def check_vims(self, names_or_ids: Iterable[str] = ()) -> list[Vim]:
+        """Re-authenticate and probe Heat in each region; record the outcome.
+
+        Checks run in parallel; each is bounded by the registry's timeout.
+        """
+        names = list(names_or_ids)
+        vims = [self.find_vim(n) for n in names] if names else self.list_vims()
+        if not vims:
+            return []
+        with ThreadPoolExecutor(max_workers=min(8, len(vims))) as pool:
+            results = list(pool.map(self._check_one, vims))
+        with self._store.transaction() as conn:
+            for vim, health in zip(vims, results):
+                self._table.set_status(conn, vim.id, health.status, health.reason,
+                                       health.checked_at)
+        return [dataclasses.replace(v, status=h.status, status_reason=h.reason,
+                                    status_checked_at=h.checked_at)
+                for v, h in zip(vims, results)]
+
+    def _check_one(self, vim: Vim) -> VimHealth:
+        try:
+            session, access = self._authenticate(self.credentials(vim), self._timeout)
+            endpoints = keystone.orchestration_endpoints(access)
+        except NfvError as exc:
+            return VimHealth(VimStatus.UNREACHABLE, str(exc), self._now())
+        return self._health_from(session, endpoints)
+
+    def _health_from(self, session: Any, endpoints: dict[str, str]) -> VimHealth:
+        if not endpoints:
+            return VimHealth(VimStatus.UNREACHABLE,
+                             "no orchestration (Heat) endpoint in the catalog",
+                             self._now())
+        problems = self._probe_heat(session, endpoints)
+        if problems:
+            reason = "; ".join(f"{region or '(no region)'}: {text}"
+                               for region, text in sorted(problems.items()))
+            return VimHealth(VimStatus.UNREACHABLE, reason, self._now())
+        return VimHealth(VimStatus.REACHABLE, "", self._now())
+
+    # -- vault --------------------------------------------------------------
+    def rotate_keys(self) -> int:
+        """Re-encrypt every VIM password with a fresh key, then retire old keys.
+
+        For each VIM: write a new key, encrypt, verify by decrypting, commit the
+        row, delete the old key. A crash at any point leaves each VIM pointing
+        at a key file that exists. Returns the number of VIMs rotated.
+        """
+        rotated = 0
+        for vim in self.list_vims():
+            old_key_id, token = self._table.secret(vim.id)
+            password = self._vault.decrypt(old_key_id, token)
+            key_id = self._vault.new_key()
+            new_token = self._vault.encrypt(key_id, password)
+            if self._vault.decrypt(key_id, new_token) != password:
+                self._vault.delete_key(key_id)
+                raise NfvError(f"verification of the new key of VIM {vim.name} failed")
+            with self._store.transaction() as conn:
+                moved = self._table.set_secret(conn, vim.id, old_key_id, key_id,
+                                               new_token)
+            if not moved:  # changed meanwhile by another process
+                self._vault.delete_key(key_id)
+                continue
+            self._vault.delete_key(old_key_id)
+            rotated += 1
+        self._remove_orphan_keys()
+        return rotated
+
+    def _remove_orphan_keys(self) -> None:
+        cutoff = time.time() - ORPHAN_MIN_AGE_S
+        for key_id in self._vault.orphans(self._table.key_ids()):
+            path = self._vault.key_dir / f"{key_id}.key"
+            try:
+                if path.stat().st_mtime < cutoff:
+                    self._vault.delete_key(key_id)
+            except FileNotFoundError:
+                pass
+
+    # -- helpers ------------------------------------------------------------
+    def _precheck(self, name: str, tenant: str, is_default: bool) -> None:
+        """Fail before contacting Keystone when the store would refuse anyway."""
+        if any(v.tenant_id == tenant for v in self._table.by_name(name)):
+            raise Conflict(f"a VIM named {name!r} already exists in project {tenant}",
+                           hint="choose another name")
+        if is_default:
+            current = self._table.default(tenant)
+            if current is not None:
+                raise Conflict(
+                    f"VIM {current.name!r} is already the default VIM of project "
+                    f"{tenant}",
+                    hint=f"unset it first with 'vim set {current.name} "
+                         "--is-default False'")
+
+    def _now(self) -> str:
+        return self._clock().isoformat(timespec="seconds")
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("a VIM name must not be empty", hint="give a NAME")
+    if len(name) > 255:
+        raise InvalidInput("a VIM name is at most 255 characters")
+    return name.strip()
