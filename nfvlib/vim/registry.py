@@ -200,8 +200,10 @@ class LocalVimRegistry:
         vims = [self.find_vim(n) for n in names] if names else self.list_vims()
         if not vims:
             return []
+        # Secrets are read here: the store connection belongs to this thread.
+        creds = [self._credentials_or_error(v) for v in vims]
         with ThreadPoolExecutor(max_workers=min(8, len(vims))) as pool:
-            results = list(pool.map(self._check_one, vims))
+            results = list(pool.map(self._check_one, creds))
         with self._store.transaction() as conn:
             for vim, health in zip(vims, results):
                 self._table.set_status(conn, vim.id, health.status, health.reason,
@@ -210,9 +212,17 @@ class LocalVimRegistry:
                                     status_checked_at=h.checked_at)
                 for v, h in zip(vims, results)]
 
-    def _check_one(self, vim: Vim) -> VimHealth:
+    def _credentials_or_error(self, vim: Vim) -> VimCredentials | NfvError:
         try:
-            session, access = self._authenticate(self.credentials(vim), self._timeout)
+            return self.credentials(vim)
+        except NfvError as exc:
+            return exc
+
+    def _check_one(self, creds: VimCredentials | NfvError) -> VimHealth:
+        if isinstance(creds, NfvError):
+            return VimHealth(VimStatus.UNREACHABLE, str(creds), self._now())
+        try:
+            session, access = self._authenticate(creds, self._timeout)
             endpoints = keystone.orchestration_endpoints(access)
         except NfvError as exc:
             return VimHealth(VimStatus.UNREACHABLE, str(exc), self._now())
