@@ -19,14 +19,64 @@ def nfv_mode(app: Any) -> str:
                                                             "remote")
 
 
+_FORMATTERS = {
+    "cliff.formatter.list": {
+        "csv": "cliff.formatters.commaseparated:CSVLister",
+        "json": "cliff.formatters.json_format:JSONFormatter",
+        "table": "cliff.formatters.table:TableFormatter",
+        "value": "cliff.formatters.value:ValueFormatter",
+        "yaml": "cliff.formatters.yaml_format:YAMLFormatter",
+    },
+    "cliff.formatter.show": {
+        "json": "cliff.formatters.json_format:JSONFormatter",
+        "shell": "cliff.formatters.shell:ShellFormatter",
+        "table": "cliff.formatters.table:TableFormatter",
+        "value": "cliff.formatters.value:ValueFormatter",
+        "yaml": "cliff.formatters.yaml_format:YAMLFormatter",
+    },
+}
+
+
+def _static_formatters(namespace: str):
+    """cliff's own formatters without an entry-point scan of every package."""
+    import importlib
+
+    from stevedore import extension
+
+    found = []
+    for name, target in _FORMATTERS[namespace].items():
+        module, _, attr = target.partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+        found.append(extension.Extension(name, None, cls, cls()))
+    return extension.ExtensionManager.make_test_instance(found)
+
+
 class NfvCommandMixin:
     """Mixed into every command: thin ``take_action``, errors mapped once.
 
     An nfvlib error becomes one line on stderr and its exit code; with
-    ``--debug`` the traceback is shown too.
+    ``--debug`` the traceback is shown too. Under the standalone ``nfv``
+    (``app.FAST_START``) the command skips cliff's entry-point scans for
+    hooks, formatters and its epilog, which cost most of the start-up time.
     """
 
     app: Any
+
+    def _load_hooks(self) -> None:
+        if getattr(self.app, "FAST_START", False):
+            self._hooks = []
+            return
+        super()._load_hooks()  # type: ignore[misc]
+
+    def _load_formatter_plugins(self):
+        if getattr(self.app, "FAST_START", False):
+            return _static_formatters(self.formatter_namespace)  # type: ignore[attr-defined]
+        return super()._load_formatter_plugins()  # type: ignore[misc]
+
+    def get_epilog(self) -> str:
+        if getattr(self.app, "FAST_START", False):
+            return getattr(self, "_epilog", None) or ""
+        return super().get_epilog()  # type: ignore[misc]
 
     @property
     def auth_required(self) -> bool:  # read by osc-lib before running

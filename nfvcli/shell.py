@@ -82,6 +82,8 @@ class NfvApp(app.App):
 
     NAME = "nfv"
     DEFAULT_NFV_MODE = "local"
+    #: Commands skip cliff's entry-point scans (see NfvCommandMixin).
+    FAST_START = True
 
     def __init__(self) -> None:
         super().__init__(

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
-import uuid
 from pathlib import Path
 
 from nfvlib.exceptions import VaultError
@@ -32,6 +30,8 @@ class Vault:
     # -- keys ---------------------------------------------------------------
     def new_key(self) -> str:
         """Create a durable new key file and return its id."""
+        import uuid
+
         from cryptography.fernet import Fernet
 
         self._ensure_dir()
@@ -115,6 +115,8 @@ class Vault:
             os.chmod(self.key_dir, 0o700)
 
     def _write_atomic(self, path: Path, data: bytes) -> None:
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(dir=self.key_dir, prefix=".tmp-")
         try:
             os.fchmod(fd, 0o600)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
@@ -111,6 +109,8 @@ class LocalVimRegistry:
         creds = VimCredentials(**{k: values[k] for k in _CRED_KEYS if k in values})
         discovery, session = self._discover(creds, self._timeout)
         health = self._health_from(session, discovery.orchestration_endpoints)
+        import uuid
+
         now = self._now()
         vim = Vim(
             id=str(uuid.uuid4()), name=name, tenant_id=tenant,
@@ -200,6 +200,8 @@ class LocalVimRegistry:
         vims = [self.find_vim(n) for n in names] if names else self.list_vims()
         if not vims:
             return []
+        from concurrent.futures import ThreadPoolExecutor
+
         # Secrets are read here: the store connection belongs to this thread.
         creds = [self._credentials_or_error(v) for v in vims]
         with ThreadPoolExecutor(max_workers=min(8, len(vims))) as pool:
