@@ -34,6 +34,7 @@ def test_register_stores_regions_endpoints_and_health(client, keystone):
 
 
 def test_password_is_not_in_store_in_clear(client, keystone, nfv_home):
+    keystone.password = "very-secret-pw"
     client.vims.register_vim("site1", vim_config(password="very-secret-pw"))
     client.close()
     for path in nfv_home.rglob("*"):
