@@ -43,7 +43,7 @@ class VimCredentials:
     user_domain_name: str = "Default"
     cert_verify: bool = True
 
-    def without_password(self) -> "VimCredentials":
+    def without_password(self) -> VimCredentials:
         """The same credentials with the password dropped."""
         return dataclasses.replace(self, password=None)
 
