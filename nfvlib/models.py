@@ -107,8 +107,18 @@ class Vim:
             "status_checked_at": self.status_checked_at,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
-            "extra": dict(self.extra),
+            "extra": _summarize_extra(self.extra),
         }
+
+
+def _summarize_extra(extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` for display: provider template texts shown by size only."""
+    shown = dict(extra)
+    files = shown.get("heat_files")
+    if isinstance(files, dict):
+        shown["heat_files"] = {name: f"{len(text)} bytes"
+                               for name, text in sorted(files.items())}
+    return shown
 
 
 @dataclass(frozen=True)

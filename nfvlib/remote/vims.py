@@ -44,18 +44,22 @@ class RemoteVimRegistry:
 
     def register_vim(self, name: str, config: Mapping[str, Any], *,
                      description: str = "", is_default: bool = False,
-                     tenant_id: str | None = None) -> Vim:
+                     tenant_id: str | None = None,
+                     extra: Mapping[str, Any] | None = None) -> Vim:
         """Register a VIM; the server validates it against the VIM's Keystone."""
         values = parse_config(config)
         body = {"name": name, "description": description or "",
                 "is_default": is_default, **_config_to_wire(values)}
         if tenant_id:
             body["tenant_id"] = tenant_id
+        if extra:
+            body["extra"] = dict(extra)
         return vim_from_wire(self._api.call("POST", _BASE, json={"vim": body})["vim"])
 
     def update_vim(self, name_or_id: str, *, config: Mapping[str, Any] | None = None,
                    name: str | None = None, description: str | None = None,
-                   is_default: bool | None = None) -> Vim:
+                   is_default: bool | None = None,
+                   extra: Mapping[str, Any] | None = None) -> Vim:
         """Change a VIM on the server."""
         vim = self.find_vim(name_or_id)
         body: dict[str, Any] = {}
@@ -64,7 +68,7 @@ class RemoteVimRegistry:
             values.pop("type", None)  # read-only on the server
             body.update(_config_to_wire(values))
         for key, value in (("name", name), ("description", description),
-                           ("is_default", is_default)):
+                           ("is_default", is_default), ("extra", extra)):
             if value is not None:
                 body[key] = value
         if not body:

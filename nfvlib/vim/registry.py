@@ -100,8 +100,13 @@ class LocalVimRegistry:
     # -- changes ------------------------------------------------------------
     def register_vim(self, name: str, config: Mapping[str, Any], *,
                      description: str = "", is_default: bool = False,
-                     tenant_id: str | None = None) -> Vim:
-        """Validate ``config`` against the VIM's Keystone, then store the VIM."""
+                     tenant_id: str | None = None,
+                     extra: Mapping[str, Any] | None = None) -> Vim:
+        """Validate ``config`` against the VIM's Keystone, then store the VIM.
+
+        ``extra`` holds per-VIM settings such as ``heat_environment`` (merged
+        into every stack created on the VIM) and ``heat_files``.
+        """
         name = _check_name(name)
         values = parse_config(config)
         tenant = tenant_id or self._tenant_id
@@ -120,7 +125,7 @@ class LocalVimRegistry:
             orchestration_endpoints=discovery.orchestration_endpoints,
             project_id=discovery.project_id, status=health.status,
             status_reason=health.reason, status_checked_at=health.checked_at,
-            created_at=now)
+            created_at=now, extra=dict(extra or {}))
         key_id = self._vault.new_key()
         try:
             token = self._vault.encrypt(key_id, creds.password or "")
@@ -133,10 +138,13 @@ class LocalVimRegistry:
 
     def update_vim(self, name_or_id: str, *, config: Mapping[str, Any] | None = None,
                    name: str | None = None, description: str | None = None,
-                   is_default: bool | None = None) -> Vim:
+                   is_default: bool | None = None,
+                   extra: Mapping[str, Any] | None = None) -> Vim:
         """Change a VIM; credential changes are validated against Keystone first."""
         vim = self.find_vim(name_or_id)
         changes: dict[str, Any] = {}
+        if extra is not None:
+            changes["extra"] = dict(extra)
         if name is not None:
             changes["name"] = _check_name(name)
         if description is not None:

@@ -1,0 +1,213 @@
+"""A thin Heat (orchestration v1) REST driver over a keystoneauth1 session.
+
+Every call goes to the VIM's Heat in the given region, found in the service
+catalog exactly as for any OpenStack site. Waiting is bounded, backs off from
+fast to capped polls, and treats an unknown status as a failure.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable, Mapping
+
+from nfvlib.exceptions import BackendError, NotFound, VimUnreachable, WaitTimeout
+
+#: First and largest pause between two polls of a stack, in seconds.
+POLL_FIRST = 0.1
+POLL_CAP = 1.0
+
+
+class HeatError(BackendError):
+    """Heat refused a request, or a stack ended in a failed state."""
+
+    def __init__(self, message: str, *, stack_status: str | None = None,
+                 reason: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.stack_status = stack_status
+        self.reason = reason
+
+
+class StackNotFound(NotFound):
+    """No stack has this name or id."""
+
+
+class HeatClient:
+    """Stacks, resources and events of one Heat endpoint."""
+
+    def __init__(self, session: Any, *, region_name: str | None = None,
+                 endpoint_override: str | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        from keystoneauth1 import adapter
+
+        self._adapter = adapter.Adapter(
+            session, service_type="orchestration", interface="public",
+            region_name=region_name, endpoint_override=endpoint_override)
+        self.region_name = region_name
+        self._sleep = sleep
+        self._clock = clock
+        #: Number of HTTP requests sent (benchmarks count them).
+        self.requests = 0
+
+    # -- transport ------------------------------------------------------------
+    def _call(self, method: str, url: str, *, json: Any = None,
+              params: Mapping[str, Any] | None = None, ok: Iterable[int] = ()) -> Any:
+        from keystoneauth1 import exceptions as ks_exc
+
+        self.requests += 1
+        try:
+            resp = self._adapter.request(url, method, json=json, params=params,
+                                         raise_exc=False)
+        except ks_exc.EndpointNotFound as exc:
+            raise VimUnreachable(
+                f"no orchestration (Heat) endpoint in region {self.region_name}",
+                hint="check the VIM's regions with 'vim show'") from exc
+        except ks_exc.ConnectionError as exc:
+            raise VimUnreachable(f"Heat in region {self.region_name} did not answer",
+                                 hint="check the VIM with 'nfv vim check'") from exc
+        if resp.status_code == 404:
+            raise StackNotFound(f"Heat: {_explain(resp)} ({url})")
+        if resp.status_code >= 400 and resp.status_code not in ok:
+            raise HeatError(f"Heat refused {method} {url}: HTTP {resp.status_code} "
+                            f"{_explain(resp)}")
+        if not resp.content or "json" not in resp.headers.get("Content-Type", ""):
+            return None
+        return resp.json()
+
+    # -- stacks ---------------------------------------------------------------
+    def create_stack(self, name: str, template: str, *,
+                     parameters: Mapping[str, Any] | None = None,
+                     files: Mapping[str, str] | None = None,
+                     environment: Mapping[str, Any] | None = None,
+                     disable_rollback: bool = True,
+                     timeout_mins: int | None = None) -> str:
+        """Create a stack; return its id. ``template`` is YAML or JSON text."""
+        body: dict[str, Any] = {
+            "stack_name": name, "template": template,
+            "parameters": dict(parameters or {}), "files": dict(files or {}),
+            "environment": dict(environment or {}),
+            "disable_rollback": disable_rollback}
+        if timeout_mins:
+            body["timeout_mins"] = timeout_mins
+        return self._call("POST", "/stacks", json=body)["stack"]["id"]
+
+    def get_stack(self, name_or_id: str) -> dict[str, Any]:
+        """The stack (a name is resolved by Heat's redirect)."""
+        return self._call("GET", f"/stacks/{name_or_id}")["stack"]
+
+    def update_stack(self, stack: Mapping[str, Any], *,
+                     parameters: Mapping[str, Any] | None = None,
+                     environment: Mapping[str, Any] | None = None,
+                     files: Mapping[str, str] | None = None,
+                     template: str | None = None, patch: bool = True) -> None:
+        """Update a stack; PATCH merges parameters and environment."""
+        body: dict[str, Any] = {}
+        if parameters is not None:
+            body["parameters"] = dict(parameters)
+        if environment is not None:
+            body["environment"] = dict(environment)
+        if files is not None:
+            body["files"] = dict(files)
+        if template is not None:
+            body["template"] = template
+        elif not patch:
+            raise ValueError("a PUT update needs the template")
+        self._call("PATCH" if patch else "PUT", _stack_url(stack), json=body)
+
+    def delete_stack(self, stack: Mapping[str, Any]) -> None:
+        """Ask Heat to delete a stack (a missing stack is not an error)."""
+        try:
+            self._call("DELETE", _stack_url(stack))
+        except StackNotFound:
+            return
+
+    def stack_action(self, stack: Mapping[str, Any], action: str) -> None:
+        """suspend, resume, check or cancel_update."""
+        self._call("POST", _stack_url(stack) + "/actions", json={action: None})
+
+    def list_stacks(self) -> list[dict[str, Any]]:
+        """Every stack Heat shows this project."""
+        return self._call("GET", "/stacks")["stacks"]
+
+    def list_resources(self, stack: Mapping[str, Any],
+                       nested_depth: int = 0) -> list[dict[str, Any]]:
+        """The stack's resources, nested ones to ``nested_depth``."""
+        params = {"nested_depth": nested_depth} if nested_depth else None
+        return self._call("GET", _stack_url(stack) + "/resources",
+                          params=params)["resources"]
+
+    def list_events(self, stack: Mapping[str, Any], *, nested_depth: int = 0,
+                    limit: int | None = None) -> list[dict[str, Any]]:
+        """The stack's events, oldest first."""
+        params: dict[str, Any] = {"sort_dir": "asc"}
+        if nested_depth:
+            params["nested_depth"] = nested_depth
+        if limit:
+            params["limit"] = limit
+        return self._call("GET", _stack_url(stack) + "/events", params=params)["events"]
+
+    # -- waiting --------------------------------------------------------------
+    def wait_for_stack(self, name_or_id: str, action: str, *, timeout: float = 600,
+                       progress: Callable[[dict[str, Any]], None] | None = None,
+                       missing_ok: bool = False) -> dict[str, Any] | None:
+        """Poll until the stack's ``action`` completes; return the stack.
+
+        ``action`` is CREATE, UPDATE, DELETE, SUSPEND, RESUME, CHECK, ROLLBACK
+        or RESTORE. ``X_FAILED`` raises :class:`HeatError` carrying Heat's
+        reason; any status other than ``X_IN_PROGRESS``/``X_COMPLETE`` is a
+        failure too. With ``missing_ok`` (deletes), a vanished stack counts as
+        done and None is returned.
+        """
+        deadline = self._clock() + timeout
+        pause = POLL_FIRST
+        while True:
+            try:
+                stack = self.get_stack(name_or_id)
+            except StackNotFound:
+                if missing_ok:
+                    return None
+                raise
+            status = stack.get("stack_status", "")
+            if progress is not None:
+                progress(stack)
+            if status == f"{action}_COMPLETE":
+                return stack
+            if status != f"{action}_IN_PROGRESS":
+                reason = stack.get("stack_status_reason") or ""
+                raise HeatError(
+                    f"stack {stack.get('stack_name')} is {status}: {reason}",
+                    stack_status=status, reason=reason)
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise WaitTimeout(
+                    f"stack {stack.get('stack_name')} still {status} after "
+                    f"{timeout:.0f} s", last_seen=status, timeout=timeout)
+            self._sleep(min(pause, remaining))
+            pause = min(pause * 1.5, POLL_CAP)
+
+    def failure_reason(self, stack: Mapping[str, Any]) -> str:
+        """The most specific failure reason found in the stack's events."""
+        events = self.list_events(stack, nested_depth=5)
+        failed = [e for e in events
+                  if str(e.get("resource_status", "")).endswith("_FAILED")
+                  and e.get("resource_status_reason")]
+        if not failed:
+            return stack.get("stack_status_reason") or ""
+        # The earliest failure is the cause; later ones are its echoes.
+        event = failed[0]
+        return f"{event.get('resource_name')}: {event.get('resource_status_reason')}"
+
+
+def _stack_url(stack: Mapping[str, Any]) -> str:
+    return f"/stacks/{stack['stack_name']}/{stack['id']}"
+
+
+def _explain(resp: Any) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return resp.text.strip().splitlines()[0][:200] if resp.text.strip() else ""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("type") or error)[:300]
+    return str(body)[:300]
