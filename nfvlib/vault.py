@@ -14,6 +14,7 @@ an unreferenced key file, which :meth:`Vault.orphans` lists.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -117,17 +118,28 @@ class Vault:
     def _write_atomic(self, path: Path, data: bytes) -> None:
         import tempfile
 
-        fd, tmp = tempfile.mkstemp(dir=self.key_dir, prefix=".tmp-")
         try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd, tmp = tempfile.mkstemp(dir=self.key_dir, prefix=".tmp-")
+        except OSError as exc:
+            raise VaultError(f"cannot write a key file in {self.key_dir}: "
+                             f"{exc.strerror}") from exc
         try:
+            try:
+                os.fchmod(fd, 0o600)
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise VaultError(f"cannot write key file {path}: {exc.strerror}",
+                                 hint="check free space and quotas") from exc
             raise
         self._fsync_dir()
 

@@ -48,6 +48,7 @@ class RemoteVimRegistry:
                      extra: Mapping[str, Any] | None = None) -> Vim:
         """Register a VIM; the server validates it against the VIM's Keystone."""
         values = parse_config(config)
+        values.setdefault("type", "openstack")  # Tacker requires it
         body = {"name": name, "description": description or "",
                 "is_default": is_default, **_config_to_wire(values)}
         if tenant_id:
@@ -66,6 +67,12 @@ class RemoteVimRegistry:
         if config:
             values = parse_config(config, partial=True)
             values.pop("type", None)  # read-only on the server
+            # auth_url is read-only on the server too (allow_put: False).
+            auth_url = values.pop("auth_url", None)
+            if auth_url is not None and auth_url != vim.auth_url:
+                raise InvalidInput(
+                    "a Tacker server does not let a VIM's auth_url change",
+                    hint="register a new VIM with the new auth_url")
             body.update(_config_to_wire(values))
         for key, value in (("name", name), ("description", description),
                            ("is_default", is_default), ("extra", extra)):

@@ -35,6 +35,7 @@ class Store:
         return self._conn
 
     def _open(self) -> sqlite3.Connection:
+        conn = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             # SQLite gives its WAL and shm files the main file's mode.
@@ -47,16 +48,19 @@ class Store:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             migrations.migrate(conn)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"cannot open the store {self.path}: {exc}",
-                hint="check the file and its directory, or set NFV_STORE "
-                     "to another path") from exc
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the store directory {self.path.parent}: "
-                f"{exc.strerror}",
-                hint="set NFV_STORE or NFV_DATA_DIR to a writable place") from exc
+        except BaseException as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StoreError(
+                    f"cannot open the store {self.path}: {exc}",
+                    hint="check the file and its directory, or set NFV_STORE "
+                         "to another path") from exc
+            if isinstance(exc, OSError):
+                raise StoreError(
+                    f"cannot open the store {self.path}: {exc.strerror}",
+                    hint="set NFV_STORE or NFV_DATA_DIR to a writable place") from exc
+            raise
         return conn
 
     @contextlib.contextmanager

@@ -34,8 +34,11 @@ def load_config_file(path: str | os.PathLike, *, partial: bool = False) -> dict[
     except OSError as exc:
         raise InvalidInput(f"cannot read config file {path}: {exc.strerror}",
                            hint="check the path given to --config-file") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"config file {path} is not UTF-8 text",
+                           hint="save it as UTF-8") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_loader_keeping_numbers_as_typed())
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -47,8 +50,9 @@ def load_config_file(path: str | os.PathLike, *, partial: bool = False) -> dict[
     if data is None:
         data = {}
     if not isinstance(data, dict):
+        kind = "list" if isinstance(data, list) else "single value"
         raise InvalidInput(f"config file {path} must hold a YAML mapping of keys, "
-                           f"not a {type(data).__name__}",
+                           f"not a {kind}",
                            hint="write one 'key: value' per line")
     return parse_config(data, source=str(path), partial=partial)
 
@@ -97,8 +101,24 @@ def normalize_auth_url(url: str, source: str = "config") -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+def _loader_keeping_numbers_as_typed():
+    """A safe YAML loader that leaves numbers as the text the user typed.
+
+    Every value of a VIM config is a string or a boolean: ``password: 0123``
+    must stay ``'0123'``, not become the octal number 83.
+    """
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    for tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+        Loader.add_constructor(tag, lambda loader, node: loader.construct_scalar(node))
+    return Loader
+
+
 def _scalar(key: str, value: Any, source: str) -> str:
-    # YAML turns "password: 123456" into an int: keep it as the user typed it.
+    # Mappings given directly (not from a file) may still hold numbers.
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InvalidInput(f"{source}: {key} must be a string, "
                            f"not {type(value).__name__}",

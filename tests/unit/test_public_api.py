@@ -1,0 +1,171 @@
+"""The public surface of nfvlib: exports, the exception tree, import cost, paths."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nfvlib
+import nfvlib.exceptions
+from nfvlib.config import Paths
+
+REPO_ROOT = Path(nfvlib.__file__).resolve().parent.parent
+
+
+def test_every_exported_name_exists():
+    assert len(nfvlib.__all__) == len(set(nfvlib.__all__))
+    for name in nfvlib.__all__:
+        assert getattr(nfvlib, name, None) is not None, name
+
+
+def test_star_import_gives_exactly_all():
+    namespace: dict = {}
+    exec("from nfvlib import *", namespace)
+    namespace.pop("__builtins__")
+    assert set(namespace) == set(nfvlib.__all__)
+
+
+def _exception_classes():
+    return [cls for name, cls in inspect.getmembers(nfvlib.exceptions, inspect.isclass)
+            if cls.__module__ == "nfvlib.exceptions" and not name.startswith("_")]
+
+
+def test_every_public_exception_derives_from_nfv_error_and_is_exported():
+    classes = _exception_classes()
+    assert len(classes) >= 14
+    for cls in classes:
+        assert issubclass(cls, nfvlib.NfvError), cls
+        assert issubclass(cls, Exception), cls
+        assert cls.__name__ in nfvlib.__all__, cls
+        assert getattr(nfvlib, cls.__name__) is cls
+
+
+def test_exception_hierarchy():
+    assert issubclass(nfvlib.VimNotFound, nfvlib.NotFound)
+    assert issubclass(nfvlib.VimUnreachable, nfvlib.Unreachable)
+    for cls in (nfvlib.InvalidInput, nfvlib.Conflict, nfvlib.AuthFailed,
+                nfvlib.VaultError, nfvlib.StoreError, nfvlib.BackendError,
+                nfvlib.SandboxError, nfvlib.WaitTimeout, nfvlib.Unsupported):
+        assert cls.__bases__ == (nfvlib.NfvError,), cls
+
+
+@pytest.mark.parametrize("cls", _exception_classes())
+def test_exception_str_is_message_then_hint(cls):
+    plain = cls("what went wrong")
+    assert str(plain) == "what went wrong"
+    assert plain.message == "what went wrong"
+    hinted = cls("what went wrong", hint="how to fix it")
+    assert str(hinted) == "what went wrong; how to fix it"
+    assert hinted.hint == "how to fix it"
+
+
+def test_extra_exception_fields():
+    err = nfvlib.SandboxError("failed", log_path="/tmp/x.log")
+    assert err.log_path == "/tmp/x.log"
+    timeout = nfvlib.WaitTimeout("too slow", last_seen="PENDING", timeout=3.0)
+    assert (timeout.last_seen, timeout.timeout) == ("PENDING", 3.0)
+
+
+def test_import_is_light():
+    heavy = ["cliff", "osc_lib", "nfvcli", "keystoneauth1", "cryptography"]
+    script = (
+        "import json, sys\n"
+        "import nfvlib\n"
+        f"heavy = {heavy!r}\n"
+        "print(json.dumps(sorted(m for m in sys.modules\n"
+        "                        if m.split('.')[0] in heavy)))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
+# -- paths -------------------------------------------------------------------
+
+HOME = "/home/alice"
+
+
+def test_paths_default_to_xdg_fallbacks_under_home():
+    paths = Paths.from_env({"HOME": HOME})
+    assert paths.data_dir == Path(HOME, ".local/share/nfvkit")
+    assert paths.store_file == Path(HOME, ".local/share/nfvkit/nfv.sqlite")
+    assert paths.key_dir == Path(HOME, ".config/nfvkit/keys")
+    assert paths.cache_dir == Path(HOME, ".cache/nfvkit")
+    assert paths.sandbox_dir == Path(HOME, ".local/share/nfvkit/sandbox")
+
+
+def test_paths_honour_xdg_variables():
+    paths = Paths.from_env({"HOME": HOME, "XDG_DATA_HOME": "/xdg/data",
+                            "XDG_CONFIG_HOME": "/xdg/config",
+                            "XDG_CACHE_HOME": "/xdg/cache"})
+    assert paths.data_dir == Path("/xdg/data/nfvkit")
+    assert paths.store_file == Path("/xdg/data/nfvkit/nfv.sqlite")
+    assert paths.key_dir == Path("/xdg/config/nfvkit/keys")
+    assert paths.cache_dir == Path("/xdg/cache/nfvkit")
+
+
+def test_relative_or_empty_xdg_variables_are_ignored():
+    paths = Paths.from_env({"HOME": HOME, "XDG_DATA_HOME": "relative/data",
+                            "XDG_CONFIG_HOME": "", "XDG_CACHE_HOME": "cache"})
+    assert paths.data_dir == Path(HOME, ".local/share/nfvkit")
+    assert paths.key_dir == Path(HOME, ".config/nfvkit/keys")
+    assert paths.cache_dir == Path(HOME, ".cache/nfvkit")
+
+
+def test_single_path_overrides():
+    paths = Paths.from_env({"HOME": HOME, "NFV_STORE": "/srv/nfv.db",
+                            "NFV_KEY_DIR": "/srv/keys", "NFV_CACHE_DIR": "/srv/cache"})
+    assert paths.store_file == Path("/srv/nfv.db")
+    assert paths.key_dir == Path("/srv/keys")
+    assert paths.cache_dir == Path("/srv/cache")
+    assert paths.data_dir == Path(HOME, ".local/share/nfvkit")  # unchanged
+
+
+def test_data_dir_moves_store_sandbox_and_keys_together():
+    paths = Paths.from_env({"HOME": HOME, "XDG_CONFIG_HOME": "/xdg/config",
+                            "NFV_DATA_DIR": "/data"})
+    assert paths.data_dir == Path("/data")
+    assert paths.store_file == Path("/data/nfv.sqlite")
+    assert paths.key_dir == Path("/data/keys")
+    assert paths.sandbox_dir == Path("/data/sandbox")
+    assert paths.cache_dir == Path(HOME, ".cache/nfvkit")
+
+
+def test_single_overrides_beat_the_data_dir():
+    paths = Paths.from_env({"HOME": HOME, "NFV_DATA_DIR": "/data",
+                            "NFV_STORE": "/other/s.sqlite", "NFV_KEY_DIR": "/other/k"})
+    assert paths.store_file == Path("/other/s.sqlite")
+    assert paths.key_dir == Path("/other/k")
+    assert paths.data_dir == Path("/data")
+
+
+def test_explicit_arguments_beat_the_environment(tmp_path):
+    env = {"HOME": HOME, "NFV_DATA_DIR": "/data", "NFV_STORE": "/env/s.sqlite",
+           "NFV_KEY_DIR": "/env/keys"}
+    paths = Paths.from_env(env, store_file=tmp_path / "s.sqlite",
+                           key_dir=tmp_path / "k")
+    assert paths.store_file == tmp_path / "s.sqlite"
+    assert paths.key_dir == tmp_path / "k"
+    paths = Paths.from_env({"HOME": HOME}, data_dir=tmp_path / "d")
+    assert paths.store_file == tmp_path / "d" / "nfv.sqlite"
+    assert paths.key_dir == tmp_path / "d" / "keys"
+
+
+def test_from_env_reads_os_environ_by_default(monkeypatch, tmp_path):
+    for var in ("NFV_STORE", "NFV_KEY_DIR", "NFV_CACHE_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NFV_DATA_DIR", str(tmp_path / "d"))
+    paths = Paths.from_env()
+    assert paths.store_file == tmp_path / "d" / "nfv.sqlite"
+    assert paths.key_dir == tmp_path / "d" / "keys"
+
+
+def test_paths_are_frozen():
+    paths = Paths.from_env({"HOME": HOME})
+    with pytest.raises(AttributeError):
+        paths.store_file = Path("/elsewhere")  # type: ignore[misc]
