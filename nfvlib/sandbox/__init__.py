@@ -1,0 +1,1 @@
+"""Real OpenStack services (Keystone, Heat) run on this machine as a VIM."""

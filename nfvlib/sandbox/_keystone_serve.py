@@ -1,0 +1,41 @@
+"""Serve Keystone's WSGI application on one host and port, threaded.
+
+Run with the Keystone virtualenv's interpreter in isolated mode (``-I``, so
+this file's directory, which holds modules named ``keystone`` and ``venv``,
+is not put on ``sys.path``)::
+
+    python -I -u _keystone_serve.py --host 127.0.0.1 --port 5000 --config-file /abs/keystone.conf
+
+It imports only the standard library, werkzeug and keystone.
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--config-file", required=True)
+    args = parser.parse_args()
+
+    # oslo.config parses sys.argv when Keystone configures itself: leave it
+    # nothing of ours to choke on.
+    del sys.argv[1:]
+    conf = os.path.abspath(args.config_file)
+    os.environ["OS_KEYSTONE_CONFIG_DIR"] = os.path.dirname(conf)
+    os.environ["OS_KEYSTONE_CONFIG_FILES"] = os.path.basename(conf)
+
+    from keystone.wsgi.api import application
+    from werkzeug.serving import run_simple
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    run_simple(args.host, args.port, application, threaded=True,
+               use_reloader=False, use_debugger=False)
+
+
+if __name__ == "__main__":
+    main()
