@@ -22,6 +22,11 @@ COMMANDS = {
     "vim delete": "nfvcli.vim:DeleteVim",
     "vim check": "nfvcli.vim:CheckVim",
     "vim rotate-keys": "nfvcli.vim:RotateVimKeys",
+    "sandbox up": "nfvcli.sandbox:SandboxUp",
+    "sandbox down": "nfvcli.sandbox:SandboxDown",
+    "sandbox status": "nfvcli.sandbox:SandboxStatus",
+    "sandbox logs": "nfvcli.sandbox:SandboxLogs",
+    "sandbox inject": "nfvcli.sandbox:SandboxInject",
 }
 
 
