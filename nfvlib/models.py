@@ -128,3 +128,166 @@ class VimHealth:
     status: VimStatus
     reason: str
     checked_at: str
+
+
+# -- VNF packages, instances and LCM operation occurrences (SOL005/SOL003) ----
+
+class OnboardingState(str, enum.Enum):
+    """SOL005 onboarding state of a VNF package."""
+
+    CREATED = "CREATED"
+    UPLOADING = "UPLOADING"
+    PROCESSING = "PROCESSING"
+    ONBOARDED = "ONBOARDED"
+    ERROR = "ERROR"
+
+
+class InstantiationState(str, enum.Enum):
+    """SOL003 instantiation state of a VNF instance."""
+
+    NOT_INSTANTIATED = "NOT_INSTANTIATED"
+    INSTANTIATED = "INSTANTIATED"
+
+
+class Operation(str, enum.Enum):
+    """SOL003 LCM operation types."""
+
+    INSTANTIATE = "INSTANTIATE"
+    SCALE = "SCALE"
+    SCALE_TO_LEVEL = "SCALE_TO_LEVEL"
+    CHANGE_FLAVOUR = "CHANGE_FLAVOUR"
+    TERMINATE = "TERMINATE"
+    HEAL = "HEAL"
+    OPERATE = "OPERATE"
+    CHANGE_EXT_CONN = "CHANGE_EXT_CONN"
+    MODIFY_INFO = "MODIFY_INFO"
+    CHANGE_VNFPKG = "CHANGE_VNFPKG"
+
+
+class OpState(str, enum.Enum):
+    """SOL003 LcmOperationStateType."""
+
+    STARTING = "STARTING"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    FAILED_TEMP = "FAILED_TEMP"
+    FAILED = "FAILED"
+    ROLLING_BACK = "ROLLING_BACK"
+    ROLLED_BACK = "ROLLED_BACK"
+
+    @property
+    def is_final(self) -> bool:
+        """COMPLETED, FAILED and ROLLED_BACK end an occurrence."""
+        return self in (OpState.COMPLETED, OpState.FAILED, OpState.ROLLED_BACK)
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """An onboarded (or being onboarded) VNF package."""
+
+    id: str
+    onboarding_state: OnboardingState
+    operational_state: str = "DISABLED"
+    usage_state: str = "NOT_IN_USE"
+    vnfd_id: str | None = None
+    vnf_provider: str | None = None
+    vnf_product_name: str | None = None
+    vnf_software_version: str | None = None
+    vnfd_version: str | None = None
+    #: Directory holding the package's extracted content (local mode).
+    path: str | None = None
+    user_defined_data: dict[str, Any] = field(default_factory=dict)
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class VnfcInfo:
+    """One VNFC (a VDU member) found in the VNF's stack."""
+
+    id: str
+    vdu_id: str
+    resource_name: str
+    resource_type: str
+    status: str
+    #: The member's name inside its group (e.g. an ASG member), if any.
+    member: str | None = None
+    parent_stack: str | None = None
+
+
+@dataclass(frozen=True)
+class VnfInstance:
+    """A VNF instance and, when instantiated, where and how it runs."""
+
+    id: str
+    vnfd_id: str
+    package_id: str
+    instantiation_state: InstantiationState = InstantiationState.NOT_INSTANTIATED
+    name: str = ""
+    description: str = ""
+    vnf_provider: str | None = None
+    vnf_product_name: str | None = None
+    vnf_software_version: str | None = None
+    vnfd_version: str | None = None
+    vim_id: str | None = None
+    region: str | None = None
+    flavour_id: str | None = None
+    instantiation_level_id: str | None = None
+    stack_id: str | None = None
+    #: aspect id -> scale level
+    scale_status: dict[str, int] = field(default_factory=dict)
+    #: the last ``nfv`` parameter sent to Heat, additionalParams, ...
+    instantiated_info: dict[str, Any] = field(default_factory=dict)
+    vnfc: tuple[VnfcInfo, ...] = ()
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    @property
+    def stack_name(self) -> str:
+        """Tacker v2's stack name for this VNF."""
+        return f"vnf-{self.id}"
+
+
+@dataclass(frozen=True)
+class OpStep:
+    """One step of an operation's execution plan, with its journal entry."""
+
+    name: str
+    status: str = "PENDING"  # PENDING, RUNNING, DONE, FAILED, UNDONE, SKIPPED
+    started_at: str | None = None
+    ended_at: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class OpOcc:
+    """A SOL003 VNF LCM operation occurrence."""
+
+    id: str
+    vnf_instance_id: str
+    operation: Operation
+    state: OpState
+    start_time: str
+    state_entered_time: str
+    is_automatic_invocation: bool = False
+    is_cancel_pending: bool = False
+    cancel_mode: str | None = None
+    request: dict[str, Any] = field(default_factory=dict)
+    #: ProblemDetails-shaped: title, status, detail
+    error: dict[str, Any] | None = None
+    resource_changes: dict[str, Any] = field(default_factory=dict)
+    steps: tuple[OpStep, ...] = ()
+    current_step: int = 0
+    #: "forward" while doing, "rollback" while undoing
+    direction: str = "forward"
+    worker_pid: int | None = None
+    lease_expires_at: float | None = None
+
+    @property
+    def step_summary(self) -> str:
+        """"step 3 of 6: wait for stack" style progress."""
+        if not self.steps:
+            return ""
+        index = min(self.current_step, len(self.steps) - 1)
+        verb = "undoing " if self.direction == "rollback" else ""
+        return f"step {index + 1} of {len(self.steps)}: {verb}{self.steps[index].name}"

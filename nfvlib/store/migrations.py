@@ -39,6 +39,69 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             ON vims (tenant_id) WHERE is_default = 1;
         CREATE INDEX vims_name ON vims (name);
     """),
+    (2, "create vnf packages, instances and op occurrences", """
+        CREATE TABLE vnf_packages (
+            id TEXT PRIMARY KEY,
+            onboarding_state TEXT NOT NULL,
+            operational_state TEXT NOT NULL DEFAULT 'DISABLED',
+            usage_state TEXT NOT NULL DEFAULT 'NOT_IN_USE',
+            vnfd_id TEXT,
+            vnf_provider TEXT,
+            vnf_product_name TEXT,
+            vnf_software_version TEXT,
+            vnfd_version TEXT,
+            path TEXT,
+            user_defined_data TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            updated_at TEXT
+        );
+        CREATE UNIQUE INDEX vnf_packages_vnfd_id ON vnf_packages (vnfd_id)
+            WHERE vnfd_id IS NOT NULL;
+        CREATE TABLE vnf_instances (
+            id TEXT PRIMARY KEY,
+            vnfd_id TEXT NOT NULL,
+            package_id TEXT NOT NULL REFERENCES vnf_packages (id),
+            instantiation_state TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '',
+            vim_id TEXT,
+            region TEXT,
+            flavour_id TEXT,
+            instantiation_level_id TEXT,
+            stack_id TEXT,
+            scale_status TEXT NOT NULL DEFAULT '{}',
+            instantiated_info TEXT NOT NULL DEFAULT '{}',
+            vnfc TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL,
+            updated_at TEXT
+        );
+        CREATE INDEX vnf_instances_package ON vnf_instances (package_id);
+        CREATE TABLE op_occs (
+            id TEXT PRIMARY KEY,
+            vnf_instance_id TEXT NOT NULL REFERENCES vnf_instances (id)
+                ON DELETE CASCADE,
+            operation TEXT NOT NULL,
+            state TEXT NOT NULL,
+            start_time TEXT NOT NULL,
+            state_entered_time TEXT NOT NULL,
+            is_automatic_invocation INTEGER NOT NULL DEFAULT 0,
+            is_cancel_pending INTEGER NOT NULL DEFAULT 0,
+            cancel_mode TEXT,
+            request TEXT NOT NULL DEFAULT '{}',
+            error TEXT,
+            resource_changes TEXT NOT NULL DEFAULT '{}',
+            steps TEXT NOT NULL DEFAULT '[]',
+            current_step INTEGER NOT NULL DEFAULT 0,
+            direction TEXT NOT NULL DEFAULT 'forward',
+            context TEXT NOT NULL DEFAULT '{}',
+            worker_pid INTEGER,
+            lease_expires_at REAL
+        );
+        CREATE UNIQUE INDEX op_occs_one_active_per_vnf ON op_occs (vnf_instance_id)
+            WHERE state NOT IN ('COMPLETED', 'FAILED', 'ROLLED_BACK');
+        CREATE INDEX op_occs_vnf ON op_occs (vnf_instance_id, start_time);
+        CREATE INDEX op_occs_state ON op_occs (state);
+    """),
 ]
 
 LATEST = MIGRATIONS[-1][0]

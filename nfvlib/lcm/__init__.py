@@ -1,0 +1,1 @@
+"""VNF lifecycle management: SOL003 operation occurrences run as journaled plans."""

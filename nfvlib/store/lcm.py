@@ -1,0 +1,195 @@
+"""SQL for VNF packages, VNF instances and LCM operation occurrences."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from typing import Any, Iterator, Mapping
+
+from nfvlib.exceptions import Conflict
+from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc,
+                           OpState, OpStep, PackageInfo, VnfcInfo, VnfInstance)
+from nfvlib.store.sqlite import Store
+
+
+class _Table:
+    """Rows of one table <-> one frozen dataclass, JSON for structured fields."""
+
+    table = ""
+    model: type = object
+    json_fields: tuple[str, ...] = ()
+    #: dataclass fields that are not columns
+    skip: tuple[str, ...] = ()
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.columns = [f.name for f in dataclasses.fields(self.model)
+                        if f.name not in self.skip]
+
+    def to_row(self, obj: Any) -> dict[str, Any]:
+        row = {}
+        for name in self.columns:
+            value = getattr(obj, name)
+            if name in self.json_fields:
+                value = json.dumps(_plain(value))
+            elif hasattr(value, "value"):  # enums
+                value = value.value
+            elif isinstance(value, bool):
+                value = int(value)
+            row[name] = value
+        return row
+
+    def from_row(self, row: sqlite3.Row) -> Any:
+        values = {}
+        for name in self.columns:
+            value = row[name]
+            if name in self.json_fields and value is not None:
+                value = json.loads(value)
+            values[name] = value
+        return self.convert(values)
+
+    def convert(self, values: dict[str, Any]) -> Any:
+        return self.model(**values)
+
+    def get(self, obj_id: str) -> Any | None:
+        row = self.store.conn.execute(f"SELECT * FROM {self.table} WHERE id = ?",
+                                      (obj_id,)).fetchone()
+        return self.from_row(row) if row else None
+
+    def select(self, where: str = "", params: tuple = (), order: str = "") -> list[Any]:
+        sql = f"SELECT * FROM {self.table}"
+        if where:
+            sql += f" WHERE {where}"
+        if order:
+            sql += f" ORDER BY {order}"
+        return [self.from_row(r) for r in self.store.conn.execute(sql, params)]
+
+    def insert(self, conn: sqlite3.Connection, obj: Any) -> None:
+        row = self.to_row(obj)
+        try:
+            conn.execute(f"INSERT INTO {self.table} ({', '.join(row)}) "
+                         f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+        except sqlite3.IntegrityError as exc:
+            raise self.conflict(obj, exc) from exc
+
+    def update(self, conn: sqlite3.Connection, obj: Any) -> None:
+        row = self.to_row(obj)
+        row.pop("id")
+        try:
+            conn.execute(f"UPDATE {self.table} SET "
+                         f"{', '.join(c + ' = ?' for c in row)} WHERE id = ?",
+                         [*row.values(), obj.id])
+        except sqlite3.IntegrityError as exc:
+            raise self.conflict(obj, exc) from exc
+
+    def delete(self, conn: sqlite3.Connection, obj_id: str) -> None:
+        conn.execute(f"DELETE FROM {self.table} WHERE id = ?", (obj_id,))
+
+    def conflict(self, obj: Any, exc: Exception) -> Conflict:
+        return Conflict(f"{self.table[:-1].replace('_', ' ')} {obj.id} conflicts "
+                        f"with a stored one: {exc}")
+
+
+class PackageTable(_Table):
+    table = "vnf_packages"
+    model = PackageInfo
+    json_fields = ("user_defined_data",)
+
+    def convert(self, values):
+        values["onboarding_state"] = OnboardingState(values["onboarding_state"])
+        return PackageInfo(**values)
+
+    def conflict(self, obj, exc):
+        return Conflict(f"a VNF package with vnfdId {obj.vnfd_id} is already onboarded",
+                        hint="delete it first, or change the vnfdId of the new one")
+
+    def by_vnfd_id(self, vnfd_id: str) -> PackageInfo | None:
+        found = self.select("vnfd_id = ? AND onboarding_state = 'ONBOARDED'", (vnfd_id,))
+        return found[0] if found else None
+
+
+class VnfTable(_Table):
+    table = "vnf_instances"
+    model = VnfInstance
+    json_fields = ("scale_status", "instantiated_info", "vnfc")
+    skip = ("vnf_provider", "vnf_product_name", "vnf_software_version", "vnfd_version")
+
+    def convert(self, values):
+        values["instantiation_state"] = InstantiationState(values["instantiation_state"])
+        values["vnfc"] = tuple(VnfcInfo(**v) for v in values["vnfc"] or ())
+        return VnfInstance(**values)
+
+    def in_use(self, package_id: str) -> int:
+        return self.store.conn.execute(
+            "SELECT COUNT(*) FROM vnf_instances WHERE package_id = ?",
+            (package_id,)).fetchone()[0]
+
+
+class OpOccTable(_Table):
+    table = "op_occs"
+    model = OpOcc
+    json_fields = ("request", "error", "resource_changes", "steps")
+    skip = ()
+
+    def from_row(self, row):
+        values = {name: row[name] for name in self.columns}
+        for name in self.json_fields:
+            if values[name] is not None:
+                values[name] = json.loads(values[name])
+        values["operation"] = Operation(values["operation"])
+        values["state"] = OpState(values["state"])
+        values["steps"] = tuple(OpStep(**s) for s in values["steps"] or ())
+        values["is_automatic_invocation"] = bool(values["is_automatic_invocation"])
+        values["is_cancel_pending"] = bool(values["is_cancel_pending"])
+        return OpOcc(**values)
+
+    def conflict(self, obj, exc):
+        active = self.store.conn.execute(
+            "SELECT id, operation, state FROM op_occs WHERE vnf_instance_id = ? AND "
+            "state NOT IN ('COMPLETED', 'FAILED', 'ROLLED_BACK')",
+            (obj.vnf_instance_id,)).fetchone()
+        if active is None:
+            return Conflict(f"operation occurrence {obj.id} conflicts: {exc}")
+        return Conflict(
+            f"VNF instance {obj.vnf_instance_id} has operation {active['operation']} "
+            f"({active['id']}) in state {active['state']}",
+            hint="wait for it, or retry, roll back, fail or cancel it with "
+                 "'vnflcm op ...'")
+
+    def context(self, op_id: str) -> dict[str, Any]:
+        row = self.store.conn.execute("SELECT context FROM op_occs WHERE id = ?",
+                                      (op_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def set_context(self, conn: sqlite3.Connection, op_id: str,
+                    context: Mapping[str, Any]) -> None:
+        conn.execute("UPDATE op_occs SET context = ? WHERE id = ?",
+                     (json.dumps(_plain(context)), op_id))
+
+    def set_progress(self, conn: sqlite3.Connection, op_id: str,
+                     steps: tuple[OpStep, ...], current_step: int) -> None:
+        """Record the journal alone (other columns may change meanwhile)."""
+        conn.execute("UPDATE op_occs SET steps = ?, current_step = ? WHERE id = ?",
+                     (json.dumps(_plain(steps)), current_step, op_id))
+
+    def active_for(self, vnf_id: str) -> OpOcc | None:
+        found = self.select("vnf_instance_id = ? AND state NOT IN "
+                            "('COMPLETED', 'FAILED', 'ROLLED_BACK')", (vnf_id,))
+        return found[0] if found else None
+
+    def with_lease(self) -> Iterator[OpOcc]:
+        yield from self.select("state IN ('STARTING', 'PROCESSING', 'ROLLING_BACK')")
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, tuples and enums as JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "value") and not isinstance(value, (str, int, float, bool)):
+        return value.value
+    return value
