@@ -1,0 +1,175 @@
+"""VNF packages of local mode: a SOL001 CSAR read into frozen dataclasses.
+
+A package is laid out as Tacker's (directory or ``.zip``)::
+
+    TOSCA-Metadata/TOSCA.meta        Entry-Definitions: Definitions/<top>.yaml
+    Definitions/*.yaml               the VNFD, importing the ETSI SOL001 type files
+    BaseHOT/<flavourId>/<top>.yaml   the flavour's Heat template ...
+    BaseHOT/<flavourId>/nested/      ... and the templates it uses as resource types
+    Scripts/                         lifecycle scripts (optional)
+
+>>> from nfvlib.packages import desired_capacity, load_package
+>>> package = load_package("sample_vnf.zip")
+>>> flavour = package.flavours["simple"]
+>>> desired_capacity(flavour, "VDU1", "instantiation_level_1", {"VDU1_scale": 1})
+2
+
+Every defect raises :class:`PackageError` (an
+:class:`~nfvlib.exceptions.InvalidInput`) whose one-line message starts with
+the package-relative file at fault and names the field.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from nfvlib.packages.csar import (PackageError, Source, extract_package,
+                                  find_entry_definitions, load_yaml, open_source)
+from nfvlib.packages.vnfd import (Cp, Flavour, InstantiationLevel, LifecycleScript,
+                                  ScalingAspect, Vdu, VirtualLink, desired_capacity,
+                                  parse_vnfd)
+
+__all__ = [
+    "BaseHot", "Cp", "Flavour", "InstantiationLevel", "LifecycleScript", "PackageError",
+    "ScalingAspect", "Vdu", "VirtualLink", "VnfPackage", "desired_capacity",
+    "extract_package", "load_package", "nfv_parameter_paths",
+]
+
+_HOT_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class BaseHot:
+    """A flavour's Heat templates, as text, ready for a stack create."""
+
+    #: Package-relative path of the top template, e.g. ``BaseHOT/simple/top.yaml``.
+    top_file: str
+    top_template_text: str
+    #: File name (as resource types name it) -> template text, from ``nested/``.
+    nested: dict[str, str]
+
+
+@dataclass(frozen=True)
+class VnfPackage:
+    """A VNF package: the VNFD's identity and flavours, Heat templates, scripts."""
+
+    #: The directory or zip archive the package was read from.
+    path: Path
+    vnfd_id: str
+    vnf_provider: str
+    vnf_product_name: str
+    vnf_software_version: str
+    vnfd_version: str
+    flavours: dict[str, Flavour]
+    #: Flavour id -> its Heat templates.
+    base_hot: dict[str, BaseHot]
+    #: Name under ``Scripts/`` -> package-relative path (``path / value`` for a
+    #: directory; unpack an archive with :func:`extract_package` to run one).
+    scripts: dict[str, Path]
+    #: Package-relative path of the entry VNFD.
+    entry_definitions: str = ""
+
+    @property
+    def is_archive(self) -> bool:
+        """Whether the package was read from a zip archive."""
+        return not self.path.is_dir()
+
+
+def load_package(path: str | Path) -> VnfPackage:
+    """Read and check the VNF package at ``path`` (a directory or a ``.zip`` CSAR).
+
+    Raises :class:`PackageError` naming the file and field of the first defect.
+    """
+    source = open_source(path)
+    entry = find_entry_definitions(source)
+    vnfd = parse_vnfd(source, entry)
+    base_hot = {fid: _read_base_hot(source, flavour) for fid, flavour in vnfd.flavours.items()}
+    scripts = {posixpath.relpath(rel, "Scripts"): Path(rel)
+               for rel in source.walk_files("Scripts")}
+    return VnfPackage(path=source.path, vnfd_id=vnfd.vnfd_id, vnf_provider=vnfd.vnf_provider,
+                      vnf_product_name=vnfd.vnf_product_name,
+                      vnf_software_version=vnfd.vnf_software_version,
+                      vnfd_version=vnfd.vnfd_version, flavours=vnfd.flavours,
+                      base_hot=base_hot, scripts=scripts, entry_definitions=entry)
+
+
+def _walk(value: object) -> Iterator[tuple[str, object]]:
+    """Every (key, value) pair of the mappings nested in ``value``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key, item
+            yield from _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item)
+
+
+def _nfv_paths(template: dict) -> set[tuple]:
+    paths = set()
+    for key, value in _walk(template):
+        if key == "get_param" and isinstance(value, list) and len(value) >= 4 \
+                and value[0] == "nfv":
+            if all(isinstance(item, (str, int)) for item in value[1:]):
+                paths.add(tuple(value[1:]))
+    return paths
+
+
+def nfv_parameter_paths(base_hot: BaseHot) -> set[tuple]:
+    """Every ``get_param: [nfv, ...]`` of the top and nested templates, without ``nfv``.
+
+    E.g. ``("VDU", "VDU1", "desired_capacity")``: the keys of the ``nfv`` stack
+    parameter the templates read.
+    """
+    folder = posixpath.dirname(base_hot.top_file)
+    paths = _nfv_paths(load_yaml(base_hot.top_template_text, base_hot.top_file))
+    for name, text in base_hot.nested.items():
+        paths |= _nfv_paths(load_yaml(text, f"{folder}/nested/{name}"))
+    return paths
+
+
+def _check_template(template: dict, file: str, nested: set[str], folder: str) -> None:
+    if "heat_template_version" not in template:
+        raise PackageError(file, "heat_template_version missing")
+    parameters = template.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise PackageError(file, "parameters must be a mapping")
+    if _nfv_paths(template) and "nfv" not in parameters:
+        raise PackageError(file, "parameters.nfv missing but get_param [nfv, ...] is used",
+                           hint="declare 'nfv: {type: json}' under parameters")
+    resources = template.get("resources") or {}
+    if not isinstance(resources, dict):
+        raise PackageError(file, "resources must be a mapping")
+    for name, resource in resources.items():
+        if not isinstance(resource, dict) or not isinstance(resource.get("type"), str):
+            raise PackageError(file, f"resources.{name}.type missing")
+        for key, value in _walk(resource):
+            if key == "type" and isinstance(value, str) and value.endswith(_HOT_SUFFIXES) \
+                    and value not in nested:
+                raise PackageError(file, f"resources.{name}: type {value} is not a file "
+                                   f"in {folder}/nested/")
+
+
+def _read_base_hot(source: Source, flavour: Flavour) -> BaseHot:
+    folder = f"BaseHOT/{flavour.flavour_id}"
+    if not source.is_dir(folder):
+        raise PackageError(folder, f"directory missing; flavour {flavour.flavour_id} of "
+                           f"{flavour.definitions_file} needs its Heat template there")
+    files, _ = source.listdir(folder)
+    tops = [f for f in files if f.endswith(_HOT_SUFFIXES)]
+    if len(tops) != 1:
+        detail = (f"has {len(tops)} top-level templates ({', '.join(tops)})" if tops
+                  else "has no top-level Heat template (*.yaml)")
+        raise PackageError(folder, detail,
+                           hint="keep one template there and the others in nested/")
+    nested_files, _ = source.listdir(f"{folder}/nested")
+    nested = {name: source.read_text(f"{folder}/nested/{name}")
+              for name in nested_files if name.endswith(_HOT_SUFFIXES)}
+    top_file = f"{folder}/{tops[0]}"
+    top_text = source.read_text(top_file)
+    for file, text in [(top_file, top_text),
+                       *((f"{folder}/nested/{n}", t) for n, t in nested.items())]:
+        _check_template(load_yaml(text, file), file, set(nested), folder)
+    return BaseHot(top_file=top_file, top_template_text=top_text, nested=nested)
