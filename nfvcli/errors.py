@@ -15,6 +15,9 @@ code    meaning
 9       not supported in this mode
 10      sandbox service failed
 11      timed out waiting
+20      ``--wait``: the operation stopped in FAILED_TEMP
+21      ``--wait``: the operation ended FAILED
+22      ``--wait``: the operation ended ROLLED_BACK (0 for ``op rollback``)
 ======  ===========================================================
 """
 
@@ -36,6 +39,9 @@ _CODES = (
     ("WaitTimeout", 11),
 )
 EXIT_UNREACHABLE = 6
+EXIT_FAILED_TEMP = 20
+EXIT_FAILED = 21
+EXIT_ROLLED_BACK = 22
 
 
 def exit_code(exc: BaseException) -> int:

@@ -37,6 +37,16 @@ def test_osc_plugin_commands_are_the_nfv_classes():
         assert f"vim_{verb}" in osc
 
 
+def test_nfv_cli_entry_points_equal_the_command_table():
+    """The docs render from the nfv.cli group; it must list every nfv command."""
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    lines = cfg["options.entry_points"]["nfv.cli"].strip().splitlines()
+    group = dict(line.replace(" ", "").split("=", 1) for line in lines)
+    assert {k.replace("_", " "): v for k, v in group.items()} == {
+        k: v for k, v in COMMANDS.items()}
+
+
 def test_docs_cover_every_command_group():
     text = (ROOT / "doc" / "source" / "cli.rst").read_text()
     documented = set(re.findall(r":command: (\S+) \*", text))

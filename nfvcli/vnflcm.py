@@ -1,0 +1,460 @@
+"""`vnflcm` commands: create, instantiate, scale, heal, terminate, delete, list, show.
+
+Names, positional arguments, options, columns and messages follow
+python-tackerclient. Our addition on every operation request is ``--wait``
+(follow the operation occurrence to its end, progress on stderr) with
+``--timeout``; the exit code then tells the final state of the occurrence:
+
+======  =================================================================
+code    final state
+======  =================================================================
+0       COMPLETED (or ROLLED_BACK when a rollback was requested)
+20      FAILED_TEMP: fix the cause, then ``vnflcm op retry`` or ``rollback``
+21      FAILED
+22      ROLLED_BACK
+11      ``--timeout`` ran out before the occurrence ended
+======  =================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from typing import Any
+
+from cliff import columns, command, lister, show
+
+from nfvcli import errors
+from nfvcli.common import DictColumn, NfvCommandMixin
+from nfvcli.errors import EXIT_FAILED, EXIT_FAILED_TEMP, EXIT_ROLLED_BACK
+from nfvcli.requests_file import load_additional_params, load_request_file
+
+_STATE_EXIT_CODES = {"COMPLETED": errors.EXIT_OK, "FAILED_TEMP": EXIT_FAILED_TEMP,
+                     "FAILED": EXIT_FAILED, "ROLLED_BACK": EXIT_ROLLED_BACK}
+
+_LIST_COLUMNS = (
+    ("id", "ID"), ("name", "VNF Instance Name"),
+    ("instantiation_state", "Instantiation State"), ("vnf_provider", "VNF Provider"),
+    ("vnf_software_version", "VNF Software Version"),
+    ("vnf_product_name", "VNF Product Name"), ("vnfd_id", "VNFD ID"),
+)
+_SHOW_COLUMNS = _LIST_COLUMNS + (
+    ("description", "VNF Instance Description"), ("vnfd_version", "VNFD Version"),
+    ("package_id", "VNF Package ID"),
+)
+_INSTANTIATED_FIELDS = ("flavour_id", "instantiation_level_id", "scale_status",
+                        "stack_id", "stack_name")
+
+
+# -- arguments ---------------------------------------------------------------
+
+def positive_int(text: str) -> int:
+    """Parse a whole number of at least 1."""
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """Parse a whole number of at least 0."""
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, not {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """Parse a positive number of seconds."""
+    value = _number(text, float)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, not {text!r}")
+    return value
+
+
+def _number(text: str, kind: type) -> Any:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+
+
+def add_wait_options(parser: argparse.ArgumentParser) -> None:
+    """``--wait`` and ``--timeout``, shared by every operation request."""
+    parser.add_argument("--wait", action="store_true",
+                        help="Follow the operation occurrence to its end, with progress "
+                             "on stderr; the exit code tells the final state (0 "
+                             "COMPLETED, 20 FAILED_TEMP, 21 FAILED, 22 ROLLED_BACK, "
+                             "11 timed out)")
+    parser.add_argument("--timeout", metavar="<seconds>", type=seconds,
+                        help="Give up waiting after this many seconds (the operation "
+                             "goes on); needs --wait")
+
+
+# -- following an operation occurrence ---------------------------------------
+
+class Progress:
+    """Progress callback: one line per change of state or step of an occurrence.
+
+    On a terminal the line is rewritten in place; otherwise each change is a
+    line of its own, e.g. ``PROCESSING step 3 of 6: wait for stack``.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._live = bool(getattr(stream, "isatty", lambda: False)())
+        self._last: str | None = None
+
+    def __call__(self, op: Any) -> None:
+        line = f"{_state(op)} {op.step_summary}".rstrip()
+        if line == self._last:
+            return
+        self._last = line
+        self._stream.write(f"\r\x1b[K{line}" if self._live else f"{line}\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """End the live line, if any."""
+        if self._live and self._last is not None:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def exit_code_for(op: Any, *, rollback: bool = False) -> int:
+    """The exit code for the state an awaited occurrence ended in."""
+    state = _state(op)
+    if rollback and state == "ROLLED_BACK":
+        return errors.EXIT_OK
+    return _STATE_EXIT_CODES.get(state, errors.EXIT_ERROR)
+
+
+def outcome(op: Any) -> str:
+    """One line: operation, occurrence id, state and, if any, the error."""
+    line = f"{_state(op, 'operation')} {op.id}: {_state(op)}"
+    problem = op.error or {}
+    detail = problem.get("detail") or problem.get("title")
+    return f"{line}: {' '.join(str(detail).split())}" if detail else line
+
+
+def _state(op: Any, field: str = "state") -> str:
+    value = getattr(op, field)
+    return getattr(value, "value", value)
+
+
+class OperationCommand(NfvCommandMixin, command.Command):
+    """An LCM request: print that it was accepted, or with ``--wait`` follow it.
+
+    Subclasses add their arguments in :meth:`add_arguments`, make the one
+    library call in :meth:`request` and word the message in :meth:`accepted`.
+    """
+
+    #: True for ``op rollback``, where ROLLED_BACK is success.
+    rollback_request = False
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        self.add_arguments(parser)
+        add_wait_options(parser)
+        return parser
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add the command's own arguments."""
+
+    def request(self, parsed_args: Any) -> Any:
+        """Make the request; return the operation occurrence."""
+        raise NotImplementedError
+
+    def accepted(self, parsed_args: Any) -> str:
+        """tackerclient's message once the request is accepted."""
+        raise NotImplementedError
+
+    def waits(self, parsed_args: Any) -> bool:
+        """Whether to follow the occurrence to its end."""
+        return parsed_args.wait
+
+    def finished(self, parsed_args: Any, op: Any) -> None:
+        """Act on the awaited occurrence's final state (nothing by default)."""
+
+    def take_action(self, parsed_args):
+        waiting = self.waits(parsed_args)
+        if parsed_args.timeout is not None and not waiting:
+            from nfvlib.exceptions import InvalidInput
+
+            raise InvalidInput("--timeout needs --wait")
+        op = self.request(parsed_args)
+        self.announce(parsed_args, op)
+        if waiting:
+            op = self.follow(op, parsed_args.timeout)
+            self.exit_code = exit_code_for(op, rollback=self.rollback_request)
+            self.finished(parsed_args, op)
+
+    def announce(self, parsed_args: Any, op: Any) -> None:
+        """Print the accepted message and the occurrence id."""
+        self.app.stdout.write(f"{self.accepted(parsed_args)}\n")
+        self.app.stdout.write(f"VNF LCM operation occurrence ID: {op.id}\n")
+
+    def follow(self, op: Any, timeout: float | None) -> Any:
+        """Wait for ``op`` to end; print its outcome; return the final occurrence."""
+        progress = Progress(self.app.stderr)
+        try:
+            final = self.nfv.lcm.wait(op.id, timeout=timeout, progress=progress)
+        finally:
+            progress.close()
+        self.app.stdout.write(f"{outcome(final)}\n")
+        if _state(final) == "FAILED_TEMP":
+            self.app.stderr.write(f"Fix the cause, then 'vnflcm op retry {final.id}' or "
+                                  f"'vnflcm op rollback {final.id}'\n")
+        return final
+
+
+# -- VNF instance output -----------------------------------------------------
+
+class VnfcColumn(columns.FormattableColumn):
+    """VNFC instances: one line each in tables, a list of mappings in json/yaml."""
+
+    def human_readable(self) -> str:
+        return "\n".join(
+            f"{v.vdu_id}: {v.id} {v.resource_type} {v.member or v.resource_name} "
+            f"{v.status}" for v in self._value or ())
+
+    def machine_readable(self) -> Any:
+        return [dataclasses.asdict(v) for v in self._value or ()]
+
+
+def _value(vnf: Any, field: str) -> Any:
+    value = getattr(vnf, field)
+    return getattr(value, "value", value)
+
+
+def _show(vnf: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """Columns (sorted by name, as tackerclient) and values of one VNF instance."""
+    data = {header: _value(vnf, field) for field, header in _SHOW_COLUMNS}
+    data["VIM Connection Info"] = DictColumn(
+        {k: v for k, v in (("vim_id", vnf.vim_id), ("region", vnf.region)) if v})
+    if _value(vnf, "instantiation_state") == "INSTANTIATED":
+        info = {f: getattr(vnf, f) for f in _INSTANTIATED_FIELDS
+                if getattr(vnf, f) is not None}
+        info.update(vnf.instantiated_info)
+        data["Instantiated Vnf Info"] = DictColumn(info)
+        data["VNFC Instances"] = VnfcColumn(vnf.vnfc)
+    names = tuple(sorted(data))
+    return names, tuple(data[n] for n in names)
+
+
+# -- commands ----------------------------------------------------------------
+
+class CreateVnfLcm(NfvCommandMixin, show.ShowOne):
+    _description = "Create a new VNF Instance"
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("vnfd_id", metavar="<vnfd-id>",
+                            help="Identifier that identifies the VNFD which defines the "
+                                 "VNF instance to be created.")
+        parser.add_argument("--name", metavar="<vnf-instance-name>",
+                            help="Name of the VNF instance to be created.")
+        parser.add_argument("--description", metavar="<vnf-instance-description>",
+                            help="Description of the VNF instance to be created.")
+        parser.add_argument("--I", metavar="<param-file>",
+                            help="Instantiate VNF subsequently after it's creation. "
+                                 "Specify instantiate request parameters in a json file.")
+        return parser
+
+    def take_action(self, parsed_args):
+        request = None if parsed_args.I is None else load_request_file(parsed_args.I)
+        vnf = self.nfv.vnfs.create_vnf(parsed_args.vnfd_id, name=parsed_args.name,
+                                       description=parsed_args.description)
+        if request is not None:
+            op = self.nfv.lcm.instantiate(vnf.id, request)
+            self.app.stderr.write(f"VNF Instance {vnf.id} is created and instantiation "
+                                  "request has been accepted.\n"
+                                  f"VNF LCM operation occurrence ID: {op.id}\n")
+        return _show(vnf)
+
+
+class ShowVnfLcm(NfvCommandMixin, show.ShowOne):
+    _description = "Display VNF instance details, with its VNFC instances"
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("vnf_instance", metavar="<vnf-instance>",
+                            help="VNF instance ID to display")
+        return parser
+
+    def take_action(self, parsed_args):
+        return _show(self.nfv.vnfs.get_vnf(parsed_args.vnf_instance))
+
+
+class ListVnfLcm(NfvCommandMixin, lister.Lister):
+    _description = "List VNF Instance"
+
+    def take_action(self, parsed_args):
+        vnfs = self.nfv.vnfs.list_vnfs()
+        return (tuple(h for _, h in _LIST_COLUMNS),
+                (tuple(_value(v, f) for f, _ in _LIST_COLUMNS) for v in vnfs))
+
+
+class InstantiateVnfLcm(OperationCommand):
+    _description = "Instantiate a VNF Instance"
+
+    def add_arguments(self, parser):
+        parser.add_argument("vnf_instance", metavar="<vnf-instance>",
+                            help="VNF instance ID to instantiate")
+        parser.add_argument("instantiation_request_file", metavar="<param-file>",
+                            help="Specify instantiate request parameters in a json file.")
+
+    def request(self, parsed_args):
+        body = load_request_file(parsed_args.instantiation_request_file)
+        return self.nfv.lcm.instantiate(parsed_args.vnf_instance, body)
+
+    def accepted(self, parsed_args):
+        return (f"Instantiate request for VNF Instance {parsed_args.vnf_instance} has "
+                "been accepted.")
+
+
+class ScaleVnfLcm(OperationCommand):
+    _description = "Scale a VNF Instance"
+
+    def add_arguments(self, parser):
+        parser.add_argument("vnf_instance", metavar="<vnf-instance>",
+                            help="VNF instance ID to scale")
+        parser.add_argument("--number-of-steps", metavar="<number-of-steps>",
+                            type=positive_int, default=1,
+                            help="Number of scaling steps to be executed as part of "
+                                 "this Scale VNF operation (default 1).")
+        parser.add_argument("--additional-param-file", metavar="<additional-param-file>",
+                            help="Additional parameters passed by the NFVO as input to "
+                                 'the scaling process (a json file: {"additionalParams": '
+                                 "{...}}).")
+        required = parser.add_argument_group("require arguments")
+        required.add_argument("--type", metavar="<type>", required=True,
+                              choices=("SCALE_OUT", "SCALE_IN"),
+                              help="SCALE_OUT or SCALE_IN for type of scale operation.")
+        required.add_argument("--aspect-id", metavar="<aspect-id>", required=True,
+                              help="Identifier of the scaling aspect.")
+
+    def request(self, parsed_args):
+        params = load_additional_params(parsed_args.additional_param_file)
+        return self.nfv.lcm.scale(parsed_args.vnf_instance, parsed_args.type,
+                                  parsed_args.aspect_id,
+                                  number_of_steps=parsed_args.number_of_steps,
+                                  additional_params=params)
+
+    def accepted(self, parsed_args):
+        return f"Scale request for VNF Instance {parsed_args.vnf_instance} has been accepted."
+
+
+class HealVnfLcm(OperationCommand):
+    _description = "Heal VNF Instance"
+
+    def add_arguments(self, parser):
+        parser.add_argument("vnf_instance", metavar="<vnf-instance>",
+                            help="VNF instance ID to heal")
+        parser.add_argument("--cause",
+                            help="Specify the reason why a healing procedure is required.")
+        parser.add_argument("--vnfc-instance", metavar="<vnfc-instance-id>", nargs="+",
+                            action="extend",
+                            help="List of VNFC instances requiring a healing action "
+                                 "(IDs as 'vnflcm show' lists them); when <vnf-instance> "
+                                 "comes after this option, put '--' before it.")
+        parser.add_argument("--additional-param-file", metavar="<additional-param-file>",
+                            help="Additional parameters passed by the NFVO as input to "
+                                 'the healing process (a json file: {"additionalParams": '
+                                 "{...}}).")
+
+    def request(self, parsed_args):
+        params = load_additional_params(parsed_args.additional_param_file)
+        return self.nfv.lcm.heal(parsed_args.vnf_instance,
+                                 vnfc_instance_ids=parsed_args.vnfc_instance,
+                                 cause=parsed_args.cause, additional_params=params)
+
+    def accepted(self, parsed_args):
+        return f"Heal request for VNF Instance {parsed_args.vnf_instance} has been accepted."
+
+
+class TerminateVnfLcm(OperationCommand):
+    _description = "Terminate a VNF instance"
+
+    def add_arguments(self, parser):
+        parser.add_argument("vnf_instance", metavar="<vnf-instance>",
+                            help="VNF instance ID to terminate")
+        parser.add_argument("--termination-type", default="GRACEFUL",
+                            metavar="<termination-type>", choices=("GRACEFUL", "FORCEFUL"),
+                            help="Termination type can be 'GRACEFUL' or 'FORCEFUL'. "
+                                 "Default is 'GRACEFUL'")
+        parser.add_argument("--graceful-termination-timeout",
+                            metavar="<graceful-termination-timeout>", type=non_negative_int,
+                            help="This attribute is only applicable in case of graceful "
+                                 "termination. It defines the time to wait for the VNF to "
+                                 "be taken out of service before shutting down the VNF and "
+                                 "releasing the resources. The unit is seconds.")
+        parser.add_argument("--D", action="store_true", default=False,
+                            help="Delete VNF Instance subsequently after it's termination "
+                                 "(waits for the termination to complete)")
+
+    def request(self, parsed_args):
+        if (parsed_args.graceful_termination_timeout is not None
+                and parsed_args.termination_type == "FORCEFUL"):
+            from nfvlib.exceptions import InvalidInput
+
+            raise InvalidInput("--graceful-termination-timeout argument is invalid for "
+                               "'FORCEFUL' termination")
+        return self.nfv.lcm.terminate(
+            parsed_args.vnf_instance, termination_type=parsed_args.termination_type,
+            graceful_termination_timeout=parsed_args.graceful_termination_timeout)
+
+    def accepted(self, parsed_args):
+        return (f"Terminate request for VNF Instance '{parsed_args.vnf_instance}' has been "
+                "accepted.")
+
+    def waits(self, parsed_args):
+        return parsed_args.wait or parsed_args.D
+
+    def announce(self, parsed_args, op):
+        super().announce(parsed_args, op)
+        if parsed_args.D:
+            self.app.stdout.write("Waiting for vnf instance to be terminated before "
+                                  "deleting\n")
+
+    def finished(self, parsed_args, op):
+        if not parsed_args.D:
+            return
+        if _state(op) != "COMPLETED":
+            self.app.stderr.write(f"VNF Instance '{parsed_args.vnf_instance}' is not "
+                                  f"deleted: termination ended {_state(op)}\n")
+            return
+        self.nfv.vnfs.delete_vnf(parsed_args.vnf_instance)
+        self.app.stdout.write(f"VNF Instance '{parsed_args.vnf_instance}' deleted "
+                              "successfully\n")
+
+
+class DeleteVnfLcm(NfvCommandMixin, command.Command):
+    _description = "Delete VNF Instance(s)"
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("vnf_instances", metavar="<vnf-instance>", nargs="+",
+                            help="VNF instance ID(s) to delete")
+        return parser
+
+    def take_action(self, parsed_args):
+        from nfvlib.exceptions import NfvError
+
+        failed: list[BaseException] = []
+        for vnf_id in parsed_args.vnf_instances:
+            try:
+                self.nfv.vnfs.delete_vnf(vnf_id)
+            except NfvError as exc:
+                failed.append(exc)
+                self.app.stderr.write(f"Failed to delete vnf instance with ID '{vnf_id}': "
+                                      f"{errors.one_line(exc)}\n")
+        total = len(parsed_args.vnf_instances)
+        if failed:
+            self.app.stderr.write(f"Failed to delete {len(failed)} of {total} vnf "
+                                  "instances.\n")
+            self.exit_code = errors.exit_code(failed[0])
+        elif total > 1:
+            self.app.stdout.write("All specified vnf instances are deleted successfully\n")
+        else:
+            self.app.stdout.write(f"Vnf instance '{parsed_args.vnf_instances[0]}' deleted "
+                                  "successfully\n")

@@ -1,0 +1,166 @@
+"""`vnflcm op` commands: list, show, rollback, retry, fail, cancel.
+
+Names, positional arguments, options, columns and messages follow
+python-tackerclient; ``--wait``/``--timeout`` and their exit codes are
+described in :mod:`nfvcli.vnflcm`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cliff import lister, show
+
+from nfvcli.common import DictColumn, NfvCommandMixin
+from nfvcli.vnflcm import OperationCommand
+
+_LIST_COLUMNS = (("id", "ID"), ("state", "Operation State"),
+                 ("vnf_instance_id", "VNF Instance ID"), ("operation", "Operation"))
+_SHOW_COLUMNS = _LIST_COLUMNS + (
+    ("start_time", "Start Time"), ("state_entered_time", "State Entered Time"),
+    ("is_automatic_invocation", "Is Automatic Invocation"),
+    ("is_cancel_pending", "Is Cancel Pending"), ("cancel_mode", "Cancel Mode"),
+    ("step_summary", "Current Step"),
+)
+_DICT_COLUMNS = (("error", "Error"), ("request", "Operation Parameters"),
+                 ("resource_changes", "Resource Changes"))
+_OP_ID_HELP = "VNF lifecycle management operation occurrence ID."
+
+#: One SOL013 attribute-based filter term: (op,attribute,value)
+_TERM = re.compile(r"\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*,([^()]*)\)")
+
+
+def parse_filter(text: str | None) -> dict[str, str] | None:
+    """``(eq,attr,value);(eq,attr2,value2)`` as ``{"attr": "value", ...}``.
+
+    Only the ``eq`` operator with a single value is understood; attribute
+    names are kept as given (e.g. ``operationState``).
+    """
+    if text is None:
+        return None
+    from nfvlib.exceptions import InvalidInput
+
+    filters: dict[str, str] = {}
+    for term in (t.strip() for t in text.split(";")):
+        match = _TERM.fullmatch(term)
+        if not match:
+            raise InvalidInput(f"cannot parse filter term {term!r}",
+                               hint="use (eq,attribute,value) terms joined by ';'")
+        operator, attribute, value = match.group(1), match.group(2), match.group(3).strip()
+        if operator != "eq":
+            raise InvalidInput(f"filter operator {operator!r} is not supported",
+                               hint="use eq")
+        if not value or "," in value:
+            raise InvalidInput(f"filter term {term!r} must compare with exactly one value")
+        if attribute in filters:
+            raise InvalidInput(f"filter names {attribute} twice")
+        filters[attribute] = value
+    return filters
+
+
+def _value(op: Any, field: str) -> Any:
+    value = getattr(op, field)
+    return getattr(value, "value", value)
+
+
+def _show(op: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """Columns (sorted by name, as tackerclient) and values of one occurrence."""
+    data = {header: _value(op, field) for field, header in _SHOW_COLUMNS}
+    data["Current Step"] = data["Current Step"] or None
+    for field, header in _DICT_COLUMNS:
+        value = getattr(op, field)
+        data[header] = None if value is None else DictColumn(value)
+    names = tuple(sorted(data))
+    return names, tuple(data[n] for n in names)
+
+
+class ListVnfLcmOp(NfvCommandMixin, lister.Lister):
+    _description = "List LCM Operation Occurrences"
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--filter", metavar="<filter>",
+                            help="Attribute-based-filtering parameters, e.g. "
+                                 "'(eq,operationState,FAILED_TEMP);(eq,operation,SCALE)' "
+                                 "(only eq is supported)")
+        return parser
+
+    def take_action(self, parsed_args):
+        ops = self.nfv.lcm.list_op_occs(filters=parse_filter(parsed_args.filter))
+        return (tuple(h for _, h in _LIST_COLUMNS),
+                (tuple(_value(o, f) for f, _ in _LIST_COLUMNS) for o in ops))
+
+
+class ShowVnfLcmOp(NfvCommandMixin, show.ShowOne):
+    _description = "Display Operation Occurrence details, with its current step"
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("vnf_lcm_op_occ_id", metavar="<vnf-lcm-op-occ-id>",
+                            help=_OP_ID_HELP)
+        return parser
+
+    def take_action(self, parsed_args):
+        return _show(self.nfv.lcm.get_op_occ(parsed_args.vnf_lcm_op_occ_id))
+
+
+class FailVnfLcmOp(NfvCommandMixin, show.ShowOne):
+    _description = "Fail VNF Instance (mark a FAILED_TEMP operation as FAILED)"
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("vnf_lcm_op_occ_id", metavar="<vnf-lcm-op-occ-id>",
+                            help=_OP_ID_HELP)
+        return parser
+
+    def take_action(self, parsed_args):
+        return _show(self.nfv.lcm.fail(parsed_args.vnf_lcm_op_occ_id))
+
+
+class _OpOccCommand(OperationCommand):
+    """A request on an existing occurrence, named by its id."""
+
+    verb = ""
+
+    def add_arguments(self, parser):
+        parser.add_argument("vnf_lcm_op_occ_id", metavar="<vnf-lcm-op-occ-id>",
+                            help=_OP_ID_HELP)
+
+    def accepted(self, parsed_args):
+        return (f"{self.verb} request for LCM operation {parsed_args.vnf_lcm_op_occ_id} "
+                "has been accepted")
+
+
+class RollbackVnfLcmOp(_OpOccCommand):
+    _description = ("Rollback VNF Instance (undo a FAILED_TEMP operation; with --wait "
+                    "exit 0 once ROLLED_BACK)")
+    verb = "Rollback"
+    rollback_request = True
+
+    def request(self, parsed_args):
+        return self.nfv.lcm.rollback(parsed_args.vnf_lcm_op_occ_id)
+
+
+class RetryVnfLcmOp(_OpOccCommand):
+    _description = "Retry VNF Instance (resume a FAILED_TEMP operation at its failed step)"
+    verb = "Retry"
+
+    def request(self, parsed_args):
+        return self.nfv.lcm.retry(parsed_args.vnf_lcm_op_occ_id)
+
+
+class CancelVnfLcmOp(_OpOccCommand):
+    _description = "Cancel VNF Instance (stop a STARTING, PROCESSING or ROLLING_BACK operation)"
+    verb = "Cancel"
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--cancel-mode", default="GRACEFUL", metavar="<cancel-mode>",
+                            choices=("GRACEFUL", "FORCEFUL"),
+                            help="Cancel mode can be 'GRACEFUL' or 'FORCEFUL'. "
+                                 "Default is 'GRACEFUL'")
+
+    def request(self, parsed_args):
+        return self.nfv.lcm.cancel(parsed_args.vnf_lcm_op_occ_id,
+                                   cancel_mode=parsed_args.cancel_mode)

@@ -1,0 +1,570 @@
+"""`nfv vnflcm ...` and `nfv vnflcm op ...` in-process against a fake nfvlib client.
+
+The fake is autospecced from the library's call signatures, so a wrong
+argument name fails the test; it returns real model objects.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from types import SimpleNamespace
+from unittest import mock
+
+import pytest
+import yaml
+
+from nfvcli import shell
+from nfvcli.vnflcm import Progress
+from nfvcli.vnflcm_op import parse_filter
+from nfvlib.exceptions import Conflict, InvalidInput, NotFound, WaitTimeout
+from nfvlib.models import (InstantiationState, Operation, OpOcc, OpState, OpStep,
+                           VnfcInfo, VnfInstance)
+
+VNF_ID = "6f1e0a7c-vnf"
+OP_ID = "b7c0d2e4-op"
+T0 = "2024-05-01T10:00:00Z"
+STEPS = tuple(OpStep(name) for name in ("validate", "instantiate_start", "create stack",
+                                        "wait for stack", "instantiate_end", "record"))
+
+
+class _Vnfs:
+    def create_vnf(self, vnfd_id, name=None, description=None): ...
+    def list_vnfs(self): ...
+    def get_vnf(self, vnf_id): ...
+    def delete_vnf(self, vnf_id): ...
+
+
+class _Lcm:
+    def instantiate(self, vnf_id, request): ...
+    def scale(self, vnf_id, scale_type, aspect_id, number_of_steps=1,
+              additional_params=None): ...
+    def heal(self, vnf_id, vnfc_instance_ids=None, cause=None, additional_params=None): ...
+    def terminate(self, vnf_id, termination_type="GRACEFUL",
+                  graceful_termination_timeout=None): ...
+    def list_op_occs(self, filters=None): ...
+    def get_op_occ(self, op_id): ...
+    def rollback(self, op_id): ...
+    def retry(self, op_id): ...
+    def fail(self, op_id): ...
+    def cancel(self, op_id, cancel_mode="GRACEFUL"): ...
+    def wait(self, op_id, timeout=None, progress=None): ...
+
+
+def make_vnf(**changes):
+    values = dict(id=VNF_ID, vnfd_id="vnfd-1", package_id="pkg-1", name="web",
+                  description="front end", vnf_provider="ACME", vnf_product_name="Web",
+                  vnf_software_version="1.0", vnfd_version="2.0")
+    values.update(changes)
+    return VnfInstance(**values)
+
+
+def instantiated_vnf():
+    vnfc = (VnfcInfo(id="srv-1", vdu_id="VDU1", resource_name="VDU1",
+                     resource_type="OS::Nova::Server", status="ACTIVE",
+                     member="m-abc", parent_stack="vnf-x-VDU1"),
+            VnfcInfo(id="srv-2", vdu_id="VDU2", resource_name="VDU2",
+                     resource_type="OS::Nova::Server", status="ACTIVE"))
+    return make_vnf(instantiation_state=InstantiationState.INSTANTIATED, vim_id="vim-1",
+                    region="RegionOne", flavour_id="simple", stack_id="stack-1",
+                    scale_status={"VDU1_scale": 1}, vnfc=vnfc)
+
+
+def make_op(state=OpState.STARTING, operation=Operation.INSTANTIATE, step=0, **changes):
+    values = dict(id=OP_ID, vnf_instance_id=VNF_ID, operation=operation, state=state,
+                  start_time=T0, state_entered_time=T0, steps=STEPS, current_step=step)
+    values.update(changes)
+    return OpOcc(**values)
+
+
+@pytest.fixture
+def nfv(nfv_home, monkeypatch):
+    """The app's nfvlib client, replaced by autospecced fakes."""
+    fake = SimpleNamespace(vnfs=mock.create_autospec(_Vnfs, instance=True),
+                           lcm=mock.create_autospec(_Lcm, instance=True))
+    for name in ("instantiate", "scale", "heal", "terminate", "rollback", "retry",
+                 "cancel"):
+        getattr(fake.lcm, name).return_value = make_op()
+    monkeypatch.setattr(shell.ClientManager, "nfv", property(lambda self: fake))
+    return fake
+
+
+def follow(nfv, *seen):
+    """Make ``lcm.wait`` report ``seen`` to the progress callback, return the last."""
+    def wait(op_id, timeout=None, progress=None):
+        for op in seen:
+            progress(op)
+        return seen[-1]
+    nfv.lcm.wait.side_effect = wait
+
+
+def run(capsys, *argv):
+    try:
+        code = shell.main(list(argv))
+    except SystemExit as exc:  # argparse rejects an option value
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def request_file(tmp_path):
+    def write(content, name="req.json"):
+        path = tmp_path / name
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+        return str(path)
+    return write
+
+
+# -- create, list, show, delete ----------------------------------------------
+
+def test_create_passes_options_and_shows_the_instance(nfv, capsys):
+    nfv.vnfs.create_vnf.return_value = make_vnf()
+    code, out, err = run(capsys, "vnflcm", "create", "vnfd-1", "--name", "web",
+                         "--description", "front end", "-f", "json")
+    assert code == 0, err
+    nfv.vnfs.create_vnf.assert_called_once_with("vnfd-1", name="web",
+                                                description="front end")
+    nfv.lcm.instantiate.assert_not_called()
+    shown = json.loads(out)
+    assert list(shown) == sorted(shown)
+    assert shown["ID"] == VNF_ID and shown["VNF Instance Name"] == "web"
+    assert shown["Instantiation State"] == "NOT_INSTANTIATED"
+    assert shown["VNF Instance Description"] == "front end"
+    assert shown["VIM Connection Info"] == {}
+    assert "Instantiated Vnf Info" not in shown and "VNFC Instances" not in shown
+
+
+def test_create_with_instantiate_file_keeps_json_clean(nfv, capsys, request_file):
+    nfv.vnfs.create_vnf.return_value = make_vnf()
+    body = {"flavourId": "simple", "vimConnectionInfo": [{"vimId": "v1"}]}
+    code, out, err = run(capsys, "vnflcm", "create", "vnfd-1", "--I", request_file(body),
+                         "-f", "json")
+    assert code == 0, err
+    nfv.lcm.instantiate.assert_called_once_with(VNF_ID, body)
+    assert json.loads(out)["ID"] == VNF_ID
+    assert (f"VNF Instance {VNF_ID} is created and instantiation request has been "
+            "accepted.") in err
+    assert OP_ID in err
+
+
+def test_create_with_bad_instantiate_file_creates_nothing(nfv, capsys, request_file):
+    code, _, err = run(capsys, "vnflcm", "create", "vnfd-1", "--I", request_file("[1]"))
+    assert code == 2 and "must hold a JSON object, not an array" in err
+    nfv.vnfs.create_vnf.assert_not_called()
+
+
+def test_list_columns(nfv, capsys):
+    nfv.vnfs.list_vnfs.return_value = [make_vnf(), instantiated_vnf()]
+    code, out, _ = run(capsys, "vnflcm", "list", "-f", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert list(rows[0]) == ["ID", "VNF Instance Name", "Instantiation State",
+                             "VNF Provider", "VNF Software Version", "VNF Product Name",
+                             "VNFD ID"]
+    assert [r["Instantiation State"] for r in rows] == ["NOT_INSTANTIATED",
+                                                         "INSTANTIATED"]
+    code, out, _ = run(capsys, "vnflcm", "list")
+    assert code == 0 and "INSTANTIATED" in out and "VNFD ID" in out
+
+
+def test_show_includes_vnfc_instances(nfv, capsys):
+    nfv.vnfs.get_vnf.return_value = instantiated_vnf()
+    code, out, err = run(capsys, "vnflcm", "show", VNF_ID, "-f", "json")
+    assert code == 0, err
+    nfv.vnfs.get_vnf.assert_called_once_with(VNF_ID)
+    shown = json.loads(out)
+    assert shown["VIM Connection Info"] == {"vim_id": "vim-1", "region": "RegionOne"}
+    info = shown["Instantiated Vnf Info"]
+    assert info["flavour_id"] == "simple" and info["scale_status"] == {"VDU1_scale": 1}
+    assert info["stack_name"] == f"vnf-{VNF_ID}"
+    assert [v["id"] for v in shown["VNFC Instances"]] == ["srv-1", "srv-2"]
+    assert shown["VNFC Instances"][0]["member"] == "m-abc"
+    for fmt in ("table", "yaml", "value", "shell"):
+        code, out, _ = run(capsys, "vnflcm", "show", VNF_ID, "-f", fmt)
+        assert code == 0 and "srv-2" in out
+    code, out, _ = run(capsys, "vnflcm", "show", VNF_ID)
+    assert "VDU1: srv-1 OS::Nova::Server m-abc ACTIVE" in out
+
+
+def test_show_unknown_instance_is_one_line_exit_3(nfv, capsys):
+    nfv.vnfs.get_vnf.side_effect = NotFound("VNF instance nope not found")
+    code, out, err = run(capsys, "vnflcm", "show", "nope")
+    assert code == 3 and out == ""
+    assert err == "nfv: error: VNF instance nope not found\n"
+
+
+def test_delete_several_reports_n_of_m(nfv, capsys):
+    nfv.vnfs.delete_vnf.side_effect = [make_vnf(), NotFound("no VNF b"),
+                                       Conflict("c is INSTANTIATED")]
+    code, out, err = run(capsys, "vnflcm", "delete", "a", "b", "c")
+    assert code == 3
+    assert [c.args for c in nfv.vnfs.delete_vnf.call_args_list] == [("a",), ("b",),
+                                                                     ("c",)]
+    assert "Failed to delete vnf instance with ID 'b': no VNF b" in err
+    assert "Failed to delete vnf instance with ID 'c': c is INSTANTIATED" in err
+    assert "Failed to delete 2 of 3 vnf instances." in err and out == ""
+
+    nfv.vnfs.delete_vnf.side_effect = None
+    code, out, _ = run(capsys, "vnflcm", "delete", "a")
+    assert code == 0 and out == "Vnf instance 'a' deleted successfully\n"
+    code, out, _ = run(capsys, "vnflcm", "delete", "a", "b")
+    assert code == 0 and out == "All specified vnf instances are deleted successfully\n"
+
+
+# -- operation requests -------------------------------------------------------
+
+def test_instantiate_prints_accepted_and_the_occurrence(nfv, capsys, request_file):
+    body = {"flavourId": "simple", "additionalParams": {"k": "v"}}
+    code, out, err = run(capsys, "vnflcm", "instantiate", VNF_ID, request_file(body))
+    assert code == 0, err
+    nfv.lcm.instantiate.assert_called_once_with(VNF_ID, body)
+    nfv.lcm.wait.assert_not_called()
+    assert out == (f"Instantiate request for VNF Instance {VNF_ID} has been accepted.\n"
+                   f"VNF LCM operation occurrence ID: {OP_ID}\n")
+    assert err == ""
+
+
+@pytest.mark.parametrize("content, words", [
+    ('{"flavourId": "simple",\n  "x": }', "is not valid JSON: Expecting value at line 2 "
+                                          "column 8"),
+    ("", "is not valid JSON: Expecting value at line 1 column 1"),
+    ('"simple"', "must hold a JSON object, not a string"),
+    ("[]", "must hold a JSON object, not an array"),
+    (b"\xff\xfe{}", "is not UTF-8 text"),
+])
+def test_request_file_errors_are_one_line(nfv, capsys, tmp_path, content, words):
+    path = tmp_path / "req.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    code, out, err = run(capsys, "vnflcm", "instantiate", VNF_ID, str(path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and f"request file {path} " in err and words in err
+    nfv.lcm.instantiate.assert_not_called()
+
+
+def test_missing_request_file(nfv, capsys, tmp_path):
+    missing = tmp_path / "nope.json"
+    code, _, err = run(capsys, "vnflcm", "instantiate", VNF_ID, str(missing))
+    assert code == 2
+    assert err == f"nfv: error: cannot read request file {missing}: No such file or " \
+                  "directory\n"
+
+
+def test_scale_options_reach_the_library(nfv, capsys, request_file):
+    params = request_file({"additionalParams": {"key1": "value1"}})
+    code, out, err = run(capsys, "vnflcm", "scale", VNF_ID, "--type", "SCALE_OUT",
+                         "--aspect-id", "VDU1_scale", "--number-of-steps", "2",
+                         "--additional-param-file", params)
+    assert code == 0, err
+    nfv.lcm.scale.assert_called_once_with(VNF_ID, "SCALE_OUT", "VDU1_scale",
+                                          number_of_steps=2,
+                                          additional_params={"key1": "value1"})
+    assert out.startswith(f"Scale request for VNF Instance {VNF_ID} has been accepted.\n")
+
+    nfv.lcm.scale.reset_mock()
+    assert run(capsys, "vnflcm", "scale", VNF_ID, "--type", "SCALE_IN",
+               "--aspect-id", "A")[0] == 0
+    nfv.lcm.scale.assert_called_once_with(VNF_ID, "SCALE_IN", "A", number_of_steps=1,
+                                          additional_params=None)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (("--aspect-id", "A"), "the following arguments are required: --type"),
+    (("--type", "SCALE_UP", "--aspect-id", "A"), "invalid choice: 'SCALE_UP'"),
+    (("--type", "SCALE_IN", "--aspect-id", "A", "--number-of-steps", "0"),
+     "expected a whole number >= 1, not '0'"),
+    (("--type", "SCALE_IN", "--aspect-id", "A", "--number-of-steps", "two"),
+     "expected a number, not 'two'"),
+])
+def test_scale_rejects_bad_options(nfv, capsys, argv, words):
+    code, _, err = run(capsys, "vnflcm", "scale", VNF_ID, *argv)
+    assert code == 2 and words in err
+    nfv.lcm.scale.assert_not_called()
+
+
+@pytest.mark.parametrize("content, words", [
+    ({"additionalParams": {"a": 1}, "numberOfSteps": 3},
+     "has unknown key(s) numberOfSteps; put the parameters under \"additionalParams\""),
+    ({"additionalParams": [1]}, '"additionalParams" in request file'),
+])
+def test_additional_param_file_errors(nfv, capsys, request_file, content, words):
+    code, _, err = run(capsys, "vnflcm", "scale", VNF_ID, "--type", "SCALE_IN",
+                       "--aspect-id", "A", "--additional-param-file",
+                       request_file(content))
+    assert code == 2 and words in err and err.count("\n") == 1
+    nfv.lcm.scale.assert_not_called()
+
+
+def test_heal_options_reach_the_library(nfv, capsys, request_file):
+    params = request_file({"additionalParams": {"all": True}})
+    code, out, err = run(capsys, "vnflcm", "heal", "--cause", "disk full",
+                         "--vnfc-instance", "srv-1", "srv-2", "--vnfc-instance", "srv-3",
+                         "--additional-param-file", params, "--", VNF_ID)
+    assert code == 0, err
+    nfv.lcm.heal.assert_called_once_with(VNF_ID, vnfc_instance_ids=["srv-1", "srv-2",
+                                                                    "srv-3"],
+                                         cause="disk full",
+                                         additional_params={"all": True})
+    assert out.startswith(f"Heal request for VNF Instance {VNF_ID} has been accepted.\n")
+
+    nfv.lcm.heal.reset_mock()
+    assert run(capsys, "vnflcm", "heal", VNF_ID)[0] == 0
+    nfv.lcm.heal.assert_called_once_with(VNF_ID, vnfc_instance_ids=None, cause=None,
+                                         additional_params=None)
+
+
+def test_terminate_options_reach_the_library(nfv, capsys):
+    code, out, err = run(capsys, "vnflcm", "terminate", VNF_ID,
+                         "--graceful-termination-timeout", "30")
+    assert code == 0, err
+    nfv.lcm.terminate.assert_called_once_with(VNF_ID, termination_type="GRACEFUL",
+                                              graceful_termination_timeout=30)
+    assert out.startswith(f"Terminate request for VNF Instance '{VNF_ID}' has been "
+                          "accepted.\n")
+    nfv.lcm.terminate.reset_mock()
+    assert run(capsys, "vnflcm", "terminate", VNF_ID, "--termination-type",
+               "FORCEFUL")[0] == 0
+    nfv.lcm.terminate.assert_called_once_with(VNF_ID, termination_type="FORCEFUL",
+                                              graceful_termination_timeout=None)
+    nfv.vnfs.delete_vnf.assert_not_called()
+
+
+def test_terminate_forceful_with_graceful_timeout_is_refused(nfv, capsys):
+    code, _, err = run(capsys, "vnflcm", "terminate", VNF_ID, "--termination-type",
+                       "FORCEFUL", "--graceful-termination-timeout", "10")
+    assert code == 2 and "invalid for 'FORCEFUL' termination" in err
+    nfv.lcm.terminate.assert_not_called()
+
+
+def test_terminate_and_delete_waits_for_completion(nfv, capsys):
+    follow(nfv, make_op(OpState.PROCESSING, Operation.TERMINATE, step=1),
+           make_op(OpState.COMPLETED, Operation.TERMINATE, step=5))
+    code, out, err = run(capsys, "vnflcm", "terminate", VNF_ID, "--D", "--timeout", "60")
+    assert code == 0, err
+    nfv.lcm.wait.assert_called_once_with(OP_ID, timeout=60.0, progress=mock.ANY)
+    nfv.vnfs.delete_vnf.assert_called_once_with(VNF_ID)
+    assert out.splitlines() == [
+        f"Terminate request for VNF Instance '{VNF_ID}' has been accepted.",
+        f"VNF LCM operation occurrence ID: {OP_ID}",
+        "Waiting for vnf instance to be terminated before deleting",
+        f"TERMINATE {OP_ID}: COMPLETED",
+        f"VNF Instance '{VNF_ID}' deleted successfully",
+    ]
+
+
+def test_terminate_and_delete_keeps_the_instance_when_termination_fails(nfv, capsys):
+    error = {"title": "Stack delete failed", "detail": "Resource DELETE failed:\n boom"}
+    follow(nfv, make_op(OpState.FAILED_TEMP, Operation.TERMINATE, step=3, error=error))
+    code, out, err = run(capsys, "vnflcm", "terminate", VNF_ID, "--D")
+    assert code == 20
+    nfv.vnfs.delete_vnf.assert_not_called()
+    assert f"TERMINATE {OP_ID}: FAILED_TEMP: Resource DELETE failed: boom\n" in out
+    assert f"VNF Instance '{VNF_ID}' is not deleted: termination ended FAILED_TEMP" in err
+
+
+# -- --wait ------------------------------------------------------------------
+
+@pytest.mark.parametrize("state, code", [
+    (OpState.COMPLETED, 0), (OpState.FAILED_TEMP, 20), (OpState.FAILED, 21),
+    (OpState.ROLLED_BACK, 22),
+])
+def test_wait_exit_code_per_final_state(nfv, capsys, request_file, state, code):
+    follow(nfv, make_op(state, step=5))
+    got, out, err = run(capsys, "vnflcm", "instantiate", VNF_ID, request_file({}),
+                        "--wait")
+    assert got == code, err
+    assert out.splitlines()[-1] == f"INSTANTIATE {OP_ID}: {state.value}"
+    assert ("vnflcm op retry" in err) == (state is OpState.FAILED_TEMP)
+
+
+def test_wait_progress_one_line_per_change_on_stderr(nfv, capsys):
+    follow(nfv, make_op(OpState.STARTING, Operation.SCALE),
+           make_op(OpState.PROCESSING, Operation.SCALE, step=2),
+           make_op(OpState.PROCESSING, Operation.SCALE, step=2),
+           make_op(OpState.PROCESSING, Operation.SCALE, step=3),
+           make_op(OpState.COMPLETED, Operation.SCALE, step=5))
+    code, out, err = run(capsys, "vnflcm", "scale", VNF_ID, "--type", "SCALE_OUT",
+                         "--aspect-id", "A", "--wait", "--timeout", "2.5")
+    assert code == 0
+    nfv.lcm.wait.assert_called_once_with(OP_ID, timeout=2.5, progress=mock.ANY)
+    assert err.splitlines() == ["STARTING step 1 of 6: validate",
+                                "PROCESSING step 3 of 6: create stack",
+                                "PROCESSING step 4 of 6: wait for stack",
+                                "COMPLETED step 6 of 6: record"]
+    assert out.splitlines()[-1] == f"SCALE {OP_ID}: COMPLETED"
+
+
+def test_wait_timeout_exits_11(nfv, capsys):
+    nfv.lcm.wait.side_effect = WaitTimeout(f"{OP_ID} still PROCESSING after 5s",
+                                           timeout=5)
+    code, out, err = run(capsys, "vnflcm", "heal", VNF_ID, "--wait", "--timeout", "5")
+    assert code == 11
+    assert err == f"nfv: error: {OP_ID} still PROCESSING after 5s\n"
+    assert out.startswith("Heal request")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (("--timeout", "5"), "--timeout needs --wait"),
+    (("--wait", "--timeout", "0"), "expected seconds > 0, not '0'"),
+    (("--wait", "--timeout", "soon"), "expected a number, not 'soon'"),
+])
+def test_timeout_option_errors(nfv, capsys, argv, words):
+    code, _, err = run(capsys, "vnflcm", "heal", VNF_ID, *argv)
+    assert code == 2 and words in err
+    nfv.lcm.heal.assert_not_called()
+
+
+def test_progress_rewrites_one_line_on_a_terminal():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = Progress(stream)
+    progress(make_op(OpState.PROCESSING, step=0))
+    progress(make_op(OpState.PROCESSING, step=0))
+    progress(make_op(OpState.COMPLETED, step=5, steps=()))
+    progress.close()
+    assert stream.getvalue() == ("\r\x1b[KPROCESSING step 1 of 6: validate"
+                                 "\r\x1b[KCOMPLETED\n")
+
+
+def test_library_error_on_request_maps_to_exit_code(nfv, capsys, request_file):
+    nfv.lcm.instantiate.side_effect = Conflict(
+        f"VNF {VNF_ID} is INSTANTIATED", hint="terminate it first")
+    code, out, err = run(capsys, "vnflcm", "instantiate", VNF_ID, request_file({}))
+    assert code == 4 and out == ""
+    assert err == f"nfv: error: VNF {VNF_ID} is INSTANTIATED; terminate it first\n"
+
+
+# -- vnflcm op ---------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    (None, None),
+    ("(eq,operationState,FAILED_TEMP)", {"operationState": "FAILED_TEMP"}),
+    (" (eq, operationState, FAILED_TEMP) ; (eq,vnfInstanceId,abc) ",
+     {"operationState": "FAILED_TEMP", "vnfInstanceId": "abc"}),
+])
+def test_parse_filter(text, expected):
+    assert parse_filter(text) == expected
+
+
+@pytest.mark.parametrize("text, words", [
+    ("operationState=FAILED_TEMP", "cannot parse filter term"),
+    ("(eq,operationState)", "cannot parse filter term"),
+    ("(neq,operationState,COMPLETED)", "filter operator 'neq' is not supported"),
+    ("(eq,operation,SCALE,HEAL)", "must compare with exactly one value"),
+    ("(eq,operation,)", "must compare with exactly one value"),
+    ("(eq,operation,SCALE);(eq,operation,HEAL)", "filter names operation twice"),
+    ("(eq,operation,SCALE);", "cannot parse filter term ''"),
+])
+def test_parse_filter_errors(text, words):
+    with pytest.raises(InvalidInput) as info:
+        parse_filter(text)
+    assert words in str(info.value)
+
+
+def test_op_list_columns_and_filter(nfv, capsys):
+    nfv.lcm.list_op_occs.return_value = [
+        make_op(OpState.FAILED_TEMP), make_op(OpState.COMPLETED, Operation.SCALE,
+                                              id="op-2")]
+    code, out, err = run(capsys, "vnflcm", "op", "list", "--filter",
+                         "(eq,operationState,FAILED_TEMP)", "-f", "json")
+    assert code == 0, err
+    nfv.lcm.list_op_occs.assert_called_once_with(
+        filters={"operationState": "FAILED_TEMP"})
+    rows = json.loads(out)
+    assert rows[0] == {"ID": OP_ID, "Operation State": "FAILED_TEMP",
+                       "VNF Instance ID": VNF_ID, "Operation": "INSTANTIATE"}
+    assert rows[1]["Operation"] == "SCALE"
+
+    nfv.lcm.list_op_occs.reset_mock()
+    code, out, _ = run(capsys, "vnflcm", "op", "list")
+    assert code == 0 and "Operation State" in out
+    nfv.lcm.list_op_occs.assert_called_once_with(filters=None)
+
+    code, _, err = run(capsys, "vnflcm", "op", "list", "--filter", "(gt,x,1)")
+    assert code == 2 and "not supported" in err
+
+
+def test_op_show_columns(nfv, capsys):
+    error = {"title": "Stack create failed", "status": 422, "detail": "quota"}
+    nfv.lcm.get_op_occ.return_value = make_op(
+        OpState.FAILED_TEMP, step=3, error=error, request={"flavourId": "simple"},
+        resource_changes={"affectedVnfcs": [{"id": "srv-1"}]}, cancel_mode="GRACEFUL")
+    code, out, err = run(capsys, "vnflcm", "op", "show", OP_ID, "-f", "json")
+    assert code == 0, err
+    nfv.lcm.get_op_occ.assert_called_once_with(OP_ID)
+    shown = json.loads(out)
+    assert list(shown) == sorted(shown)
+    assert shown == {
+        "Cancel Mode": "GRACEFUL", "Current Step": "step 4 of 6: wait for stack",
+        "Error": error, "ID": OP_ID, "Is Automatic Invocation": False,
+        "Is Cancel Pending": False, "Operation": "INSTANTIATE",
+        "Operation Parameters": {"flavourId": "simple"}, "Operation State": "FAILED_TEMP",
+        "Resource Changes": {"affectedVnfcs": [{"id": "srv-1"}]},
+        "Start Time": T0, "State Entered Time": T0, "VNF Instance ID": VNF_ID,
+    }
+    nfv.lcm.get_op_occ.return_value = make_op(OpState.STARTING, steps=())
+    code, out, _ = run(capsys, "vnflcm", "op", "show", OP_ID, "-f", "yaml")
+    shown = yaml.safe_load(out)
+    assert shown["Error"] is None and shown["Current Step"] is None
+    code, out, _ = run(capsys, "vnflcm", "op", "show", OP_ID)
+    assert code == 0 and "Operation Parameters" in out
+
+
+def test_op_fail_shows_the_occurrence(nfv, capsys):
+    nfv.lcm.fail.return_value = make_op(OpState.FAILED)
+    code, out, err = run(capsys, "vnflcm", "op", "fail", OP_ID, "-f", "json")
+    assert code == 0, err
+    nfv.lcm.fail.assert_called_once_with(OP_ID)
+    assert json.loads(out)["Operation State"] == "FAILED"
+
+
+@pytest.mark.parametrize("verb, method, kwargs", [
+    ("rollback", "rollback", {}),
+    ("retry", "retry", {}),
+    ("cancel", "cancel", {"cancel_mode": "GRACEFUL"}),
+])
+def test_op_requests_print_accepted(nfv, capsys, verb, method, kwargs):
+    code, out, err = run(capsys, "vnflcm", "op", verb, OP_ID)
+    assert code == 0, err
+    getattr(nfv.lcm, method).assert_called_once_with(OP_ID, **kwargs)
+    assert out.splitlines()[0] == (f"{verb.capitalize()} request for LCM operation "
+                                   f"{OP_ID} has been accepted")
+    nfv.lcm.wait.assert_not_called()
+
+
+def test_op_cancel_mode(nfv, capsys):
+    assert run(capsys, "vnflcm", "op", "cancel", OP_ID, "--cancel-mode", "FORCEFUL")[0] == 0
+    nfv.lcm.cancel.assert_called_once_with(OP_ID, cancel_mode="FORCEFUL")
+    code, _, err = run(capsys, "vnflcm", "op", "cancel", OP_ID, "--cancel-mode", "NOW")
+    assert code == 2 and "invalid choice" in err
+
+
+@pytest.mark.parametrize("verb, state, code", [
+    ("rollback", OpState.ROLLED_BACK, 0),
+    ("rollback", OpState.FAILED_TEMP, 20),
+    ("retry", OpState.COMPLETED, 0),
+    ("retry", OpState.FAILED_TEMP, 20),
+    ("retry", OpState.ROLLED_BACK, 22),
+    ("cancel", OpState.FAILED_TEMP, 20),
+    ("cancel", OpState.ROLLED_BACK, 22),
+])
+def test_op_requests_wait_exit_codes(nfv, capsys, verb, state, code):
+    follow(nfv, make_op(OpState.ROLLING_BACK, step=2, direction="rollback"),
+           make_op(state, step=0, direction="rollback"))
+    got, out, err = run(capsys, "vnflcm", "op", verb, OP_ID, "--wait")
+    assert got == code, err
+    assert err.splitlines()[0] == "ROLLING_BACK step 3 of 6: undoing create stack"
+    assert out.splitlines()[-1] == f"INSTANTIATE {OP_ID}: {state.value}"
+
+
+def test_op_request_on_unknown_occurrence(nfv, capsys):
+    nfv.lcm.retry.side_effect = NotFound("no operation occurrence nope")
+    code, out, err = run(capsys, "vnflcm", "op", "retry", "nope", "--wait")
+    assert code == 3 and out == "" and err.count("\n") == 1
+    nfv.lcm.wait.assert_not_called()
