@@ -38,8 +38,14 @@ class Store:
         conn = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            # SQLite gives its WAL and shm files the main file's mode.
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+            if not self.path.exists():
+                # SQLite gives its WAL and shm files the main file's mode. Never
+                # open and close an existing store file outside SQLite: closing
+                # any descriptor drops this process's POSIX locks on it, and
+                # another process may then delete the WAL under our connection.
+                with contextlib.suppress(FileExistsError):
+                    os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR,
+                                     0o600))
             conn = sqlite3.connect(self.path, isolation_level=None,
                                    timeout=BUSY_TIMEOUT_MS / 1000)
             conn.row_factory = sqlite3.Row
