@@ -39,6 +39,9 @@ class Client:
         self._region_name = region_name
         self._store = None
         self._vims = None
+        self._packages = None
+        self._vnfs = None
+        self._lcm = None
 
     @property
     def store(self):
@@ -67,6 +70,46 @@ class Client:
                     self._session, endpoint_override=self._endpoint_override,
                     region_name=self._region_name))
         return self._vims
+
+    @property
+    def packages(self):
+        """VNF packages: create, upload (onboard), list, get, delete."""
+        self._local_only("VNF packages")
+        if self._packages is None:
+            from nfvlib.lcm.catalog import LocalPackages
+
+            self._packages = LocalPackages(self.store, self.paths.data_dir / "packages")
+        return self._packages
+
+    @property
+    def vnfs(self):
+        """VNF instances: create, list, get, delete."""
+        self._local_only("VNF instances")
+        if self._vnfs is None:
+            from nfvlib.lcm.catalog import LocalVnfs
+
+            self._vnfs = LocalVnfs(self.store, self.packages)
+        return self._vnfs
+
+    @property
+    def lcm(self):
+        """LCM operations and their occurrences (SOL003)."""
+        self._local_only("VNF lifecycle operations")
+        if self._lcm is None:
+            from nfvlib.lcm.local import LocalLcm, detached_spawner
+
+            spawn = detached_spawner(self.paths.store_file, self.paths.key_dir,
+                                     self.paths.data_dir / "workers")
+            self._lcm = LocalLcm(self.store, self.vims, self.packages, self.vnfs,
+                                 spawn=spawn)
+        return self._lcm
+
+    def _local_only(self, what: str) -> None:
+        if self.mode != "local":
+            from nfvlib.exceptions import Unsupported
+
+            raise Unsupported(f"{what} are available in local mode only so far",
+                              hint="use 'nfv' or --os-nfv-mode local")
 
     def close(self) -> None:
         """Release the store connection."""

@@ -125,6 +125,33 @@ class HeatClient:
         """suspend, resume, check or cancel_update."""
         self._call("POST", _stack_url(stack) + "/actions", json={action: None})
 
+    def mark_unhealthy(self, stack_name: str, stack_id: str, resource_name: str,
+                       reason: str, unhealthy: bool = True) -> None:
+        """Mark a resource (un)healthy: Heat replaces or removes it on next update."""
+        self._call("PATCH", f"/stacks/{stack_name}/{stack_id}/resources/{resource_name}",
+                   json={"mark_unhealthy": unhealthy, "resource_status_reason": reason})
+
+    def wait_until_quiet(self, stack: Mapping[str, Any], *, timeout: float = 120) -> None:
+        """Wait until no resource of the stack (nested included) is IN_PROGRESS.
+
+        Needed before updating a stack whose last update failed: Heat's
+        convergence engine marks the parent failed while sibling nested stacks
+        still run, and an update sent then cancels them.
+        """
+        deadline = self._clock() + timeout
+        pause = POLL_FIRST
+        while True:
+            busy = [r for r in self.list_resources(stack, nested_depth=5)
+                    if str(r.get("resource_status", "")).endswith("_IN_PROGRESS")]
+            if not busy:
+                return
+            if self._clock() >= deadline:
+                raise WaitTimeout(f"stack {stack.get('stack_name')} still has "
+                                  f"{len(busy)} resource(s) in progress after "
+                                  f"{timeout:.0f} s", timeout=timeout)
+            self._sleep(pause)
+            pause = min(pause * 1.5, POLL_CAP)
+
     def list_stacks(self) -> list[dict[str, Any]]:
         """Every stack Heat shows this project."""
         return self._call("GET", "/stacks")["stacks"]
@@ -186,16 +213,23 @@ class HeatClient:
             pause = min(pause * 1.5, POLL_CAP)
 
     def failure_reason(self, stack: Mapping[str, Any]) -> str:
-        """The most specific failure reason found in the stack's events."""
+        """Heat's reason for a failed stack: where it failed and why.
+
+        The stack's own reason names the failing resource's path; the earliest
+        failed event (nested stacks included) holds the root cause.
+        """
+        own = " ".join(str(stack.get("stack_status_reason") or "").split())
         events = self.list_events(stack, nested_depth=5)
         failed = [e for e in events
                   if str(e.get("resource_status", "")).endswith("_FAILED")
                   and e.get("resource_status_reason")]
         if not failed:
-            return stack.get("stack_status_reason") or ""
-        # The earliest failure is the cause; later ones are its echoes.
+            return own
         event = failed[0]
-        return f"{event.get('resource_name')}: {event.get('resource_status_reason')}"
+        cause = " ".join(str(event.get("resource_status_reason")).split())
+        if cause in own:
+            return own
+        return f"{own} (cause: {event.get('resource_name')}: {cause})" if own else cause
 
 
 def _stack_url(stack: Mapping[str, Any]) -> str:

@@ -50,8 +50,8 @@ class Step:
     """One step of a plan."""
 
     name: str
-    do: Callable[["StepContext"], None]
-    undo: Callable[["StepContext"], None] | None = None
+    do: Callable[[StepContext], None]
+    undo: Callable[[StepContext], None] | None = None
 
 
 @dataclass
@@ -60,7 +60,7 @@ class StepContext:
 
     op: OpOcc
     data: dict[str, Any]
-    runner: "PlanRunner"
+    runner: PlanRunner
 
     def save(self) -> None:
         """Persist ``data`` now (a step may call it mid-way, e.g. after create)."""
@@ -238,7 +238,7 @@ class PlanRunner:
         with self.store.transaction() as conn:
             op = self.table.get(op_id)
             if op is None:
-                raise NfvError(f"no operation occurrence {op_id}")
+                raise NfvError(f"no operation occurrence {op_id} in {self.store.path}")
             if op.state not in states.ACTIVE:
                 raise LeaseLost(f"occurrence {op_id} is {op.state.value}")
             if (op.worker_pid not in (None, self.pid) and op.lease_expires_at

@@ -1,0 +1,289 @@
+"""Local-mode LCM: requests create occurrences, detached workers run them.
+
+Each request checks what it can at once (so bad input is a one-line error and
+nothing is written), records a STARTING occurrence, and starts a worker
+process detached from the caller; it returns the occurrence right away.
+:meth:`LocalLcm.wait` follows an occurrence until it settles.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from nfvlib.exceptions import Conflict, InvalidInput, NotFound, WaitTimeout
+from nfvlib.lcm import engine, states
+from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
+from nfvlib.models import InstantiationState, Operation, OpOcc, OpState, OpStep
+from nfvlib.store import Store
+from nfvlib.store.lcm import OpOccTable
+
+#: Pauses between two reads of an occurrence while waiting (fast, then capped).
+WAIT_FIRST = 0.05
+WAIT_CAP = 0.5
+
+_FILTER_FIELDS = {"id": "id", "operationState": "state", "vnfInstanceId": "vnf_instance_id",
+                  "operation": "operation", "state": "state",
+                  "vnf_instance_id": "vnf_instance_id"}
+
+
+class OpOccNotFound(NotFound):
+    """No operation occurrence has this id."""
+
+
+class LocalLcm:
+    """VNF LCM operations and their occurrences in local mode."""
+
+    def __init__(self, store: Store, vims: Any, packages: LocalPackages,
+                 vnfs: LocalVnfs, *, spawn: Callable[[str], None],
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._store = store
+        self._vims = vims
+        self._table = OpOccTable(store)
+        self._packages = packages
+        self._vnfs = vnfs
+        self._spawn = spawn
+        self._clock = clock
+        self._sleep = sleep
+
+    # -- operations ---------------------------------------------------------------
+    def instantiate(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
+        """Instantiate a NOT_INSTANTIATED VNF (InstantiateVnfRequest as Tacker's)."""
+        from nfvlib.lcm import heat_params, plans
+
+        vnf = self._vnf_in(vnf_id, InstantiationState.NOT_INSTANTIATED, "instantiate")
+        if not isinstance(request, Mapping) or not request.get("flavourId"):
+            raise InvalidInput("the instantiate request needs a flavourId",
+                               hint='write e.g. {"flavourId": "simple"}')
+        package = self._package_of(vnf)
+        heat_params.build_instantiate_nfv(package, request["flavourId"], dict(request))
+        plans.resolve_vim(self._vims, dict(request))
+        return self._start(vnf.id, Operation.INSTANTIATE, dict(request))
+
+    def scale(self, vnf_id: str, scale_type: str, aspect_id: str,
+              number_of_steps: int = 1,
+              additional_params: Mapping[str, Any] | None = None) -> OpOcc:
+        """Scale an aspect out or in by ``number_of_steps``."""
+        from nfvlib.lcm import heat_params
+
+        if scale_type not in ("SCALE_OUT", "SCALE_IN"):
+            raise InvalidInput(f"scale type {scale_type!r} is not SCALE_OUT or SCALE_IN")
+        if not isinstance(number_of_steps, int) or number_of_steps < 1:
+            raise InvalidInput(f"number of steps must be a positive integer, not "
+                               f"{number_of_steps!r}")
+        vnf = self._vnf_in(vnf_id, InstantiationState.INSTANTIATED, "scale")
+        package = self._package_of(vnf)
+        heat_params.build_scale_nfv(
+            package, vnf.flavour_id, vnf.instantiated_info.get("nfv", {}),
+            vnf.instantiation_level_id, vnf.scale_status, aspect_id, scale_type,
+            number_of_steps)
+        request = {"type": scale_type, "aspectId": aspect_id,
+                   "numberOfSteps": number_of_steps,
+                   "additionalParams": dict(additional_params or {})}
+        return self._start(vnf.id, Operation.SCALE, request)
+
+    def heal(self, vnf_id: str, vnfc_instance_ids: list[str] | None = None,
+             cause: str | None = None,
+             additional_params: Mapping[str, Any] | None = None) -> OpOcc:
+        """Recreate the given VNFCs (all of them when none are named)."""
+        vnf = self._vnf_in(vnf_id, InstantiationState.INSTANTIATED, "heal")
+        known = {c.id for c in vnf.vnfc}
+        unknown = [v for v in vnfc_instance_ids or () if v not in known]
+        if unknown:
+            raise InvalidInput(f"VNF instance {vnf.id} has no VNFC {', '.join(unknown)}",
+                               hint="see the VNFC ids with 'vnflcm show'")
+        request: dict[str, Any] = {"additionalParams": dict(additional_params or {})}
+        if vnfc_instance_ids:
+            request["vnfcInstanceId"] = list(vnfc_instance_ids)
+        if cause:
+            request["cause"] = cause
+        return self._start(vnf.id, Operation.HEAL, request)
+
+    def terminate(self, vnf_id: str, termination_type: str = "GRACEFUL",
+                  graceful_termination_timeout: int | None = None) -> OpOcc:
+        """Delete the VNF's stack and return it to NOT_INSTANTIATED."""
+        if termination_type not in ("GRACEFUL", "FORCEFUL"):
+            raise InvalidInput(f"termination type {termination_type!r} is not GRACEFUL "
+                               "or FORCEFUL")
+        if graceful_termination_timeout is not None and graceful_termination_timeout < 0:
+            raise InvalidInput("the graceful termination timeout must not be negative")
+        vnf = self._vnf_in(vnf_id, InstantiationState.INSTANTIATED, "terminate")
+        request: dict[str, Any] = {"terminationType": termination_type}
+        if graceful_termination_timeout is not None:
+            request["gracefulTerminationTimeout"] = graceful_termination_timeout
+        return self._start(vnf.id, Operation.TERMINATE, request)
+
+    # -- error handling -----------------------------------------------------------
+    def rollback(self, op_id: str) -> OpOcc:
+        """Undo a FAILED_TEMP occurrence's completed steps, newest first."""
+        from nfvlib.lcm import plans
+
+        op = self.get_op_occ(op_id)
+        states.check("rollback", op.state, op.id)
+        why_not = plans.no_rollback_reason(op)
+        if why_not:
+            raise Conflict(f"{op.operation.value} operation occurrence {op.id} cannot be "
+                           f"rolled back: {why_not}",
+                           hint="retry it, or fail it with 'vnflcm op fail'")
+        return self._resume(op, "rollback", direction="rollback",
+                            current_step=op.current_step)
+
+    def retry(self, op_id: str) -> OpOcc:
+        """Run a FAILED_TEMP occurrence again from its first unfinished step."""
+        op = self.get_op_occ(op_id)
+        states.check("retry", op.state, op.id)
+        first = next((i for i, s in enumerate(op.steps) if s.status != "DONE"),
+                     len(op.steps))
+        return self._resume(op, "retry", direction="forward", current_step=first)
+
+    def fail(self, op_id: str) -> OpOcc:
+        """Give up on a FAILED_TEMP occurrence: it becomes FAILED."""
+        op = self.get_op_occ(op_id)
+        with self._store.transaction() as conn:
+            current = self._table.get(op.id)
+            target = states.check("fail", current.state, op.id)
+            updated = dataclasses.replace(current, state=target,
+                                          state_entered_time=engine.iso(self._clock()))
+            self._table.update(conn, updated)
+        return updated
+
+    def cancel(self, op_id: str, cancel_mode: str = "GRACEFUL") -> OpOcc:
+        """Stop an occurrence: at the next step (GRACEFUL) or at once (FORCEFUL)."""
+        if cancel_mode not in ("GRACEFUL", "FORCEFUL"):
+            raise InvalidInput(f"cancel mode {cancel_mode!r} is not GRACEFUL or FORCEFUL")
+        op = self.get_op_occ(op_id)
+        with self._store.transaction() as conn:
+            current = self._table.get(op.id)
+            target = states.cancel_target(current.state)
+            if target is OpState.ROLLED_BACK:  # still STARTING: nothing ran
+                updated = dataclasses.replace(
+                    current, state=target, state_entered_time=engine.iso(self._clock()),
+                    cancel_mode=cancel_mode,
+                    error={"title": "Operation cancelled", "status": 409,
+                           "detail": f"cancelled ({cancel_mode}) before it started"})
+                self._table.update(conn, updated)
+                return updated
+            conn.execute("UPDATE op_occs SET is_cancel_pending = 1, cancel_mode = ? "
+                         "WHERE id = ?", (cancel_mode, op.id))
+        return self._table.get(op.id)
+
+    # -- queries ----------------------------------------------------------------
+    def get_op_occ(self, op_id: str) -> OpOcc:
+        """The occurrence with this id."""
+        engine.reap_expired(self._store, clock=self._clock)
+        op = self._table.get(op_id)
+        if op is None:
+            raise OpOccNotFound(f"no operation occurrence with id {op_id}",
+                                hint="list them with 'vnflcm op list'")
+        return op
+
+    def list_op_occs(self, filters: Mapping[str, str] | None = None) -> list[OpOcc]:
+        """Occurrences, oldest first, matching every ``attribute: value`` filter."""
+        engine.reap_expired(self._store, clock=self._clock)
+        where, params = [], []
+        for key, value in (filters or {}).items():
+            column = _FILTER_FIELDS.get(key)
+            if column is None:
+                raise InvalidInput(f"cannot filter operation occurrences by {key!r}",
+                                   hint="use id, operationState, vnfInstanceId or "
+                                        "operation")
+            where.append(f"{column} = ?")
+            params.append(value)
+        return self._table.select(" AND ".join(where), tuple(params),
+                                  order="start_time, id")
+
+    def wait(self, op_id: str, timeout: float | None = None,
+             progress: Callable[[OpOcc], None] | None = None) -> OpOcc:
+        """Follow an occurrence until it is final or FAILED_TEMP.
+
+        ``progress`` is called with the occurrence whenever its state or step
+        changes. Raises :class:`WaitTimeout` after ``timeout`` seconds.
+        """
+        deadline = None if timeout is None else self._clock() + timeout
+        pause = WAIT_FIRST
+        seen: tuple | None = None
+        while True:
+            op = self.get_op_occ(op_id)
+            key = (op.state, op.current_step, op.direction,
+                   tuple(s.status for s in op.steps))
+            if key != seen:
+                seen = key
+                pause = WAIT_FIRST
+                if progress is not None:
+                    progress(op)
+            if op.state.is_final or op.state is OpState.FAILED_TEMP:
+                return op
+            if deadline is not None and self._clock() >= deadline:
+                raise WaitTimeout(
+                    f"operation occurrence {op.id} is still {op.state.value} "
+                    f"({op.step_summary}) after {timeout:g} s",
+                    hint=f"follow it with 'vnflcm op show {op.id}'",
+                    last_seen=op.state.value, timeout=timeout)
+            step = pause if deadline is None else min(pause, max(deadline - self._clock(), 0))
+            self._sleep(step)
+            pause = min(pause * 1.5, WAIT_CAP)
+
+    # -- internals ----------------------------------------------------------------
+    def _vnf_in(self, vnf_id: str, state: InstantiationState, verb: str):
+        vnf = self._vnfs.get_vnf(vnf_id)
+        if vnf.instantiation_state is not state:
+            raise Conflict(f"cannot {verb} VNF instance {vnf.id}: it is "
+                           f"{vnf.instantiation_state.value}, and {verb} needs "
+                           f"{state.value}")
+        return vnf
+
+    def _package_of(self, vnf):
+        return self._packages.load(self._packages.get_package(vnf.package_id))
+
+    def _start(self, vnf_id: str, operation: Operation, request: dict[str, Any]) -> OpOcc:
+        from nfvlib.lcm import plans
+
+        engine.reap_expired(self._store, clock=self._clock)
+        now = self._clock()
+        vnf = self._vnfs.get_vnf(vnf_id)
+        names = plans.step_names(operation, self._package_of(vnf), vnf, request)
+        op = OpOcc(id=str(uuid.uuid4()), vnf_instance_id=vnf_id, operation=operation,
+                   state=OpState.STARTING, start_time=engine.iso(now),
+                   state_entered_time=engine.iso(now), request=request,
+                   steps=tuple(OpStep(n) for n in names),
+                   lease_expires_at=now + engine.START_GRACE_SECONDS)
+        with self._store.transaction() as conn:
+            self._table.insert(conn, op)
+        self._spawn(op.id)
+        return op
+
+    def _resume(self, op: OpOcc, request: str, **changes: Any) -> OpOcc:
+        with self._store.transaction() as conn:
+            current = self._table.get(op.id)
+            target = states.check(request, current.state, op.id)
+            updated = dataclasses.replace(
+                current, state=target, state_entered_time=engine.iso(self._clock()),
+                is_cancel_pending=False, cancel_mode=None, worker_pid=None,
+                lease_expires_at=self._clock() + engine.START_GRACE_SECONDS,
+                error=current.error if request == "rollback" else None, **changes)
+            self._table.update(conn, updated)
+        self._spawn(op.id)
+        return updated
+
+
+def detached_spawner(store_file: Path, key_dir: Path, log_dir: Path) -> Callable[[str], None]:
+    """Start ``python -m nfvlib.lcm.worker`` for an occurrence, detached.
+
+    The worker double-forks, so it never becomes a zombie of the caller, and
+    runs in its own session: closing the terminal does not stop it.
+    """
+    def spawn(op_id: str) -> None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_dir / f"{op_id}.log", "ab") as log:
+            subprocess.run(
+                [sys.executable, "-m", "nfvlib.lcm.worker", "--detach",
+                 "--store", str(store_file), "--key-dir", str(key_dir), op_id],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, check=True,
+                timeout=60)
+    return spawn

@@ -1,0 +1,512 @@
+"""The execution plan of each LCM operation, step by step, with undo.
+
+=============  ================================================================
+INSTANTIATE    validate request, [instantiate_start], create stack, wait for
+               stack, [instantiate_end], record instance
+SCALE          validate request, [scale_start], (SCALE_IN: mark members
+               unhealthy), update stack, wait for stack, [scale_end], record
+               instance
+HEAL           validate request, [heal_start], mark members unhealthy, update
+               stack, wait for stack, [heal_end], record instance
+TERMINATE      validate request, (GRACEFUL: graceful wait), [terminate_start],
+               delete stack, wait for stack, [terminate_end], record instance
+=============  ================================================================
+
+Steps in brackets run the VNFD's lifecycle script for that event, when it
+names one. Rollback undoes, newest first: INSTANTIATE deletes the stack and
+returns the VNF to NOT_INSTANTIATED; SCALE_OUT patches the previous ``nfv``
+parameter back (Heat removes the added members) and restores the record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Any, Callable
+
+from nfvlib.exceptions import InvalidInput, NotFound
+from nfvlib.lcm.engine import Cancelled, Step, StepContext
+from nfvlib.models import InstantiationState, Operation, OpOcc, VnfInstance
+from nfvlib.store.lcm import VnfTable
+
+#: Seconds Heat may take for one stack action before the step fails.
+STACK_TIMEOUT = 1800
+
+_NO_ROLLBACK = {
+    Operation.TERMINATE: "the stack is deleted and cannot be brought back",
+    Operation.HEAL: "replaced VNFCs cannot be brought back",
+}
+
+
+def no_rollback_reason(op: OpOcc) -> str | None:
+    """Why an occurrence cannot be rolled back, or None if it can."""
+    if op.operation is Operation.SCALE and op.request.get("type") == "SCALE_IN":
+        return "removed VNFCs cannot be brought back"
+    return _NO_ROLLBACK.get(op.operation)
+
+
+def step_names(operation: Operation, package: Any, vnf: VnfInstance,
+               request: dict[str, Any]) -> list[str]:
+    """The plan's step names, known before anything runs."""
+    flavour_id = request.get("flavourId") or vnf.flavour_id
+    return [name for name, _, _ in _spec(operation, package, flavour_id, request)]
+
+
+def build(op: OpOcc, services: Any) -> list[Step]:
+    """The runnable steps of an occurrence."""
+    env = _Env(services, op)
+    vnf = env.vnf()
+    flavour_id = op.request.get("flavourId") or vnf.flavour_id
+    steps = []
+    for name, do, undo in _spec(op.operation, env.package(), flavour_id, op.request):
+        steps.append(Step(name, _bind(do, env), _bind(undo, env) if undo else None))
+    return steps
+
+
+def resolve_vim(vims: Any, request: dict[str, Any]) -> tuple[Any, str | None]:
+    """The VIM and region an instantiate request names (else the default VIM)."""
+    infos = request.get("vimConnectionInfo") or {}
+    if isinstance(infos, list):  # SOL003 v1 shape
+        infos = {str(i): v for i, v in enumerate(infos)}
+    if not isinstance(infos, dict):
+        raise InvalidInput("vimConnectionInfo must be an object of VIM connections")
+    for info in infos.values():
+        if not isinstance(info, dict) or not info.get("vimId"):
+            continue
+        vim = vims.find_vim(info["vimId"])
+        region = (info.get("accessInfo") or {}).get("region")
+        if region and vim.regions and region not in vim.regions:
+            raise InvalidInput(f"VIM {vim.name} has no region {region!r}",
+                               hint=f"use one of {', '.join(vim.regions)}")
+        return vim, region or (vim.regions[0] if vim.regions else None)
+    vim = vims.default_vim()
+    return vim, (vim.regions[0] if vim.regions else None)
+
+
+# -- the plans -------------------------------------------------------------------
+def _spec(operation: Operation, package: Any, flavour_id: str | None,
+          request: dict[str, Any]) -> list[tuple[str, Callable, Callable | None]]:
+    flavour = package.flavours.get(flavour_id) if flavour_id else None
+    events = flavour.lifecycle if flavour is not None else {}
+
+    def script(event: str) -> list[tuple[str, Callable, None]]:
+        if event not in events:
+            return []
+        return [(f"run {event} script", _script_step(event), None)]
+
+    if operation is Operation.INSTANTIATE:
+        return [("validate request", _validate_instantiate, None),
+                *script("instantiate_start"),
+                ("create stack", _create_stack, _delete_stack_undo),
+                ("wait for stack", _wait_stack, None),
+                *script("instantiate_end"),
+                ("record instance", _record_instantiated, _record_not_instantiated)]
+    if operation is Operation.SCALE:
+        scale_in = request.get("type") == "SCALE_IN"
+        return [("validate request", _validate_scale, None),
+                *script("scale_start"),
+                *([("mark members unhealthy", _mark_victims, _unmark_victims)]
+                  if scale_in else []),
+                ("update stack", _update_nfv, _restore_nfv),
+                ("wait for stack", _wait_stack, None),
+                *script("scale_end"),
+                ("record instance", _record_scaled, _restore_record)]
+    if operation is Operation.HEAL:
+        return [("validate request", _validate_heal, None),
+                *script("heal_start"),
+                ("mark members unhealthy", _mark_victims, None),
+                ("update stack", _update_nfv, None),
+                ("wait for stack", _wait_stack, None),
+                *script("heal_end"),
+                ("record instance", _record_healed, None)]
+    if operation is Operation.TERMINATE:
+        graceful = (request.get("terminationType") == "GRACEFUL"
+                    and (request.get("gracefulTerminationTimeout") or 0) > 0)
+        return [("validate request", _validate_terminate, None),
+                *([("graceful wait", _graceful_wait, None)] if graceful else []),
+                *script("terminate_start"),
+                ("delete stack", _delete_stack, None),
+                ("wait for stack", _wait_stack, None),
+                *script("terminate_end"),
+                ("record instance", _record_terminated, None)]
+    raise InvalidInput(f"operation {operation.value} is not supported in local mode")
+
+
+class _Env:
+    """Lazy access to the occurrence's VNF, package and Heat."""
+
+    def __init__(self, services: Any, op: OpOcc) -> None:
+        self.services = services
+        self.op = op
+        self.table = VnfTable(services.store)
+        self._heat = None
+
+    def vnf(self) -> VnfInstance:
+        vnf = self.table.get(self.op.vnf_instance_id)
+        if vnf is None:
+            raise NotFound(f"VNF instance {self.op.vnf_instance_id} is gone")
+        return vnf
+
+    def package(self) -> Any:
+        vnf = self.vnf()
+        packages = self.services.packages
+        return packages.load(packages.get_package(vnf.package_id))
+
+    def heat(self, data: dict[str, Any]):
+        if self._heat is None:
+            self._heat = self.services.heat(data["vim_id"], data.get("region"))
+        return self._heat
+
+    def save_vnf(self, vnf: VnfInstance) -> None:
+        with self.services.store.transaction() as conn:
+            self.table.update(conn, vnf)
+
+    def now(self) -> str:
+        from nfvlib.lcm.engine import iso
+
+        return iso(self.services.clock())
+
+
+def _bind(fn: Callable, env: _Env) -> Callable[[StepContext], None]:
+    return lambda ctx: fn(ctx, env)
+
+
+# -- validate -------------------------------------------------------------------------
+def _validate_instantiate(ctx: StepContext, env: _Env) -> None:
+    from nfvlib.lcm import heat_params
+
+    request = ctx.op.request
+    vim, region = resolve_vim(env.services.vims, request)
+    package = env.package()
+    flavour_id = request["flavourId"]
+    ctx.data.update(
+        vim_id=vim.id, region=region, flavour_id=flavour_id,
+        instantiation_level_id=request.get("instantiationLevelId"),
+        stack_name=env.vnf().stack_name,
+        nfv=heat_params.build_instantiate_nfv(package, flavour_id, dict(request)))
+
+
+def _validate_scale(ctx: StepContext, env: _Env) -> None:
+    from nfvlib.lcm import heat_params, vnfc
+
+    request, vnf = ctx.op.request, env.vnf()
+    if "prev_nfv" not in ctx.data:  # a retry keeps the first computation
+        nfv, scale_status = heat_params.build_scale_nfv(
+            env.package(), vnf.flavour_id, vnf.instantiated_info.get("nfv", {}),
+            vnf.instantiation_level_id, vnf.scale_status, request["aspectId"],
+            request["type"], request.get("numberOfSteps", 1))
+        ctx.data.update(prev_nfv=vnf.instantiated_info.get("nfv", {}),
+                        prev_scale_status=dict(vnf.scale_status),
+                        prev_vnfc=[dataclasses.asdict(c) for c in vnf.vnfc],
+                        nfv=nfv, scale_status=scale_status)
+    ctx.data.update(_placement(vnf))
+    if request["type"] == "SCALE_IN" and "victims" not in ctx.data:
+        removed = _capacity_drop(ctx.data["prev_nfv"], ctx.data["nfv"])
+        victims = vnfc.scale_in_victims(list(vnf.vnfc), set(removed), removed)
+        ctx.data["victims"] = [dataclasses.asdict(v) for v in victims]
+
+
+def _validate_heal(ctx: StepContext, env: _Env) -> None:
+    vnf = env.vnf()
+    wanted = ctx.op.request.get("vnfcInstanceId")
+    targets = [c for c in vnf.vnfc if not wanted or c.id in wanted]
+    ctx.data.update(_placement(vnf), victims=[dataclasses.asdict(v) for v in targets],
+                    nfv=vnf.instantiated_info.get("nfv", {}))
+
+
+def _validate_terminate(ctx: StepContext, env: _Env) -> None:
+    ctx.data.update(_placement(env.vnf()))
+
+
+def _placement(vnf: VnfInstance) -> dict[str, Any]:
+    return {"vim_id": vnf.vim_id, "region": vnf.region, "stack_name": vnf.stack_name,
+            "stack_id": vnf.stack_id}
+
+
+def _capacity_drop(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
+    drop = {}
+    for vdu, values in (before.get("VDU") or {}).items():
+        old = int(values.get("desired_capacity", 0))
+        new = int(((after.get("VDU") or {}).get(vdu) or {}).get("desired_capacity", old))
+        if new < old:
+            drop[vdu] = old - new
+    return drop
+
+
+# -- scripts ------------------------------------------------------------------------
+def _script_step(event: str) -> Callable[[StepContext, _Env], None]:
+    def run(ctx: StepContext, env: _Env) -> None:
+        from nfvlib.lcm.scripts import run_script
+
+        package = env.package()
+        vnf = env.vnf()
+        flavour = package.flavours[ctx.data.get("flavour_id") or vnf.flavour_id]
+        params = {"vnf_instance_id": vnf.id, "op_occ_id": ctx.op.id,
+                  "operation": ctx.op.operation.value,
+                  "vim_id": ctx.data.get("vim_id") or vnf.vim_id or "",
+                  "region": ctx.data.get("region") or vnf.region or "",
+                  "stack_id": ctx.data.get("stack_id") or vnf.stack_id or "",
+                  "stack_outputs": ctx.data.get("stack_outputs") or {},
+                  "additional_params": ctx.op.request.get("additionalParams") or {}}
+        output = run_script(package.path, flavour.lifecycle[event], event, params)
+        ctx.data.setdefault("script_output", {})[event] = output[-1000:]
+    return run
+
+
+# -- Heat ------------------------------------------------------------------------------
+def _stack_environment(env: _Env, data: dict[str, Any]) -> tuple[dict, dict]:
+    """The VIM's Heat environment and files (the sandbox maps Nova and Neutron)."""
+    vim = env.services.vims.get_vim(data["vim_id"])
+    return (dict(vim.extra.get("heat_environment") or {}),
+            dict(vim.extra.get("heat_files") or {}))
+
+
+def _existing_stack(heat: Any, name: str) -> dict[str, Any] | None:
+    from nfvlib.heat import StackNotFound
+
+    try:
+        stack = heat.get_stack(name)
+    except StackNotFound:
+        return None
+    return None if stack.get("stack_status") == "DELETE_COMPLETE" else stack
+
+
+def _create_stack(ctx: StepContext, env: _Env) -> None:
+    from nfvlib.lcm import heat_params
+
+    heat = env.heat(ctx.data)
+    parameters = {"nfv": json.dumps(ctx.data["nfv"])}
+    existing = _existing_stack(heat, ctx.data["stack_name"])
+    if existing is not None:  # a retry, or a crash after the create request
+        ctx.data["stack_id"] = existing["id"]
+        status = existing.get("stack_status", "")
+        if status.endswith("_FAILED"):
+            heat.wait_until_quiet(existing)
+            heat.update_stack(existing, parameters=parameters)
+            ctx.data["expect"] = "UPDATE"
+        else:
+            ctx.data["expect"] = status.split("_")[0] or "CREATE"
+        ctx.save()
+        return
+    package = env.package()
+    environment, vim_files = _stack_environment(env, ctx.data)
+    files = {**heat_params.stack_files(package, ctx.data["flavour_id"]), **vim_files}
+    ctx.data["stack_id"] = heat.create_stack(
+        ctx.data["stack_name"],
+        heat_params.top_template(package, ctx.data["flavour_id"], ctx.op.request),
+        parameters=parameters, files=files, environment=environment,
+        disable_rollback=True)
+    ctx.data["expect"] = "CREATE"
+    ctx.save()
+
+
+def _delete_stack_undo(ctx: StepContext, env: _Env) -> None:
+    heat = env.heat(ctx.data)
+    stack = _existing_stack(heat, ctx.data["stack_name"])
+    if stack is None:
+        return
+    heat.delete_stack(stack)
+    heat.wait_for_stack(stack["id"], "DELETE", timeout=STACK_TIMEOUT, missing_ok=True)
+
+
+def _delete_stack(ctx: StepContext, env: _Env) -> None:
+    heat = env.heat(ctx.data)
+    stack = _existing_stack(heat, ctx.data["stack_name"])
+    ctx.data["expect"] = "DELETE"
+    if stack is None:
+        ctx.data["stack_id"] = None
+        return
+    ctx.data["stack_id"] = stack["id"]
+    heat.delete_stack(stack)
+
+
+def _update_nfv(ctx: StepContext, env: _Env) -> None:
+    heat = env.heat(ctx.data)
+    stack = heat.get_stack(ctx.data["stack_id"] or ctx.data["stack_name"])
+    heat.wait_until_quiet(stack)
+    heat.update_stack(stack, parameters={"nfv": json.dumps(ctx.data["nfv"])})
+    ctx.data["expect"] = "UPDATE"
+
+
+def _restore_nfv(ctx: StepContext, env: _Env) -> None:
+    heat = env.heat(ctx.data)
+    stack = heat.get_stack(ctx.data["stack_id"] or ctx.data["stack_name"])
+    heat.wait_until_quiet(stack)
+    heat.update_stack(stack, parameters={"nfv": json.dumps(ctx.data["prev_nfv"])})
+    heat.wait_for_stack(stack["id"], "UPDATE", timeout=STACK_TIMEOUT)
+
+
+def _wait_stack(ctx: StepContext, env: _Env) -> None:
+    from nfvlib.heat import HeatError
+
+    heat = env.heat(ctx.data)
+    expect = ctx.data.get("expect", "CREATE")
+    if expect == "DELETE" and not ctx.data.get("stack_id"):
+        return
+    if ctx.data.get("waited") and expect != "DELETE":
+        # A retry: the stack may have moved on (or been fixed) since.
+        expect = _redrive(heat, ctx)
+    ctx.data["waited"] = True
+    ctx.save()
+
+    def watch(stack: dict[str, Any]) -> None:
+        try:
+            ctx.check_cancel(forceful_only=True)
+        except Cancelled:
+            if expect == "UPDATE" and stack.get("stack_status") == "UPDATE_IN_PROGRESS":
+                heat.stack_action(stack, "cancel_update")
+            raise
+
+    try:
+        stack = heat.wait_for_stack(ctx.data["stack_id"], expect, timeout=STACK_TIMEOUT,
+                                    progress=watch, missing_ok=expect == "DELETE")
+    except HeatError as exc:
+        if exc.stack_status is None:
+            raise
+        stack = heat.get_stack(ctx.data["stack_id"])
+        reason = heat.failure_reason(stack) or exc.reason or str(exc)
+        raise HeatError(f"Heat {expect} of stack {stack.get('stack_name')} ended "
+                        f"{exc.stack_status}: {reason}", stack_status=exc.stack_status,
+                        reason=reason) from exc
+    if stack is not None:
+        ctx.data["stack_outputs"] = {o.get("output_key"): o.get("output_value")
+                                     for o in stack.get("outputs") or []}
+
+
+def _redrive(heat: Any, ctx: StepContext) -> str:
+    """On retry: the action to wait for, updating a failed stack again first."""
+    stack = heat.get_stack(ctx.data["stack_id"])
+    action, _, status = stack.get("stack_status", "").partition("_")
+    if status == "IN_PROGRESS":
+        return action
+    if status == "COMPLETE" and action != "DELETE":
+        return action
+    heat.wait_until_quiet(stack)
+    heat.update_stack(stack, parameters={"nfv": json.dumps(ctx.data["nfv"])})
+    return "UPDATE"
+
+
+def _mark_victims(ctx: StepContext, env: _Env) -> None:
+    from nfvlib.lcm import vnfc
+    from nfvlib.models import VnfcInfo
+
+    heat = env.heat(ctx.data)
+    reason = f"{ctx.op.operation.value} by operation {ctx.op.id}"
+    for victim in ctx.data.get("victims", []):
+        heat.mark_unhealthy(*vnfc.mark_unhealthy_targets(VnfcInfo(**victim)), reason)
+
+
+def _unmark_victims(ctx: StepContext, env: _Env) -> None:
+    from nfvlib.heat import StackNotFound
+    from nfvlib.lcm import vnfc
+    from nfvlib.models import VnfcInfo
+
+    heat = env.heat(ctx.data)
+    for victim in ctx.data.get("victims", []):
+        try:
+            heat.mark_unhealthy(*vnfc.mark_unhealthy_targets(VnfcInfo(**victim)),
+                                "rollback", unhealthy=False)
+        except StackNotFound:
+            continue
+
+
+def _graceful_wait(ctx: StepContext, env: _Env) -> None:
+    deadline = time.monotonic() + float(ctx.op.request["gracefulTerminationTimeout"])
+    while (left := deadline - time.monotonic()) > 0:
+        ctx.check_cancel(forceful_only=False)
+        time.sleep(min(left, 0.5))
+
+
+# -- records ---------------------------------------------------------------------------
+def _current_vnfcs(ctx: StepContext, env: _Env, vnf: VnfInstance, flavour_id: str):
+    from nfvlib.lcm import vnfc
+
+    heat = env.heat(ctx.data)
+    stack = heat.get_stack(ctx.data["stack_id"])
+    vdus = set(env.package().flavours[flavour_id].vdus)
+    return tuple(vnfc.vnfcs_from_resources(heat.list_resources(stack, nested_depth=5),
+                                           vdus))
+
+
+def _changes(before: tuple, after: tuple) -> dict[str, Any]:
+    old = {c.id: c for c in before}
+    new = {c.id: c for c in after}
+    affected = [{"id": c.id, "vduId": c.vdu_id, "changeType": "ADDED"}
+                for i, c in new.items() if i not in old]
+    affected += [{"id": c.id, "vduId": c.vdu_id, "changeType": "REMOVED"}
+                 for i, c in old.items() if i not in new]
+    return {"affectedVnfcs": affected}
+
+
+def _set_changes(env: _Env, op: OpOcc, changes: dict[str, Any]) -> None:
+    with env.services.store.transaction() as conn:
+        conn.execute("UPDATE op_occs SET resource_changes = ? WHERE id = ?",
+                     (json.dumps(changes), op.id))
+
+
+def _record_instantiated(ctx: StepContext, env: _Env) -> None:
+    from nfvlib.lcm import heat_params
+
+    data = ctx.data
+    vnf = env.vnf()
+    package = env.package()
+    vnfcs = _current_vnfcs(ctx, env, vnf, data["flavour_id"])
+    level = data.get("instantiation_level_id")
+    env.save_vnf(dataclasses.replace(
+        vnf, instantiation_state=InstantiationState.INSTANTIATED, vim_id=data["vim_id"],
+        region=data.get("region"), flavour_id=data["flavour_id"],
+        instantiation_level_id=level, stack_id=data["stack_id"],
+        scale_status=heat_params.initial_scale_status(package, data["flavour_id"], level),
+        instantiated_info={"nfv": data["nfv"],
+                           "additionalParams": ctx.op.request.get("additionalParams", {}),
+                           "stackOutputs": data.get("stack_outputs", {})},
+        vnfc=vnfcs, updated_at=env.now()))
+    _set_changes(env, ctx.op, _changes((), vnfcs))
+
+
+def _record_not_instantiated(ctx: StepContext, env: _Env) -> None:
+    vnf = env.vnf()
+    env.save_vnf(_cleared(vnf, env.now()))
+    _set_changes(env, ctx.op, _changes(vnf.vnfc, ()))
+
+
+def _cleared(vnf: VnfInstance, now: str) -> VnfInstance:
+    return dataclasses.replace(
+        vnf, instantiation_state=InstantiationState.NOT_INSTANTIATED, vim_id=None,
+        region=None, flavour_id=None, instantiation_level_id=None, stack_id=None,
+        scale_status={}, instantiated_info={}, vnfc=(), updated_at=now)
+
+
+def _record_scaled(ctx: StepContext, env: _Env) -> None:
+    vnf = env.vnf()
+    vnfcs = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
+    info = dict(vnf.instantiated_info, nfv=ctx.data["nfv"],
+                stackOutputs=ctx.data.get("stack_outputs", {}))
+    env.save_vnf(dataclasses.replace(vnf, scale_status=ctx.data["scale_status"],
+                                     instantiated_info=info, vnfc=vnfcs,
+                                     updated_at=env.now()))
+    _set_changes(env, ctx.op, _changes(vnf.vnfc, vnfcs))
+
+
+def _restore_record(ctx: StepContext, env: _Env) -> None:
+    from nfvlib.models import VnfcInfo
+
+    vnf = env.vnf()
+    info = dict(vnf.instantiated_info, nfv=ctx.data["prev_nfv"])
+    env.save_vnf(dataclasses.replace(
+        vnf, scale_status=ctx.data["prev_scale_status"], instantiated_info=info,
+        vnfc=tuple(VnfcInfo(**c) for c in ctx.data["prev_vnfc"]), updated_at=env.now()))
+
+
+def _record_healed(ctx: StepContext, env: _Env) -> None:
+    vnf = env.vnf()
+    vnfcs = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
+    env.save_vnf(dataclasses.replace(vnf, vnfc=vnfcs, updated_at=env.now()))
+    _set_changes(env, ctx.op, _changes(vnf.vnfc, vnfcs))
+
+
+def _record_terminated(ctx: StepContext, env: _Env) -> None:
+    vnf = env.vnf()
+    env.save_vnf(_cleared(vnf, env.now()))
+    _set_changes(env, ctx.op, _changes(vnf.vnfc, ()))

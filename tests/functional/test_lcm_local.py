@@ -1,0 +1,234 @@
+"""Local-mode VNF lifecycle against the sandbox's real Heat, failures included."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+import nfvlib
+from nfvlib import Conflict, InvalidInput
+from nfvlib.heat import HeatClient, StackNotFound
+from nfvlib.models import InstantiationState, OpState
+from nfvlib.sandbox.heat_env import FAIL_TEMPLATE, SERVER_BODY, SERVER_BODY_TYPE, slow_template
+
+SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
+LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
+WAIT = 240
+
+
+@pytest.fixture(scope="module")
+def client(sandbox):
+    c = nfvlib.Client(paths=sandbox.paths)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def package(client):
+    info = client.packages.create_package({"test": "lcm"})
+    return client.packages.upload_package(info.id, str(SAMPLE))
+
+
+@pytest.fixture(scope="module")
+def heat(client):
+    vim = client.vims.find_vim("sandbox")
+    return HeatClient(client.vims.session(vim), region_name=vim.regions[0])
+
+
+def faulty_vim(client, sandbox, name: str, resource: str, template: str,
+               text: str) -> str:
+    """A second VIM on the sandbox whose Heat environment swaps one VDU's body."""
+    vim = client.vims.find_vim("sandbox")
+    environment = dict(vim.extra["heat_environment"])
+    environment["resource_registry"] = dict(
+        environment["resource_registry"],
+        resources={resource: {SERVER_BODY: {SERVER_BODY_TYPE: template}}})
+    extra = dict(vim.extra, heat_environment=environment,
+                 heat_files=dict(vim.extra["heat_files"], **{template: text}))
+    try:
+        client.vims.delete_vim(name)
+    except nfvlib.NotFound:
+        pass
+    client.vims.register_vim(name, sandbox.vim_config(), extra=extra)
+    return name
+
+
+def on_vim(vim_name: str) -> dict:
+    return dict(LEVEL_1, vimConnectionInfo={"vim1": {
+        "vimId": vim_name, "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_2"}})
+
+
+def new_vnf(client, package):
+    return client.vnfs.create_vnf(package.vnfd_id, name=f"t-{uuid.uuid4().hex[:8]}")
+
+
+def stack_gone(heat, name: str) -> bool:
+    try:
+        return heat.get_stack(name)["stack_status"] == "DELETE_COMPLETE"
+    except StackNotFound:
+        return True
+
+
+def vdu_count(vnf, vdu: str) -> int:
+    return sum(1 for c in vnf.vnfc if c.vdu_id == vdu)
+
+
+def test_instantiate_scale_terminate_delete(client, package, heat):
+    vnf = new_vnf(client, package)
+    op = client.lcm.instantiate(vnf.id, LEVEL_1)
+    assert op.state is OpState.STARTING  # returned at once
+    done = client.lcm.wait(op.id, timeout=WAIT)
+    assert done.state is OpState.COMPLETED, done.error
+    assert [s.status for s in done.steps] == ["DONE"] * len(done.steps)
+    vnf = client.vnfs.get_vnf(vnf.id)
+    assert vnf.instantiation_state is InstantiationState.INSTANTIATED
+    assert heat.get_stack(vnf.stack_name)["stack_status"] == "CREATE_COMPLETE"
+    assert (vdu_count(vnf, "VDU1"), vdu_count(vnf, "VDU2")) == (1, 1)
+    added = {c["id"] for c in done.resource_changes["affectedVnfcs"]}
+    assert added == {c.id for c in vnf.vnfc}
+
+    with pytest.raises(Conflict, match="INSTANTIATED"):
+        client.vnfs.delete_vnf(vnf.id)
+
+    out = client.lcm.wait(client.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale").id,
+                          timeout=WAIT)
+    assert out.state is OpState.COMPLETED, out.error
+    vnf = client.vnfs.get_vnf(vnf.id)
+    assert vdu_count(vnf, "VDU1") == 2 and vnf.scale_status == {"VDU1_scale": 1}
+    newest = next(c for c in vnf.vnfc if c.vdu_id == "VDU1")
+
+    with pytest.raises(InvalidInput, match="max_scale_level"):
+        client.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale", number_of_steps=2)
+
+    scale_in = client.lcm.wait(client.lcm.scale(vnf.id, "SCALE_IN", "VDU1_scale").id,
+                               timeout=WAIT)
+    assert scale_in.state is OpState.COMPLETED, scale_in.error
+    vnf = client.vnfs.get_vnf(vnf.id)
+    assert vdu_count(vnf, "VDU1") == 1 and vnf.scale_status == {"VDU1_scale": 0}
+    assert newest.id not in {c.id for c in vnf.vnfc}  # the member marked unhealthy went
+
+    end = client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id, timeout=WAIT)
+    assert end.state is OpState.COMPLETED, end.error
+    vnf = client.vnfs.get_vnf(vnf.id)
+    assert vnf.instantiation_state is InstantiationState.NOT_INSTANTIATED
+    assert stack_gone(heat, vnf.stack_name)
+    client.vnfs.delete_vnf(vnf.id)
+    with pytest.raises(nfvlib.NotFound):
+        client.vnfs.get_vnf(vnf.id)
+
+
+def test_failed_instantiate_rolls_back_then_retry_completes(client, package, heat,
+                                                            sandbox):
+    from nfvlib.sandbox.heat_env import _template_text
+
+    vim = faulty_vim(client, sandbox, "faulty-create", "VDU2", FAIL_TEMPLATE,
+                     _template_text(FAIL_TEMPLATE))
+    vnf = new_vnf(client, package)
+    failed = client.lcm.wait(client.lcm.instantiate(vnf.id, on_vim(vim)).id, timeout=WAIT)
+    assert failed.state is OpState.FAILED_TEMP
+    assert "injected_failure" in failed.error["detail"], failed.error
+    assert "VDU2" in failed.error["detail"]
+    assert failed.step_summary.endswith("wait for stack")
+
+    rolled = client.lcm.wait(client.lcm.rollback(failed.id).id, timeout=WAIT)
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert stack_gone(heat, vnf.stack_name)
+    assert client.vnfs.get_vnf(vnf.id).instantiation_state is \
+        InstantiationState.NOT_INSTANTIATED
+    with pytest.raises(Conflict, match="ROLLED_BACK"):
+        client.lcm.retry(rolled.id)
+
+    failed = client.lcm.wait(client.lcm.instantiate(vnf.id, on_vim(vim)).id, timeout=WAIT)
+    assert failed.state is OpState.FAILED_TEMP
+    # Fix the VNF's stack (what a package developer would do), then retry.
+    stack = heat.get_stack(vnf.stack_name)
+    heat.wait_until_quiet(stack)
+    heat.update_stack(stack, environment={"resource_registry": {"resources": {"VDU2": None}}})
+    heat.wait_for_stack(stack["id"], "UPDATE")
+    retried = client.lcm.wait(client.lcm.retry(failed.id).id, timeout=WAIT)
+    assert retried.state is OpState.COMPLETED, retried.error
+    vnf = client.vnfs.get_vnf(vnf.id)
+    assert vnf.instantiation_state is InstantiationState.INSTANTIATED
+    assert client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id,
+                           timeout=WAIT).state is OpState.COMPLETED
+
+
+def test_killed_worker_is_failed_temp_and_rollback_cleans_up(client, package, heat,
+                                                             sandbox):
+    name, text = slow_template(40)
+    vim = faulty_vim(client, sandbox, "slow-create", "VDU2", name, text)
+    vnf = new_vnf(client, package)
+    op = client.lcm.instantiate(vnf.id, on_vim(vim))
+    deadline = time.monotonic() + 60
+    while True:
+        current = client.lcm.get_op_occ(op.id)
+        if current.step_summary.endswith("wait for stack") and current.worker_pid:
+            break
+        assert time.monotonic() < deadline, current
+        time.sleep(0.2)
+
+    # A second operation on the same VNF while this one runs is refused.
+    with pytest.raises(Conflict, match="has operation INSTANTIATE"):
+        client.lcm.instantiate(vnf.id, on_vim(vim))
+    with pytest.raises(Conflict, match="PROCESSING"):
+        client.lcm.rollback(op.id)
+
+    os.kill(current.worker_pid, signal.SIGKILL)
+    reaped = client.lcm.wait(op.id, timeout=60)
+    assert reaped.state is OpState.FAILED_TEMP
+    assert "lease expired" in reaped.error["detail"]
+    assert f"pid {current.worker_pid}" in reaped.error["detail"]
+
+    rolled = client.lcm.wait(client.lcm.rollback(op.id).id, timeout=WAIT)
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert stack_gone(heat, vnf.stack_name)
+    client.vnfs.delete_vnf(vnf.id)
+
+
+def test_cancel_fail_and_wrong_state_requests(client, package, heat, sandbox):
+    name, text = slow_template(40)
+    vim = faulty_vim(client, sandbox, "slow-create-2", "VDU2", name, text)
+    vnf = new_vnf(client, package)
+    op = client.lcm.instantiate(vnf.id, on_vim(vim))
+    with pytest.raises(Conflict, match="needs FAILED_TEMP"):
+        client.lcm.fail(op.id)
+    started = time.monotonic()
+    client.lcm.cancel(op.id, "FORCEFUL")
+    cancelled = client.lcm.wait(op.id, timeout=60)
+    assert cancelled.state in (OpState.FAILED_TEMP, OpState.ROLLED_BACK)
+    assert time.monotonic() - started < 30  # did not sit out the slow VDU
+    if cancelled.state is OpState.FAILED_TEMP:
+        assert cancelled.error["title"] == "Operation cancelled"
+        with pytest.raises(Conflict, match="FAILED_TEMP"):
+            client.lcm.cancel(op.id)
+        failed = client.lcm.fail(op.id)
+        assert failed.state is OpState.FAILED
+        for request in (client.lcm.rollback, client.lcm.retry, client.lcm.fail):
+            with pytest.raises(Conflict, match="it is FAILED"):
+                request(op.id)
+    # The VNF is free again: clean up the half-created stack by hand.
+    stack_name = client.vnfs.get_vnf(vnf.id).stack_name
+    try:
+        stack = heat.get_stack(stack_name)
+        heat.delete_stack(stack)
+        heat.wait_for_stack(stack["id"], "DELETE", missing_ok=True)
+    except StackNotFound:
+        pass
+    client.vnfs.delete_vnf(vnf.id)
+
+
+def test_rollback_refused_where_there_is_none(client, package):
+    vnf = new_vnf(client, package)
+    with pytest.raises(Conflict, match="NOT_INSTANTIATED"):
+        client.lcm.terminate(vnf.id)
+    with pytest.raises(InvalidInput, match="flavourId"):
+        client.lcm.instantiate(vnf.id, {})
+    with pytest.raises(InvalidInput):
+        client.lcm.instantiate(vnf.id, {"flavourId": "no-such-flavour"})
+    assert client.lcm.list_op_occs({"vnfInstanceId": vnf.id}) == []
+    client.vnfs.delete_vnf(vnf.id)
