@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -231,4 +232,66 @@ def test_rollback_refused_where_there_is_none(client, package):
     with pytest.raises(InvalidInput):
         client.lcm.instantiate(vnf.id, {"flavourId": "no-such-flavour"})
     assert client.lcm.list_op_occs({"vnfInstanceId": vnf.id}) == []
+    client.vnfs.delete_vnf(vnf.id)
+
+
+@pytest.fixture(scope="module")
+def group_package(client, tmp_path_factory):
+    """The sample with VDU1 in a ResourceGroup, whose members are named 0, 1, ...
+
+    Fault injection addresses one group member by name; an AutoScalingGroup
+    names its members at random, a ResourceGroup by index.
+    """
+    import shutil
+
+    root = tmp_path_factory.mktemp("group_pkg") / "pkg"
+    shutil.copytree(SAMPLE, root)
+    top = root / "BaseHOT" / "simple" / "sample_vnf.yaml"
+    text = top.read_text()
+    text = text.replace("type: OS::Heat::AutoScalingGroup", "type: OS::Heat::ResourceGroup")
+    text = text.replace("      min_size: 1\n      max_size: 3\n", "")
+    text = text.replace("desired_capacity: { get_param", "count: { get_param")
+    text = text.replace("      resource:\n", "      resource_def:\n")
+    top.write_text(text)
+    for path in (root / "Definitions").glob("sample_vnf*.yaml"):
+        path.write_text(path.read_text().replace(
+            "a0370897-134e-47e4-bf6f-6946b01b0cd1", "a0370897-134e-47e4-bf6f-6946b01b0cd2"))
+    info = client.packages.create_package({"test": "group"})
+    return client.packages.upload_package(info.id, str(root))
+
+
+def test_failed_scale_out_rolls_back_to_previous_capacity(client, group_package, heat,
+                                                          sandbox):
+    vnf = new_vnf(client, group_package)
+    done = client.lcm.wait(client.lcm.instantiate(vnf.id, LEVEL_1).id, timeout=WAIT)
+    assert done.state is OpState.COMPLETED, done.error
+    before = client.vnfs.get_vnf(vnf.id)
+    assert vdu_count(before, "VDU1") == 1
+
+    sandbox.inject(before.stack_name, "VDU1_scale_group", "1", "fail")
+    failed = client.lcm.wait(client.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale").id,
+                             timeout=WAIT)
+    assert failed.state is OpState.FAILED_TEMP
+    assert "injected_failure" in failed.error["detail"], failed.error
+
+    rolled = client.lcm.wait(client.lcm.rollback(failed.id).id, timeout=WAIT)
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    after = client.vnfs.get_vnf(vnf.id)
+    assert after.scale_status == before.scale_status == {"VDU1_scale": 0}
+    assert sorted(c.id for c in after.vnfc) == sorted(c.id for c in before.vnfc)
+    stack = heat.get_stack(after.stack_name)
+    assert stack["stack_status"] == "UPDATE_COMPLETE"
+    nfv = json.loads(stack["parameters"]["nfv"])
+    assert nfv["VDU"]["VDU1"]["desired_capacity"] == 1
+    servers = [r for r in heat.list_resources(stack, nested_depth=5)
+               if r["resource_name"] == "VDU1" and r["resource_type"] == "OS::Nova::Server"]
+    assert len(servers) == 1 and servers[0]["resource_status"].endswith("_COMPLETE")
+
+    sandbox.inject(after.stack_name, "VDU1_scale_group", "1", "clear")
+    again = client.lcm.wait(client.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale").id,
+                            timeout=WAIT)
+    assert again.state is OpState.COMPLETED, again.error
+    assert vdu_count(client.vnfs.get_vnf(vnf.id), "VDU1") == 2
+    end = client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id, timeout=WAIT)
+    assert end.state is OpState.COMPLETED, end.error
     client.vnfs.delete_vnf(vnf.id)
