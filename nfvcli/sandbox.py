@@ -97,8 +97,10 @@ class SandboxInject(NfvCommandMixin, show.ShowOne):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("--stack", required=True, metavar="STACK",
-                            help="Stack name or id (a VNF's stack is vnf-<id>)")
+        target = parser.add_mutually_exclusive_group(required=True)
+        target.add_argument("--stack", metavar="STACK", help="Stack name or id")
+        target.add_argument("--vnf", metavar="VNF_INSTANCE",
+                            help="VNF instance (id or name) whose stack to affect")
         parser.add_argument("--vdu", required=True, metavar="GROUP",
                             help="Resource group (VDU) whose member to affect")
         parser.add_argument("--member", required=True, metavar="N",
@@ -117,6 +119,6 @@ class SandboxInject(NfvCommandMixin, show.ShowOne):
         mode = "slow" if parsed_args.slow is not None else parsed_args.mode
         stack = _sandbox(self.app).inject(
             parsed_args.stack, parsed_args.vdu, parsed_args.member, mode,
-            delay=parsed_args.slow or 0, region=parsed_args.region)
+            vnf=parsed_args.vnf, delay=parsed_args.slow or 0, region=parsed_args.region)
         keys = ("id", "stack_name", "stack_status", "stack_status_reason")
         return keys, tuple(stack.get(k) for k in keys)

@@ -45,7 +45,30 @@ step "a wrong password is refused, nothing stored" bash -c "printf 'auth_url: %s
 step "check VIM health (Keystone + Heat in each region)" nfv vim check
 step "rotate the vault keys" nfv vim rotate-keys
 step "list VIMs with placement" nfv vim list --long
+# The VNF lifecycle on the sandbox, failures and rollback included.
+sample=$(python3 -c 'import nfvlib, pathlib; print(pathlib.Path(nfvlib.__file__).parent / "samples" / "sample_vnf")')
+pkg=$(nfv vnf package create -f value -c ID)
+step "onboard the sample VNF package" nfv vnf package upload "$pkg" --path "$sample"
+vnfd=$(nfv vnf package show "$pkg" -f value -c "VNFD ID")
+vnf=$(nfv vnflcm create "$vnfd" --name demo-vnf -f value -c ID)
+request="$NFV_DATA_DIR/instantiate.json"
+echo '{"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}' > "$request"
+step "instantiate (stack vnf-$vnf, VDU1 x1 + VDU2 x1)" nfv vnflcm instantiate "$vnf" "$request" --wait
+step "show the VNF and its VNFCs" nfv vnflcm show "$vnf"
+step "scale out VDU1 by one step" nfv vnflcm scale "$vnf" --type SCALE_OUT --aspect-id VDU1_scale --wait
+# The sample's lifecycle script fails the event SAMPLE_VNF_FAIL_EVENT names:
+# the scale-out reaches Heat (VDU1 x3), then fails at its scale_end script.
+step "scale out again, with a failure injected at scale_end (exit 20: FAILED_TEMP)" \
+    bash -c "SAMPLE_VNF_FAIL_EVENT=scale_end nfv vnflcm scale '$vnf' --type SCALE_OUT --aspect-id VDU1_scale --wait; test \$? -eq 20"
+op=$(nfv vnflcm op list --filter "(eq,operationState,FAILED_TEMP)" -f value -c ID | tail -n 1)
+step "the failed operation occurrence" nfv vnflcm op show "$op"
+step "roll it back: VDU1 back to x2" nfv vnflcm op rollback "$op" --wait
+step "VNF after the rollback" nfv vnflcm show "$vnf" -c "Instantiation State" -c "VNFC Instances"
+step "operation history" nfv vnflcm op list
+step "terminate" nfv vnflcm terminate "$vnf" --termination-type FORCEFUL --wait
+step "delete the VNF and the package" bash -c "nfv vnflcm delete '$vnf' && nfv vnf package delete '$pkg'"
+
 step "sandbox status" nfv sandbox status
 step "stop the sandbox" nfv sandbox down
-step "health after stop: UNREACHABLE" bash -c "nfv vim check; test \$? -eq 6"
+step "health after stop: UNREACHABLE (exit 6)" bash -c "nfv vim check; test \$? -eq 6"
 printf '\nAll steps done.\n'

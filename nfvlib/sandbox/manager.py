@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nfvlib.config import Paths
-from nfvlib.exceptions import SandboxError, VimNotFound
+from nfvlib.exceptions import InvalidInput, SandboxError, VimNotFound
 
 VIM_NAME = "sandbox"
 PROJECT = "nfv"
@@ -110,20 +110,31 @@ class Sandbox:
                 "project_domain_name": "Default", "user_domain_name": "Default",
                 "cert_verify": False, "type": "openstack"}
 
-    def inject(self, stack: str, group: str, member: str, mode: str, *,
-               delay: int = 0, region: str | None = None,
+    def inject(self, stack: str | None, group: str, member: str, mode: str, *,
+               vnf: str | None = None, delay: int = 0, region: str | None = None,
                timeout: float = 300) -> dict[str, Any]:
         """Make one member of a resource group fail, slow down, or behave again.
 
-        The override is PATCHed into the stack's environment; Heat keeps it
-        (PATCH merges environments) until ``mode="clear"``. Returns the stack
-        once Heat has applied the change.
+        The target is a stack (name or id) or a VNF instance (its stack, in its
+        VIM and region). The override is PATCHed into the stack's environment;
+        Heat keeps it (PATCH merges environments) until ``mode="clear"``.
+        Returns the stack once Heat has applied the change.
         """
         from nfvlib.heat import HeatClient
         from nfvlib.sandbox.heat_env import injection_environment
 
         registry = self._registry()
         vim = registry.find_vim(VIM_NAME)
+        if vnf is not None:
+            from nfvlib.client import Client
+
+            instance = Client("local", paths=self.paths).vnfs.get_vnf(vnf)
+            stack = instance.stack_name
+            if instance.vim_id:
+                vim = registry.get_vim(instance.vim_id)
+                region = region or instance.region
+        if not stack:
+            raise InvalidInput("name a stack or a VNF instance to inject into")
         heat = HeatClient(registry.session(vim),
                           region_name=region or (vim.regions[0] if vim.regions else None))
         target = heat.get_stack(stack)
