@@ -115,38 +115,18 @@ def sqlite_path(conf):
 # --- fix 1: WAL, busy timeout, BEGIN IMMEDIATE --------------------------------
 
 def install_sqlite_listeners():
-    """Register engine-wide listeners that make SQLite writers queue, not fail.
+    """Make SQLite writers queue instead of failing (see _sqlite_writers.py)."""
+    load_sibling("_sqlite_writers").install(BUSY_TIMEOUT_MS)
 
-    They are registered on the Engine class, so they run before the
-    per-engine listeners oslo.db adds; oslo.db's own ``begin`` listener sees
-    the transaction marker set here and does not emit a second BEGIN.
-    """
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
 
-    def on_connect(dbapi_con, _record):
-        if not isinstance(dbapi_con, sqlite3.Connection):
-            return
-        # The driver must not open transactions on its own.
-        dbapi_con.isolation_level = None
-        dbapi_con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        dbapi_con.execute("PRAGMA journal_mode = WAL")
-        dbapi_con.execute("PRAGMA synchronous = NORMAL")
+def load_sibling(name):
+    """A module next to this file, loaded by path (this directory is not on sys.path)."""
+    import importlib.util
 
-    def on_begin(conn):
-        if conn.dialect.name != "sqlite":
-            return
-        if "in_transaction" not in conn.info:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            conn.info["in_transaction"] = True
-
-    def on_end(conn):
-        conn.info.pop("in_transaction", None)
-
-    event.listen(Engine, "connect", on_connect)
-    event.listen(Engine, "begin", on_begin)
-    event.listen(Engine, "commit", on_end)
-    event.listen(Engine, "rollback", on_end)
+    spec = importlib.util.spec_from_file_location(name, os.path.join(_HERE, name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- fix 2: AUTOINCREMENT primary keys ----------------------------------------
