@@ -20,16 +20,14 @@ Keystone catalog holds stays valid.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import secrets
-import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from nfvlib.exceptions import SandboxError, WaitTimeout
+from nfvlib.sandbox import process
 
 HEAT_VERSION = "27.0.1"
 HEAT_REQUIREMENT = f"openstack-heat=={HEAT_VERSION}"
@@ -50,15 +48,7 @@ _DROPPED_ENV_PREFIXES = ("PYTHON", "VIRTUAL_ENV", "OS_")
 
 def _write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically, readable by the owner only."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    process.write_atomic(path, text, mode=0o600)
 
 
 class HeatService:
@@ -87,14 +77,7 @@ class HeatService:
     # --- state ---------------------------------------------------------------
 
     def _read_state(self) -> dict[str, Any]:
-        try:
-            state = json.loads(self.state_file.read_text())
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise SandboxError(f"cannot read {self.state_file}: {exc}",
-                               hint="delete the file to start afresh") from exc
-        return state if isinstance(state, dict) else {}
+        return process.read_json(self.state_file)
 
     def _write_state(self, state: dict[str, Any]) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -140,25 +123,9 @@ class HeatService:
 
     # --- start / stop --------------------------------------------------------
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self._start_lock, "a") as handle:
-            deadline = time.monotonic() + LOCK_TIMEOUT
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise SandboxError(
-                            f"{self._start_lock} stayed locked for {LOCK_TIMEOUT:g} s",
-                            hint="another start or stop of this Heat is running") from None
-                    time.sleep(0.1)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def _locked(self):
+        return process.file_lock(self._start_lock, LOCK_TIMEOUT,
+                                 "another start or stop of this Heat is running")
 
     def start(self) -> dict[str, Any]:
         """Start Heat unless it already runs; return :meth:`status`.
@@ -168,7 +135,6 @@ class HeatService:
         needed) and waits until its API answers. Raises SandboxError (with
         the log path) if it does not come up.
         """
-        from nfvlib.sandbox import process
 
         with self._locked():
             pid = process.read_pid(self.pid_file)
@@ -203,7 +169,6 @@ class HeatService:
         return self.status()
 
     def _choose_port(self, state: dict[str, Any]) -> int:
-        from nfvlib.sandbox import process
 
         if self.requested_port:
             port = process.free_port(self.requested_port, host=self.host)
@@ -254,7 +219,6 @@ class HeatService:
     def _launch(self, venv: Path, port: int, init_db: bool) -> None:
         """Start the service (creating or upgrading the database first if
         ``init_db``) and wait until its API answers."""
-        from nfvlib.sandbox import process
         from nfvlib.sandbox.venv import venv_python
 
         argv = [str(venv_python(venv)), str(LAUNCHER),
@@ -275,7 +239,6 @@ class HeatService:
 
     def stop(self) -> bool:
         """Stop the service; True if one was running. Bounded: SIGTERM, then SIGKILL."""
-        from nfvlib.sandbox import process
 
         if not self.state_dir.exists():
             return False
@@ -288,7 +251,6 @@ class HeatService:
         ``running`` is True when the recorded process is alive;
         ``answering`` when its API also answered within a second.
         """
-        from nfvlib.sandbox import process
 
         state = self._read_state() if self.state_dir.exists() else {}
         pid = process.read_pid(self.pid_file)

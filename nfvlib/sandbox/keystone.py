@@ -25,7 +25,6 @@ session and are idempotent: calling them twice leaves the same state.
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import os
 import secrets
@@ -33,9 +32,8 @@ import shutil
 import subprocess
 import time
 import urllib.parse
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from nfvlib.exceptions import (AuthFailed, BackendError, NotFound, SandboxError,
                                Unreachable, WaitTimeout)
@@ -101,42 +99,16 @@ class KeystoneService:
     # -- state ---------------------------------------------------------------
 
     def _load_state(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.state_file.read_text())
-        except FileNotFoundError:
-            return {}
-        except ValueError as exc:
-            raise SandboxError(f"{self.state_file} is not valid JSON",
-                               hint="delete the state directory to start over") from exc
+        return process.read_json(self.state_file)
 
     def _save_state(self, state: dict[str, Any]) -> None:
-        tmp = self.state_file.with_name(f".{self.state_file.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(state, handle, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.state_file)
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.state_dir / ".lock", "a") as handle:
-            deadline = time.monotonic() + LOCK_TIMEOUT
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise SandboxError(
-                            f"{self.state_dir} stayed locked for {LOCK_TIMEOUT:g} s",
-                            hint="another start or stop of this Keystone is running"
-                        ) from None
-                    time.sleep(0.1)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        process.write_atomic(self.state_file,
+                             json.dumps(state, indent=1, sort_keys=True), mode=0o600)
+
+    def _locked(self):
+        return process.file_lock(self.state_dir / ".lock", LOCK_TIMEOUT,
+                                 "another start or stop of this Keystone is running")
 
     # -- public properties ---------------------------------------------------
 

@@ -11,8 +11,6 @@ real VNF templates run unchanged.
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nfvlib.config import Paths
-from nfvlib.exceptions import InvalidInput, SandboxError, VimNotFound
+from nfvlib.exceptions import InvalidInput, VimNotFound
 
 VIM_NAME = "sandbox"
 PROJECT = "nfv"
@@ -186,30 +184,9 @@ class Sandbox:
             return path.read_text().strip()
         except FileNotFoundError:
             pass
+        from nfvlib.sandbox.process import write_atomic
+
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         password = secrets.token_urlsafe(18)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(password)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, password, mode=0o600)
         return password
-
-
-def read_state(path: Path) -> dict[str, Any]:
-    """A JSON state file, or {} when absent or unreadable."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def require_running(sandbox: Sandbox) -> None:
-    """Raise a clear error when the sandbox is not up."""
-    status = sandbox.status()
-    down = [name for name in ("keystone", "heat") if not status[name].get("running")]
-    if down:
-        raise SandboxError(f"the sandbox's {' and '.join(down)} is not running",
-                           hint="start it with 'nfv sandbox up'")

@@ -9,13 +9,15 @@ started in a session of its own) and never looked up by name.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from nfvlib.exceptions import SandboxError, WaitTimeout
 
@@ -82,15 +84,58 @@ def _reap(pid: int, start_time: int | None = None) -> None:
         pass
 
 
-def _write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write ``text`` to ``path`` through a temporary file, fsynced, then renamed."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        os.write(fd, text.encode())
+        os.fchmod(fd, mode)
+        data = memoryview(text.encode())
+        while data:
+            data = data[os.write(fd, data):]
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict:
+    """A JSON state file as a dict ({} when absent); SandboxError when corrupt."""
+    import json
+
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise SandboxError(f"cannot read {path}: {exc}",
+                           hint="delete the file to start afresh") from exc
+    return data if isinstance(data, dict) else {}
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, timeout: float, busy_hint: str) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (bounded wait, polled every 0.1 s)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle = open(path, "a")
+    except OSError as exc:
+        raise SandboxError(f"cannot use {path.parent}: {exc.strerror}") from exc
+    with handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SandboxError(f"{path} stayed locked for {timeout:g} s",
+                                       hint=busy_hint) from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def start_detached(argv: Sequence[str], env: Mapping[str, str] | None,
@@ -115,7 +160,7 @@ def start_detached(argv: Sequence[str], env: Mapping[str, str] | None,
                                log_path=str(log_path)) from exc
     # Not yet reaped, so /proc/<pid> exists even if the process already exited.
     start = process_start_time(proc.pid)
-    _write_atomic(pid_file, f"{proc.pid} {start}\n")
+    write_atomic(pid_file, f"{proc.pid} {start}\n")
     # The process outlives this object on purpose; drop the handle without
     # Popen's "still running" bookkeeping. stop() reaps it if it is our child.
     proc.returncode = 0

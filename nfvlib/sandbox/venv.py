@@ -11,17 +11,13 @@ keeps two processes from building the same venv at once.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from nfvlib.exceptions import SandboxError
 
@@ -56,30 +52,10 @@ def is_installed(venv: Path, digest: str) -> bool:
         return False
 
 
-@contextmanager
-def _locked(lock_path: Path, timeout: float) -> Iterator[None]:
-    try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(lock_path, "a")
-    except OSError as exc:
-        raise SandboxError(f"cannot use {lock_path.parent}: {exc.strerror}",
-                           hint="check NFV_CACHE_DIR") from exc
-    with handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise SandboxError(
-                        f"{lock_path} stayed locked for {timeout:g} s",
-                        hint="another install of this virtualenv is running") from None
-                time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def _locked(lock_path: Path, timeout: float):
+    from nfvlib.sandbox.process import file_lock
+
+    return file_lock(lock_path, timeout, "another install of this virtualenv is running")
 
 
 def _run(step: str, argv: list[str], log_path: Path, timeout: float) -> None:
