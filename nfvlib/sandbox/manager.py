@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nfvlib.config import Paths
-from nfvlib.exceptions import InvalidInput, VimNotFound
+from nfvlib.exceptions import InvalidInput, SandboxError, VimNotFound
 
 VIM_NAME = "sandbox"
 PROJECT = "nfv"
@@ -121,6 +121,7 @@ class Sandbox:
         from nfvlib.heat import HeatClient
         from nfvlib.sandbox.heat_env import injection_environment
 
+        self._require_running()
         registry = self._registry()
         vim = registry.find_vim(VIM_NAME)
         if vnf is not None:
@@ -190,3 +191,12 @@ class Sandbox:
         password = secrets.token_urlsafe(18)
         write_atomic(path, password, mode=0o600)
         return password
+
+    def _require_running(self) -> None:
+        down = [name for name, svc in (("Keystone", self.keystone), ("Heat", self.heat))
+                if not svc.status().get("running")]
+        if down:
+            verb = "is" if len(down) == 1 else "are"
+            raise SandboxError(f"the sandbox's {' and '.join(down)} {verb} not running "
+                               f"(data directory {self.paths.data_dir})",
+                               hint="start it with 'nfv sandbox up'")

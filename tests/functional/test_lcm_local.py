@@ -295,3 +295,28 @@ def test_failed_scale_out_rolls_back_to_previous_capacity(client, group_package,
     end = client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id, timeout=WAIT)
     assert end.state is OpState.COMPLETED, end.error
     client.vnfs.delete_vnf(vnf.id)
+
+
+def test_heal_replaces_only_the_named_vnfc(client, package):
+    vnf = new_vnf(client, package)
+    done = client.lcm.wait(client.lcm.instantiate(vnf.id, LEVEL_1).id, timeout=WAIT)
+    assert done.state is OpState.COMPLETED, done.error
+    before = client.vnfs.get_vnf(vnf.id)
+    target = next(c for c in before.vnfc if c.vdu_id == "VDU2")
+    with pytest.raises(InvalidInput, match="no VNFC"):
+        client.lcm.heal(vnf.id, ["not-a-vnfc"])
+    healed = client.lcm.wait(client.lcm.heal(vnf.id, [target.id], cause="test").id,
+                             timeout=WAIT)
+    assert healed.state is OpState.COMPLETED, healed.error
+    after = client.vnfs.get_vnf(vnf.id)
+    assert target.id not in {c.id for c in after.vnfc}
+    assert vdu_count(after, "VDU2") == 1
+    kept = {c.id for c in before.vnfc if c.vdu_id == "VDU1"}
+    assert kept == {c.id for c in after.vnfc if c.vdu_id == "VDU1"}
+    changes = {(c["vduId"], c["changeType"]) for c in healed.resource_changes["affectedVnfcs"]}
+    assert changes == {("VDU2", "ADDED"), ("VDU2", "REMOVED")}
+    with pytest.raises(Conflict, match="cannot be rolled back|needs FAILED_TEMP"):
+        client.lcm.rollback(healed.id)
+    assert client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id,
+                           timeout=WAIT).state is OpState.COMPLETED
+    client.vnfs.delete_vnf(vnf.id)
