@@ -1,0 +1,79 @@
+"""`openstack vim ...` through the OpenStackClient plugin, in local mode."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import yaml
+
+from tests.unit.conftest import AUTH_URL
+
+openstackclient_shell = pytest.importorskip(
+    "openstackclient.shell", reason="python-openstackclient is a test dependency")
+
+
+@pytest.fixture
+def no_cloud(monkeypatch, nfv_home):
+    """No cloud credentials at all: local mode must not ask for them."""
+    for name in list(os.environ):
+        if name.startswith("OS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OS_NFV_MODE", "local")
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", "/nonexistent/clouds.yaml")
+    return nfv_home
+
+
+def openstack(capsys, *argv):
+    try:
+        code = openstackclient_shell.main(list(argv))
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_register_list_show_set_delete_without_credentials(no_cloud, keystone, capsys,
+                                                           tmp_path):
+    config = tmp_path / "vim.yaml"
+    config.write_text(yaml.safe_dump({
+        "auth_url": AUTH_URL, "username": "alice", "password": "s3cret",
+        "project_name": "demo", "project_domain_name": "Default",
+        "user_domain_name": "Default", "cert_verify": True}))
+    code, out, err = openstack(capsys, "vim", "register", "site1", "--config-file",
+                               str(config), "--description", "d", "--is-default",
+                               "-f", "json")
+    assert code == 0, err
+    assert json.loads(out)["auth_cred"]["password"] == "***"
+    code, out, err = openstack(capsys, "vim", "list", "--long", "-f", "json")
+    assert code == 0, err
+    [row] = json.loads(out)
+    assert list(row)[:5] == ["ID", "Name", "Tenant_id", "Type", "Is Default"]
+    assert row["Placement attribution"] == {"regions": ["RegionOne", "RegionTwo"]}
+    code, out, err = openstack(capsys, "vim", "set", "site1", "--is-default", "False",
+                               "-f", "json")
+    assert code == 0 and json.loads(out)["is_default"] is False, err
+    code, out, err = openstack(capsys, "vim", "show", "site1", "-f", "yaml")
+    assert code == 0 and yaml.safe_load(out)["name"] == "site1"
+    code, out, err = openstack(capsys, "vim", "delete", "site1")
+    assert code == 0 and "deleted successfully" in out
+    assert "s3cret" not in out + err
+
+
+def test_errors_are_one_line_with_the_mapped_exit_code(no_cloud, capsys):
+    code, out, err = openstack(capsys, "vim", "show", "nope")
+    assert code == 3
+    assert "no VIM named or with id 'nope'" in err and "Traceback" not in err
+
+
+def test_remote_mode_asks_for_credentials(no_cloud):
+    """A separate process: in-process runs share openstack's logging set-up."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OS_NFV_MODE="remote")
+    proc = subprocess.run([sys.executable, "-m", "openstackclient.shell", "vim", "list"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode != 0
+    assert "auth-url" in proc.stderr and "Traceback" not in proc.stderr
