@@ -23,9 +23,10 @@ from nfvlib.models import InstantiationState, Operation, OpOcc, OpState, OpStep
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable
 
-#: Pauses between two reads of an occurrence while waiting (fast, then capped).
+#: Pauses between two reads of an occurrence while waiting (fast, then capped);
+#: a read of the local store costs well under a millisecond.
 WAIT_FIRST = 0.05
-WAIT_CAP = 0.5
+WAIT_CAP = 0.1
 
 _FILTER_FIELDS = {"id": "id", "operationState": "state", "vnfInstanceId": "vnf_instance_id",
                   "operation": "operation", "state": "state",
@@ -275,15 +276,16 @@ class LocalLcm:
 def detached_spawner(store_file: Path, key_dir: Path, log_dir: Path) -> Callable[[str], None]:
     """Start ``python -m nfvlib.lcm.worker`` for an occurrence, detached.
 
-    The worker double-forks, so it never becomes a zombie of the caller, and
-    runs in its own session: closing the terminal does not stop it.
+    The worker runs in a session of its own, so closing the terminal or
+    interrupting the command does not stop it. A worker that outlives its
+    Popen object is reaped by the subprocess module at a later start.
     """
     def spawn(op_id: str) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
         with open(log_dir / f"{op_id}.log", "ab") as log:
-            subprocess.run(
-                [sys.executable, "-m", "nfvlib.lcm.worker", "--detach",
+            subprocess.Popen(
+                [sys.executable, "-m", "nfvlib.lcm.worker",
                  "--store", str(store_file), "--key-dir", str(key_dir), op_id],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, check=True,
-                timeout=60)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True, close_fds=True)
     return spawn

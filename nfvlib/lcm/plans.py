@@ -141,6 +141,8 @@ class _Env:
         self.op = op
         self.table = VnfTable(services.store)
         self._heat = None
+        #: The stack as the last wait saw it (saves a GET when recording).
+        self.last_stack: dict[str, Any] | None = None
 
     def vnf(self) -> VnfInstance:
         vnf = self.table.get(self.op.vnf_instance_id)
@@ -262,6 +264,13 @@ def _stack_environment(env: _Env, data: dict[str, Any]) -> tuple[dict, dict]:
             dict(vim.extra.get("heat_files") or {}))
 
 
+def _stack_ref(data: dict[str, Any]) -> str:
+    """``name/id`` of the VNF's stack: Heat answers it without a redirect."""
+    if data.get("stack_id"):
+        return f"{data['stack_name']}/{data['stack_id']}"
+    return data["stack_name"]
+
+
 def _existing_stack(heat: Any, name: str) -> dict[str, Any] | None:
     from nfvlib.heat import StackNotFound
 
@@ -307,7 +316,8 @@ def _delete_stack_undo(ctx: StepContext, env: _Env) -> None:
     if stack is None:
         return
     heat.delete_stack(stack)
-    heat.wait_for_stack(stack["id"], "DELETE", timeout=STACK_TIMEOUT, missing_ok=True)
+    heat.wait_for_stack(f"{stack['stack_name']}/{stack['id']}", "DELETE",
+                        timeout=STACK_TIMEOUT, missing_ok=True)
 
 
 def _delete_stack(ctx: StepContext, env: _Env) -> None:
@@ -323,18 +333,19 @@ def _delete_stack(ctx: StepContext, env: _Env) -> None:
 
 def _update_nfv(ctx: StepContext, env: _Env) -> None:
     heat = env.heat(ctx.data)
-    stack = heat.get_stack(ctx.data["stack_id"] or ctx.data["stack_name"])
-    heat.wait_until_quiet(stack)
+    stack = heat.get_stack(_stack_ref(ctx.data))
+    if not stack.get("stack_status", "").endswith("_COMPLETE"):
+        heat.wait_until_quiet(stack)
     heat.update_stack(stack, parameters={"nfv": json.dumps(ctx.data["nfv"])})
     ctx.data["expect"] = "UPDATE"
 
 
 def _restore_nfv(ctx: StepContext, env: _Env) -> None:
     heat = env.heat(ctx.data)
-    stack = heat.get_stack(ctx.data["stack_id"] or ctx.data["stack_name"])
+    stack = heat.get_stack(_stack_ref(ctx.data))
     heat.wait_until_quiet(stack)
     heat.update_stack(stack, parameters={"nfv": json.dumps(ctx.data["prev_nfv"])})
-    heat.wait_for_stack(stack["id"], "UPDATE", timeout=STACK_TIMEOUT)
+    heat.wait_for_stack(_stack_ref(ctx.data), "UPDATE", timeout=STACK_TIMEOUT)
 
 
 def _wait_stack(ctx: StepContext, env: _Env) -> None:
@@ -359,16 +370,17 @@ def _wait_stack(ctx: StepContext, env: _Env) -> None:
             raise
 
     try:
-        stack = heat.wait_for_stack(ctx.data["stack_id"], expect, timeout=STACK_TIMEOUT,
+        stack = heat.wait_for_stack(_stack_ref(ctx.data), expect, timeout=STACK_TIMEOUT,
                                     progress=watch, missing_ok=expect == "DELETE")
     except HeatError as exc:
         if exc.stack_status is None:
             raise
-        stack = heat.get_stack(ctx.data["stack_id"])
+        stack = heat.get_stack(_stack_ref(ctx.data))
         reason = heat.failure_reason(stack) or exc.reason or str(exc)
         raise HeatError(f"Heat {expect} of stack {stack.get('stack_name')} ended "
                         f"{exc.stack_status}: {reason}", stack_status=exc.stack_status,
                         reason=reason) from exc
+    env.last_stack = stack
     if stack is not None:
         ctx.data["stack_outputs"] = {o.get("output_key"): o.get("output_value")
                                      for o in stack.get("outputs") or []}
@@ -376,7 +388,7 @@ def _wait_stack(ctx: StepContext, env: _Env) -> None:
 
 def _redrive(heat: Any, ctx: StepContext) -> str:
     """On retry: the action to wait for, updating a failed stack again first."""
-    stack = heat.get_stack(ctx.data["stack_id"])
+    stack = heat.get_stack(_stack_ref(ctx.data))
     action, _, status = stack.get("stack_status", "").partition("_")
     if status == "IN_PROGRESS":
         return action
@@ -423,7 +435,7 @@ def _current_vnfcs(ctx: StepContext, env: _Env, vnf: VnfInstance, flavour_id: st
     from nfvlib.lcm import vnfc
 
     heat = env.heat(ctx.data)
-    stack = heat.get_stack(ctx.data["stack_id"])
+    stack = env.last_stack or heat.get_stack(_stack_ref(ctx.data))
     vdus = set(env.package().flavours[flavour_id].vdus)
     return tuple(vnfc.vnfcs_from_resources(heat.list_resources(stack, nested_depth=5),
                                            vdus))

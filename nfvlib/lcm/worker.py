@@ -1,8 +1,7 @@
-"""The detached worker: ``python -m nfvlib.lcm.worker [--detach] OP_ID``.
+"""The detached worker: ``python -m nfvlib.lcm.worker --store F --key-dir D OP_ID``.
 
-It runs one occurrence's plan while holding its lease, then exits. With
-``--detach`` it forks once more and the first process exits at once, so the
-worker is nobody's child (no zombie) and outlives the command that started it.
+It runs one occurrence's plan while holding its lease, then exits. It is
+started in a session of its own, so it outlives the command that started it.
 """
 
 from __future__ import annotations
@@ -19,12 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("op_id")
     parser.add_argument("--store", required=True)
     parser.add_argument("--key-dir", required=True)
-    parser.add_argument("--detach", action="store_true")
     args = parser.parse_args(argv)
-    if args.detach:
-        if os.fork() > 0:
-            return 0
-        os.setsid()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     from nfvlib.lcm.services import Services
