@@ -106,6 +106,31 @@ class NfvCommandMixin:
         return errors.exit_code(exc)
 
 
+def delete_each(command: Any, names: list[str], delete: Any, *,
+                failure: str, summary: str, success: str) -> None:
+    """Delete every named object; report each failure and an "N of M" summary.
+
+    ``failure`` is formatted with ``name`` and ``error``, ``summary`` with
+    ``failed`` and ``total``. The command's exit code is the first failure's.
+    """
+    from nfvlib.exceptions import NfvError
+
+    failed: list[BaseException] = []
+    for name in names:
+        try:
+            delete(name)
+        except NfvError as exc:
+            failed.append(exc)
+            command.app.stderr.write(
+                failure.format(name=name, error=errors.one_line(exc)) + "\n")
+    if failed:
+        command.app.stderr.write(summary.format(failed=len(failed), total=len(names))
+                                 + "\n")
+        command.exit_code = errors.exit_code(failed[0])
+    else:
+        command.app.stdout.write(success + "\n")
+
+
 class DictColumn(columns.FormattableColumn):
     """A mapping: ``k='v', ...`` in tables, the mapping itself in json/yaml."""
 

@@ -12,8 +12,7 @@ from typing import Any
 
 from cliff import command, lister, show
 
-from nfvcli import errors
-from nfvcli.common import DictColumn, NfvCommandMixin, nfv_mode
+from nfvcli.common import DictColumn, NfvCommandMixin, delete_each, nfv_mode
 
 _LIST_COLUMNS = (
     ("id", "ID"), ("vnf_product_name", "VNF Product Name"),
@@ -141,20 +140,7 @@ class DeleteVnfPackage(NfvCommandMixin, command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        from nfvlib.exceptions import NfvError
-
-        failed: list[BaseException] = []
-        for package_id in parsed_args.vnf_package:
-            try:
-                self.nfv.packages.delete_package(package_id)
-            except NfvError as exc:
-                failed.append(exc)
-                self.app.stderr.write(f"Cannot delete {package_id}: "
-                                      f"{errors.one_line(exc)}\n")
-        total = len(parsed_args.vnf_package)
-        if failed:
-            self.app.stderr.write(f"{len(failed)} of {total} VNF packages failed to "
-                                  "delete.\n")
-            self.exit_code = errors.exit_code(failed[0])
-        else:
-            self.app.stdout.write("All specified vnf-package(s) deleted successfully\n")
+        delete_each(self, parsed_args.vnf_package, self.nfv.packages.delete_package,
+                    failure="Cannot delete {name}: {error}",
+                    summary="{failed} of {total} VNF packages failed to delete.",
+                    success="All specified vnf-package(s) deleted successfully")

@@ -11,7 +11,8 @@ from typing import Any
 from cliff import command, lister, show
 
 from nfvcli import errors
-from nfvcli.common import DictColumn, NfvCommandMixin, bool_value, read_config_file
+from nfvcli.common import (DictColumn, NfvCommandMixin, bool_value, delete_each,
+                            read_config_file)
 
 LOG = logging.getLogger(__name__)
 
@@ -130,21 +131,10 @@ class DeleteVim(NfvCommandMixin, command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        from nfvlib.exceptions import NfvError
-
-        failed: list[BaseException] = []
-        for name in parsed_args.vim:
-            try:
-                self.nfv.vims.delete_vim(name)
-            except NfvError as exc:
-                failed.append(exc)
-                self.app.stderr.write(f"Cannot delete {name}: {errors.one_line(exc)}\n")
-        total = len(parsed_args.vim)
-        if failed:
-            self.app.stderr.write(f"{len(failed)} of {total} VIMs failed to delete.\n")
-            self.exit_code = errors.exit_code(failed[0])
-        else:
-            self.app.stdout.write("All specified vim(s) deleted successfully\n")
+        delete_each(self, parsed_args.vim, self.nfv.vims.delete_vim,
+                    failure="Cannot delete {name}: {error}",
+                    summary="{failed} of {total} VIMs failed to delete.",
+                    success="All specified vim(s) deleted successfully")
 
 
 class CheckVim(NfvCommandMixin, lister.Lister):

@@ -25,7 +25,7 @@ from typing import Any
 from cliff import columns, command, lister, show
 
 from nfvcli import errors
-from nfvcli.common import DictColumn, NfvCommandMixin
+from nfvcli.common import DictColumn, NfvCommandMixin, delete_each
 from nfvcli.errors import EXIT_FAILED, EXIT_FAILED_TEMP, EXIT_ROLLED_BACK
 from nfvcli.requests_file import load_additional_params, load_request_file
 
@@ -438,23 +438,9 @@ class DeleteVnfLcm(NfvCommandMixin, command.Command):
         return parser
 
     def take_action(self, parsed_args):
-        from nfvlib.exceptions import NfvError
-
-        failed: list[BaseException] = []
-        for vnf_id in parsed_args.vnf_instances:
-            try:
-                self.nfv.vnfs.delete_vnf(vnf_id)
-            except NfvError as exc:
-                failed.append(exc)
-                self.app.stderr.write(f"Failed to delete vnf instance with ID '{vnf_id}': "
-                                      f"{errors.one_line(exc)}\n")
-        total = len(parsed_args.vnf_instances)
-        if failed:
-            self.app.stderr.write(f"Failed to delete {len(failed)} of {total} vnf "
-                                  "instances.\n")
-            self.exit_code = errors.exit_code(failed[0])
-        elif total > 1:
-            self.app.stdout.write("All specified vnf instances are deleted successfully\n")
-        else:
-            self.app.stdout.write(f"Vnf instance '{parsed_args.vnf_instances[0]}' deleted "
-                                  "successfully\n")
+        names = parsed_args.vnf_instances
+        delete_each(self, names, self.nfv.vnfs.delete_vnf,
+                    failure="Failed to delete vnf instance with ID '{name}': {error}",
+                    summary="Failed to delete {failed} of {total} vnf instances.",
+                    success="All specified vnf instances are deleted successfully"
+                    if len(names) > 1 else f"Vnf instance '{names[0]}' deleted successfully")
