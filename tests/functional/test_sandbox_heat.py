@@ -11,14 +11,13 @@ import ipaddress
 import re
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 
 from nfvlib.sandbox.heat_env import injection_environment, sandbox_environment
 
-SAMPLE = Path("/work/shared/data/tacker-sample-basic_lcms_min")
+from tests.data import TACKER_SAMPLE as SAMPLE  # noqa: E402
 POLL = 0.25
 TIMEOUT = 120.0
 

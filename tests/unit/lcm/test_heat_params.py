@@ -21,7 +21,7 @@ from nfvlib.lcm.heat_params import (build_instantiate_nfv, build_scale_nfv,
                                     top_template)
 from nfvlib.packages import load_package
 
-TACKER_SAMPLE = Path("/work/shared/data/tacker-sample-basic_lcms_min")
+from tests.data import TACKER_SAMPLE  # noqa: E402
 SAMPLE_VNF = Path(__file__).resolve().parents[3] / "nfvlib" / "samples" / "sample_vnf"
 IMAGE = "cirros-0.5.2-x86_64-disk"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import nfvlib
 
 #: The real Tacker v2 sample package (basic_lcms_min) with its ETSI type files.
-TACKER_SAMPLE = Path("/work/shared/data/tacker-sample-basic_lcms_min")
+from tests.data import TACKER_SAMPLE as TACKER_SAMPLE  # noqa: E402
 #: The sample package shipped with nfvlib.
 SAMPLE = Path(nfvlib.__file__).resolve().parent / "samples" / "sample_vnf"
 SAMPLE_DF = "Definitions/sample_vnf_df_simple.yaml"
