@@ -320,3 +320,28 @@ def test_heal_replaces_only_the_named_vnfc(client, package):
     assert client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id,
                            timeout=WAIT).state is OpState.COMPLETED
     client.vnfs.delete_vnf(vnf.id)
+
+
+def test_tackers_own_sample_package_runs_unchanged(client, heat):
+    """Tacker v2's basic_lcms_min sample: instantiate, scale out and in, terminate."""
+    from tests.data import TACKER_SAMPLE
+
+    info = client.packages.create_package({"test": "tacker-sample"})
+    package = client.packages.upload_package(info.id, str(TACKER_SAMPLE))
+    assert package.vnfd_id == "b1bb0ce7-ebca-4fa7-95ed-4840d7000000"
+    vnf = client.vnfs.create_vnf(package.vnfd_id, name=f"t-{uuid.uuid4().hex[:8]}")
+    request = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_2"}
+    done = client.lcm.wait(client.lcm.instantiate(vnf.id, request).id, timeout=WAIT)
+    assert done.state is OpState.COMPLETED, done.error
+    vnf = client.vnfs.get_vnf(vnf.id)
+    assert (vdu_count(vnf, "VDU1"), vdu_count(vnf, "VDU2")) == (3, 1)
+    assert vnf.scale_status == {"VDU1_scale": 2}
+    scaled = client.lcm.wait(client.lcm.scale(vnf.id, "SCALE_IN", "VDU1_scale", 2).id,
+                             timeout=WAIT)
+    assert scaled.state is OpState.COMPLETED, scaled.error
+    assert vdu_count(client.vnfs.get_vnf(vnf.id), "VDU1") == 1
+    end = client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id, timeout=WAIT)
+    assert end.state is OpState.COMPLETED, end.error
+    assert stack_gone(heat, vnf.stack_name)
+    client.vnfs.delete_vnf(vnf.id)
+    client.packages.delete_package(package.id)
