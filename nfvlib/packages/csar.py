@@ -14,6 +14,8 @@ and duplicates are refused, and no read goes past a size bound.
 
 from __future__ import annotations
 
+import abc
+
 import posixpath
 import re
 import shutil
@@ -95,23 +97,23 @@ def normalize(rel: str, *, file: str, field: str) -> str:
     return norm
 
 
-class Source:
+class Source(abc.ABC):
     """Read-only view of a package's files, by package-relative POSIX path."""
 
     #: Directory or archive the package is read from.
     path: Path
 
-    def is_file(self, rel: str) -> bool:  # pragma: no cover - abstract
+    @abc.abstractmethod
+    def is_file(self, rel: str) -> bool:
         """Whether ``rel`` is a regular file of the package."""
-        raise NotImplementedError
 
-    def listdir(self, rel: str) -> tuple[list[str], list[str]]:  # pragma: no cover
+    @abc.abstractmethod
+    def listdir(self, rel: str) -> tuple[list[str], list[str]]:
         """Sorted file names and directory names directly under ``rel``."""
-        raise NotImplementedError
 
-    def read_bytes(self, rel: str, limit: int = MAX_TEXT_BYTES) -> bytes:  # pragma: no cover
+    @abc.abstractmethod
+    def read_bytes(self, rel: str, limit: int = MAX_TEXT_BYTES) -> bytes:
         """The content of file ``rel``, refusing more than ``limit`` bytes."""
-        raise NotImplementedError
 
     def is_dir(self, rel: str) -> bool:
         """Whether ``rel`` is a directory of the package."""

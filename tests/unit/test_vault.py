@@ -231,7 +231,6 @@ _FSIZE_SCRIPT = textwrap.dedent("""
 def _new_key_under_file_size_limit(key_dir, limit: int) -> dict:
     import json
 
-    pytest.importorskip("resource")
     proc = subprocess.run([sys.executable, "-c", _FSIZE_SCRIPT, str(key_dir), str(limit)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

@@ -10,8 +10,7 @@ import yaml
 
 from tests.unit.conftest import AUTH_URL
 
-openstackclient_shell = pytest.importorskip(
-    "openstackclient.shell", reason="python-openstackclient is a test dependency")
+from openstackclient import shell as openstackclient_shell
 
 
 @pytest.fixture

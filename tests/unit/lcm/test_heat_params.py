@@ -21,14 +21,11 @@ from nfvlib.lcm.heat_params import (build_instantiate_nfv, build_scale_nfv,
                                     top_template)
 from nfvlib.packages import load_package
 
-from tests.data import TACKER_SAMPLE  # noqa: E402
+from tests.data import TACKER_SAMPLE
+
 SAMPLE_VNF = Path(__file__).resolve().parents[3] / "nfvlib" / "samples" / "sample_vnf"
 IMAGE = "cirros-0.5.2-x86_64-disk"
 
-needs_tacker_sample = pytest.mark.skipif(not TACKER_SAMPLE.is_dir(),
-                                         reason=f"{TACKER_SAMPLE} is not present")
-needs_sample_vnf = pytest.mark.skipif(not SAMPLE_VNF.is_dir(),
-                                      reason=f"{SAMPLE_VNF} is not present")
 
 NET0 = "a3b8e1c4-5d6f-4a7b-8c9d-0e1f2a3b4c5d"
 NET1 = "b4c9f2d5-6e7a-4b8c-9d0e-1f2a3b4c5d6e"
@@ -76,15 +73,11 @@ def one_line(exc: pytest.ExceptionInfo) -> str:
 
 @pytest.fixture(scope="module")
 def tacker():
-    if not TACKER_SAMPLE.is_dir():
-        pytest.skip(f"{TACKER_SAMPLE} is not present")
     return load_package(TACKER_SAMPLE)
 
 
 @pytest.fixture(scope="module")
 def sample():
-    if not SAMPLE_VNF.is_dir():
-        pytest.skip(f"{SAMPLE_VNF} is not present")
     return load_package(SAMPLE_VNF)
 
 
@@ -137,14 +130,11 @@ def make_extended(root: Path, vdu2_own_image: bool = True):
 
 @pytest.fixture(scope="module")
 def extended(tmp_path_factory):
-    if not TACKER_SAMPLE.is_dir():
-        pytest.skip(f"{TACKER_SAMPLE} is not present")
     return make_extended(tmp_path_factory.mktemp("extended") / "pkg")
 
 
 # -- instantiate: the real Tacker sample --------------------------------------
 
-@needs_tacker_sample
 def test_instantiate_level_1_tacker_sample(tacker):
     nfv = build_instantiate_nfv(tacker, "simple", {"instantiationLevelId":
                                                    "instantiation_level_1"})
@@ -155,7 +145,6 @@ def test_instantiate_level_1_tacker_sample(tacker):
     json.dumps(nfv)  # a valid JSON stack parameter
 
 
-@needs_tacker_sample
 def test_instantiate_level_2_tacker_sample(tacker):
     nfv = build_instantiate_nfv(tacker, "simple", instantiate_request("instantiation_level_2"))
     assert nfv["VDU"]["VDU1"]["desired_capacity"] == 3
@@ -164,14 +153,12 @@ def test_instantiate_level_2_tacker_sample(tacker):
     assert "desired_capacity" not in nfv["VDU"]["VDU2"]
 
 
-@needs_tacker_sample
 def test_instantiate_without_level_uses_default_level(tacker):
     assert tacker.flavours["simple"].default_instantiation_level == "instantiation_level_1"
     assert build_instantiate_nfv(tacker, "simple", {}) == build_instantiate_nfv(
         tacker, "simple", {"instantiationLevelId": "instantiation_level_1"})
 
 
-@needs_tacker_sample
 def test_instantiate_additional_params_nfv_is_merge_patched(tacker):
     request = {"instantiationLevelId": "instantiation_level_2", "additionalParams": {
         "nfv": {"VDU": {"VDU1": {"vcImageId": "my-image", "computeFlavourId": None},
@@ -185,7 +172,6 @@ def test_instantiate_additional_params_nfv_is_merge_patched(tacker):
     assert request["additionalParams"]["nfv"]["VDU"]["VDU1"]["computeFlavourId"] is None
 
 
-@needs_tacker_sample
 @pytest.mark.parametrize("request_body, words", [
     ({"instantiationLevelId": "instantiation_level_9"},
      ["instantiationLevelId", "instantiation_level_9", "instantiation_level_1",
@@ -212,7 +198,6 @@ def test_instantiate_rejects_bad_requests(tacker, request_body, words):
         assert word in text
 
 
-@needs_tacker_sample
 def test_unknown_flavour_is_named_with_the_valid_ones(tacker):
     for call in (lambda: build_instantiate_nfv(tacker, "complex", {}),
                  lambda: stack_files(tacker, "complex"),
@@ -227,7 +212,6 @@ def test_unknown_flavour_is_named_with_the_valid_ones(tacker):
 
 # -- instantiate: the shipped sample -------------------------------------------
 
-@needs_sample_vnf
 @pytest.mark.parametrize("level, count", [("instantiation_level_1", 1),
                                           ("instantiation_level_2", 3)])
 def test_instantiate_shipped_sample(sample, level, count):
@@ -259,7 +243,6 @@ def test_instantiate_vdu_values_zone_storage_image_and_capacity(extended):
     }
 
 
-@needs_tacker_sample
 def test_instantiate_image_only_on_the_virtual_storage(tmp_path):
     package = make_extended(tmp_path / "pkg", vdu2_own_image=False)
     assert package.flavours["simple"].vdus["VDU2"].virtual_storages == ("VDU2-VirtualStorage",)
@@ -296,7 +279,6 @@ def test_instantiate_additional_params_override_cp(extended):
 
 # -- templates and files --------------------------------------------------------
 
-@needs_tacker_sample
 def test_top_template_and_files_are_the_package_texts(tacker):
     folder = TACKER_SAMPLE / "BaseHOT" / "simple"
     assert top_template(tacker, "simple") == (folder / "sample2.yaml").read_text()
@@ -308,7 +290,6 @@ def test_top_template_and_files_are_the_package_texts(tacker):
     assert top["resources"]["VDU1_scale_group"]["properties"]["resource"]["type"] in files
 
 
-@needs_tacker_sample
 def test_top_template_with_ext_managed_virtual_link(tacker):
     request = instantiate_request(extManagedVirtualLinks=[
         {"id": "mgd-1", "vnfVirtualLinkDescId": "internalVL3", "resourceId": NET_MGMT}])
@@ -329,7 +310,6 @@ def test_top_template_with_ext_managed_virtual_link(tacker):
 
 # -- scale ------------------------------------------------------------------------
 
-@needs_tacker_sample
 def test_scale_out_and_in_recompute_desired_capacity(tacker):
     nfv = build_instantiate_nfv(tacker, "simple", {})
     status = initial_scale_status(tacker, "simple")
@@ -352,7 +332,6 @@ def test_scale_out_and_in_recompute_desired_capacity(tacker):
     assert nfv3 == nfv and status3 == status
 
 
-@needs_tacker_sample
 def test_scale_from_instantiation_level_2(tacker):
     level = "instantiation_level_2"
     nfv = build_instantiate_nfv(tacker, "simple", {"instantiationLevelId": level})
@@ -366,7 +345,6 @@ def test_scale_from_instantiation_level_2(tacker):
                            "SCALE_IN", 1) == (nfv1, status1)
 
 
-@needs_tacker_sample
 def test_scale_keeps_additional_values_of_the_current_nfv(tacker):
     current = build_instantiate_nfv(tacker, "simple", {"additionalParams": {
         "nfv": {"VDU": {"VDU1": {"vcImageId": "v2"}}, "extra": {"a": 1}}}})
@@ -375,7 +353,6 @@ def test_scale_keeps_additional_values_of_the_current_nfv(tacker):
     assert nfv == json_merge_patch(current, {"VDU": {"VDU1": {"desired_capacity": 3}}})
 
 
-@needs_tacker_sample
 @pytest.mark.parametrize("level, scale_type, steps, words", [
     (0, "SCALE_OUT", 3, ["scale out", "VDU1_scale", "scale level 0", "3 step",
                          "max_scale_level is 2"]),
@@ -394,7 +371,6 @@ def test_scale_beyond_limits_is_refused(tacker, level, scale_type, steps, words)
         assert word in text
 
 
-@needs_tacker_sample
 @pytest.mark.parametrize("aspect, scale_type, steps, level, words", [
     ("VDU9_scale", "SCALE_OUT", 1, None, ["aspectId", "VDU9_scale", "VDU1_scale"]),
     ("VDU1_scale", "SCALE_UP", 1, None, ["type", "SCALE_UP", "SCALE_IN", "SCALE_OUT"]),
@@ -410,7 +386,6 @@ def test_scale_rejects_bad_arguments(tacker, aspect, scale_type, steps, level, w
         assert word in text
 
 
-@needs_sample_vnf
 def test_scale_shipped_sample(sample):
     nfv = build_instantiate_nfv(sample, "simple", {})
     nfv1, status1 = build_scale_nfv(sample, "simple", nfv, None, {"VDU1_scale": 0},

@@ -17,8 +17,6 @@ from tests.unit.packages import (SAMPLE, SAMPLE_DF, TACKER_SAMPLE, TACKER_TOP,
 
 META = "TOSCA-Metadata/TOSCA.meta"
 HOT = "BaseHOT/simple/sample_vnf.yaml"
-needs_tacker_sample = pytest.mark.skipif(not TACKER_SAMPLE.is_dir(),
-                                         reason=f"{TACKER_SAMPLE} is not present")
 
 TACKER_NFV_PATHS = {
     ("VDU", "VDU1", "desired_capacity"), ("VDU", "VDU1", "computeFlavourId"),
@@ -35,7 +33,6 @@ def _broken(tmp_path, rel, old, new):
     return info.value
 
 
-@needs_tacker_sample
 def test_tacker_sample_base_hot():
     package = load_package(TACKER_SAMPLE)
     hot = package.base_hot["simple"]
@@ -47,7 +44,6 @@ def test_tacker_sample_base_hot():
     assert not package.is_archive
 
 
-@needs_tacker_sample
 def test_tacker_sample_zipped_reads_the_same(tmp_path):
     archive = zip_package(TACKER_SAMPLE, tmp_path / "basic_lcms_min.zip")
     zipped, plain = load_package(archive), load_package(TACKER_SAMPLE)
@@ -57,7 +53,6 @@ def test_tacker_sample_zipped_reads_the_same(tmp_path):
     assert zipped.vnfd_id == "b1bb0ce7-ebca-4fa7-95ed-4840d7000000"
 
 
-@needs_tacker_sample
 def test_csar_without_tosca_metadata_uses_the_root_yaml(tmp_path):
     package = copy_package(tmp_path, TACKER_SAMPLE)
     (package / META).unlink()

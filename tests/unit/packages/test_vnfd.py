@@ -13,8 +13,6 @@ from nfvlib.packages import (InstantiationLevel, LifecycleScript, PackageError, 
 from tests.unit.packages import (SAMPLE, SAMPLE_DF, SAMPLE_TOP, TACKER_DF, TACKER_SAMPLE,
                                  TACKER_TOP, assert_one_line, copy_package, edit)
 
-needs_tacker_sample = pytest.mark.skipif(not TACKER_SAMPLE.is_dir(),
-                                         reason=f"{TACKER_SAMPLE} is not present")
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +25,6 @@ def sample():
     return load_package(SAMPLE)
 
 
-@needs_tacker_sample
 def test_tacker_sample_identity(tacker):
     assert tacker.vnfd_id == "b1bb0ce7-ebca-4fa7-95ed-4840d7000000"
     assert (tacker.vnf_provider, tacker.vnf_product_name) == ("Company", "Sample VNF")
@@ -37,7 +34,6 @@ def test_tacker_sample_identity(tacker):
     assert tacker.scripts == {}
 
 
-@needs_tacker_sample
 def test_tacker_sample_vdus(tacker):
     flavour = tacker.flavours["simple"]
     assert flavour.description == "A simple flavour"
@@ -55,7 +51,6 @@ def test_tacker_sample_vdus(tacker):
     assert flavour.lifecycle == {}
 
 
-@needs_tacker_sample
 def test_tacker_sample_scaling_and_levels(tacker):
     flavour = tacker.flavours["simple"]
     aspect = flavour.scaling_aspects["VDU1_scale"]
@@ -72,7 +67,6 @@ def test_tacker_sample_scaling_and_levels(tacker):
     }
 
 
-@needs_tacker_sample
 @pytest.mark.parametrize("level, scale, vdu1, vdu2", [
     (None, None, 1, 1),
     ("instantiation_level_1", None, 1, 1),
@@ -376,7 +370,6 @@ def test_flavour_defined_twice(tmp_path):
                     f"flavour simple is also defined in {SAMPLE_DF}")
 
 
-@needs_tacker_sample
 def test_broken_tacker_sample_names_its_file(tmp_path):
     package = copy_package(tmp_path, TACKER_SAMPLE)
     edit(package, TACKER_DF, "          max_number_of_instances: 1\n", "")
