@@ -92,27 +92,25 @@ class ListVnfLcmOp(NfvCommandMixin, lister.Lister):
                 (tuple(_value(o, f) for f, _ in _LIST_COLUMNS) for o in ops))
 
 
-class ShowVnfLcmOp(NfvCommandMixin, show.ShowOne):
-    _description = "Display Operation Occurrence details, with its current step"
+class _OneOpCommand(NfvCommandMixin, show.ShowOne):
+    """A command on one operation occurrence that shows it afterwards."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument("vnf_lcm_op_occ_id", metavar="<vnf-lcm-op-occ-id>",
                             help=_OP_ID_HELP)
         return parser
+
+
+class ShowVnfLcmOp(_OneOpCommand):
+    _description = "Display Operation Occurrence details, with its current step"
 
     def take_action(self, parsed_args):
         return _show(self.nfv.lcm.get_op_occ(parsed_args.vnf_lcm_op_occ_id))
 
 
-class FailVnfLcmOp(NfvCommandMixin, show.ShowOne):
+class FailVnfLcmOp(_OneOpCommand):
     _description = "Fail VNF Instance (mark a FAILED_TEMP operation as FAILED)"
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument("vnf_lcm_op_occ_id", metavar="<vnf-lcm-op-occ-id>",
-                            help=_OP_ID_HELP)
-        return parser
 
     def take_action(self, parsed_args):
         return _show(self.nfv.lcm.fail(parsed_args.vnf_lcm_op_occ_id))
