@@ -33,6 +33,26 @@ _FILTER_FIELDS = {"id": "id", "operationState": "state", "vnfInstanceId": "vnf_i
                   "vnf_instance_id": "vnf_instance_id"}
 
 
+_SECRET_KEYS = ("password", "secret", "token", "bearer", "private_key", "privatekey")
+
+
+def redact(value: Any) -> Any:
+    """A copy of a request with every secret-looking value replaced by ``***``.
+
+    Requests are kept in the store and shown by ``op show``; VIM credentials
+    come from the registry's vault, never from the request.
+    """
+    from nfvlib.models import MASK
+
+    if isinstance(value, Mapping):
+        return {k: MASK if any(word in str(k).lower() for word in _SECRET_KEYS)
+                and isinstance(v, (str, int, float)) else redact(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
 class OpOccNotFound(NotFound):
     """No operation occurrence has this id."""
 
@@ -65,7 +85,7 @@ class LocalLcm:
         package = self._package_of(vnf)
         heat_params.build_instantiate_nfv(package, request["flavourId"], dict(request))
         plans.resolve_vim(self._vims, dict(request))
-        return self._start(vnf.id, Operation.INSTANTIATE, dict(request))
+        return self._start(vnf.id, Operation.INSTANTIATE, redact(request))
 
     def scale(self, vnf_id: str, scale_type: str, aspect_id: str,
               number_of_steps: int = 1,
@@ -86,7 +106,7 @@ class LocalLcm:
             number_of_steps)
         request = {"type": scale_type, "aspectId": aspect_id,
                    "numberOfSteps": number_of_steps,
-                   "additionalParams": dict(additional_params or {})}
+                   "additionalParams": redact(dict(additional_params or {}))}
         return self._start(vnf.id, Operation.SCALE, request)
 
     def heal(self, vnf_id: str, vnfc_instance_ids: list[str] | None = None,
@@ -99,7 +119,7 @@ class LocalLcm:
         if unknown:
             raise InvalidInput(f"VNF instance {vnf.id} has no VNFC {', '.join(unknown)}",
                                hint="see the VNFC ids with 'vnflcm show'")
-        request: dict[str, Any] = {"additionalParams": dict(additional_params or {})}
+        request: dict[str, Any] = {"additionalParams": redact(dict(additional_params or {}))}
         if vnfc_instance_ids:
             request["vnfcInstanceId"] = list(vnfc_instance_ids)
         if cause:

@@ -161,3 +161,20 @@ def test_wait_returns_at_failed_temp_and_fail_ends_it(world):
     assert lcm.fail(op.id).state is OpState.FAILED
     with pytest.raises(Conflict, match="it is FAILED, and retry needs FAILED_TEMP"):
         lcm.retry(op.id)
+
+
+def test_secrets_in_a_request_are_not_stored(world):
+    lcm, vnfs, info, _, _ = world
+    vnf = vnfs.create_vnf(info.vnfd_id)
+    request = dict(LEVEL_1, vimConnectionInfo={"vim1": {
+        "vimId": "site", "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_2",
+        "accessInfo": {"username": "u", "password": "hunter2-secret",
+                       "region": "RegionOne"}}},
+        additionalParams={"nfv": {}, "api_token": "tok-secret"})
+    op = lcm.instantiate(vnf.id, request)
+    access = op.request["vimConnectionInfo"]["vim1"]["accessInfo"]
+    assert access["password"] == "***" and access["username"] == "u"
+    assert op.request["additionalParams"]["api_token"] == "***"
+    lcm._store.close()
+    raw = lcm._store.path.read_bytes()
+    assert b"hunter2-secret" not in raw and b"tok-secret" not in raw
