@@ -42,6 +42,7 @@ class Client:
         self._packages = None
         self._vnfs = None
         self._lcm = None
+        self._api = None
 
     @property
     def store(self):
@@ -63,53 +64,65 @@ class Client:
                 self._vims = LocalVimRegistry(self.store, Vault(self.paths.key_dir),
                                               tenant_id=self.tenant_id)
             else:
-                from nfvlib.remote.http import TackerApi
                 from nfvlib.remote.vims import RemoteVimRegistry
 
-                self._vims = RemoteVimRegistry(TackerApi(
-                    self._session, endpoint_override=self._endpoint_override,
-                    region_name=self._region_name))
+                self._vims = RemoteVimRegistry(self._tacker())
         return self._vims
+
+    def _tacker(self):
+        """A Tacker API transport (remote mode), shared by the remote registries."""
+        if self._api is None:
+            from nfvlib.remote.http import TackerApi
+
+            self._api = TackerApi(self._session, endpoint_override=self._endpoint_override,
+                                  region_name=self._region_name)
+        return self._api
 
     @property
     def packages(self):
         """VNF packages: create, upload (onboard), list, get, delete."""
-        self._local_only("VNF packages")
         if self._packages is None:
-            from nfvlib.lcm.catalog import LocalPackages
+            if self.mode == "local":
+                from nfvlib.lcm.catalog import LocalPackages
 
-            self._packages = LocalPackages(self.store, self.paths.data_dir / "packages")
+                self._packages = LocalPackages(self.store,
+                                               self.paths.data_dir / "packages")
+            else:
+                from nfvlib.remote.lcm import RemotePackages
+
+                self._packages = RemotePackages(self._tacker())
         return self._packages
 
     @property
     def vnfs(self):
         """VNF instances: create, list, get, delete."""
-        self._local_only("VNF instances")
         if self._vnfs is None:
-            from nfvlib.lcm.catalog import LocalVnfs
+            if self.mode == "local":
+                from nfvlib.lcm.catalog import LocalVnfs
 
-            self._vnfs = LocalVnfs(self.store, self.packages)
+                self._vnfs = LocalVnfs(self.store, self.packages)
+            else:
+                from nfvlib.remote.lcm import RemoteVnfs
+
+                self._vnfs = RemoteVnfs(self._tacker())
         return self._vnfs
 
     @property
     def lcm(self):
         """LCM operations and their occurrences (SOL003)."""
-        self._local_only("VNF lifecycle operations")
         if self._lcm is None:
-            from nfvlib.lcm.local import LocalLcm, detached_spawner
+            if self.mode == "local":
+                from nfvlib.lcm.local import LocalLcm, detached_spawner
 
-            spawn = detached_spawner(self.paths.store_file, self.paths.key_dir,
-                                     self.paths.data_dir / "workers")
-            self._lcm = LocalLcm(self.store, self.vims, self.packages, self.vnfs,
-                                 spawn=spawn)
+                spawn = detached_spawner(self.paths.store_file, self.paths.key_dir,
+                                         self.paths.data_dir / "workers")
+                self._lcm = LocalLcm(self.store, self.vims, self.packages, self.vnfs,
+                                     spawn=spawn)
+            else:
+                from nfvlib.remote.lcm import RemoteLcm
+
+                self._lcm = RemoteLcm(self._tacker(), vnfs=self.vnfs)
         return self._lcm
-
-    def _local_only(self, what: str) -> None:
-        if self.mode != "local":
-            from nfvlib.exceptions import Unsupported
-
-            raise Unsupported(f"{what} are available in local mode only so far",
-                              hint="use 'nfv' or --os-nfv-mode local")
 
     def close(self) -> None:
         """Release the store connection."""

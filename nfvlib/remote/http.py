@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 from nfvlib.exceptions import (AuthFailed, BackendError, Conflict, InvalidInput,
                                NotFound, Unreachable)
@@ -24,10 +24,29 @@ class TackerApi:
     def call(self, method: str, url: str, *, json: Any = None,
              not_found: type[NotFound] = NotFound) -> Any:
         """Send one request; return the decoded JSON body (None when empty)."""
+        resp = self.send(method, url, json=json, not_found=not_found)
+        return resp.json() if resp.content else None
+
+    def send(self, method: str, url: str, *, json: Any = None, data: bytes | None = None,
+             headers: Mapping[str, str] | None = None,
+             params: Mapping[str, str] | None = None,
+             not_found: type[NotFound] = NotFound) -> Any:
+        """Send one request (JSON or raw ``data``); return the response object.
+
+        Use it where the caller needs response headers (``Location``,
+        ``Link``), request headers (``Version``) or a non-JSON body.
+        """
         from keystoneauth1 import exceptions as ks_exc
 
+        extra: dict[str, Any] = {}
+        if data is not None:
+            extra["data"] = data
+        if headers:
+            extra["headers"] = dict(headers)
+        if params:
+            extra["params"] = dict(params)
         try:
-            resp = self._adapter.request(url, method, json=json, raise_exc=False)
+            resp = self._adapter.request(url, method, json=json, raise_exc=False, **extra)
         except ks_exc.EndpointNotFound as exc:
             raise Unreachable("no Tacker endpoint (nfv-orchestration) in the catalog",
                               hint="check OS_AUTH_URL and the region, or use "
@@ -40,7 +59,7 @@ class TackerApi:
                               hint="check the endpoint and that the server is up"
                               ) from exc
         if resp.status_code < 400:
-            return resp.json() if resp.content else None
+            return resp
         message = _error_message(resp)
         status = resp.status_code
         if status == 404:
@@ -67,4 +86,8 @@ def _error_message(resp: Any) -> str:
             return str(body["detail"])
         if "message" in body:
             return str(body["message"])
+        if len(body) == 1:  # {"itemNotFound": {"message": ..., "code": 404}}
+            (fault,) = body.values()
+            if isinstance(fault, dict) and "message" in fault:
+                return str(fault["message"])
     return str(body)[:200]

@@ -1,0 +1,493 @@
+"""VNF packages, VNF instances and LCM operations on a Tacker server.
+
+Packages go through SOL005 ``/vnfpkgm/v1``; instances and operation
+occurrences through SOL003 ``/vnflcm/v2``, whose every request carries the
+``Version: 2.0.0`` header. Each class has the methods of its local
+counterpart and returns the same model objects; the camelCase wire names are
+mapped in one ``*_from_wire`` function per model.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from nfvlib.exceptions import BackendError, Conflict, InvalidInput, WaitTimeout
+from nfvlib.lcm.catalog import PackageNotFound, VnfNotFound
+from nfvlib.lcm.local import OpOccNotFound, redact
+from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc,
+                           OpState, PackageInfo, VnfcInfo, VnfInstance)
+from nfvlib.remote.http import TackerApi
+
+PACKAGES = "/vnfpkgm/v1/vnf_packages"
+VNF_INSTANCES = "/vnflcm/v2/vnf_instances"
+OP_OCCS = "/vnflcm/v2/vnf_lcm_op_occs"
+#: Tacker's v2 VNF LCM API answers only requests that name its version.
+V2_HEADERS = {"Version": "2.0.0"}
+
+#: Pauses between two reads while following the server (fast, then capped).
+WAIT_FIRST = 0.1
+WAIT_FACTOR = 1.5
+WAIT_CAP = 1.0
+#: How long an upload may stay UPLOADING/PROCESSING before giving up.
+ONBOARD_TIMEOUT = 600.0
+#: A guard against a server whose ``Link: rel="next"`` never ends.
+_MAX_PAGES = 1000
+
+#: our filter keys (those LocalLcm.list_op_occs takes) -> SOL003 attribute
+_FILTER_FIELDS = {"id": "id", "operationState": "operationState",
+                  "state": "operationState", "vnfInstanceId": "vnfInstanceId",
+                  "vnf_instance_id": "vnfInstanceId", "operation": "operation"}
+
+
+def _next_pause(pause: float) -> float:
+    return min(pause * WAIT_FACTOR, WAIT_CAP)
+
+
+class _Pager:
+    """GETs of SOL013 collections, following ``Link: <...>; rel="next"``."""
+
+    def __init__(self, api: TackerApi) -> None:
+        self._api = api
+
+    def get_all(self, url: str, *, headers: Mapping[str, str] | None = None,
+                params: Mapping[str, str] | None = None) -> list[Any]:
+        items: list[Any] = []
+        resp = self._api.send("GET", url, headers=headers, params=params)
+        for _ in range(_MAX_PAGES):
+            page = resp.json() if resp.content else []
+            if not isinstance(page, list):
+                raise BackendError(f"Tacker answered GET {url} with a "
+                                   f"{type(page).__name__}, not a list")
+            items.extend(page)
+            following = (resp.links.get("next") or {}).get("url")
+            if not following:
+                return items
+            resp = self._api.send("GET", following, headers=headers)
+        raise BackendError(f"Tacker's listing of {url} has more than {_MAX_PAGES} pages")
+
+
+# -- VNF packages (SOL005) -------------------------------------------------------
+
+class RemotePackages:
+    """The VNF packages of a Tacker server; same methods as LocalPackages."""
+
+    def __init__(self, api: TackerApi, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep,
+                 onboard_timeout: float = ONBOARD_TIMEOUT) -> None:
+        self._api = api
+        self._pager = _Pager(api)
+        self._clock = clock
+        self._sleep = sleep
+        self._onboard_timeout = onboard_timeout
+
+    def create_package(self, user_defined_data: Mapping[str, Any] | None = None
+                       ) -> PackageInfo:
+        """A new, empty package resource (CREATED) to upload content into."""
+        body = self._api.call("POST", PACKAGES,
+                              json={"userDefinedData": dict(user_defined_data or {})})
+        return package_from_wire(body)
+
+    def upload_package(self, package_id: str, path: str | Path) -> PackageInfo:
+        """Send the package at ``path`` (a directory or a zip/CSAR file).
+
+        Tacker onboards asynchronously: the package is read back until it is
+        ONBOARDED (returned) or in ERROR (:class:`InvalidInput`), at most
+        ``onboard_timeout`` seconds (:class:`WaitTimeout`).
+        """
+        content = _package_zip(Path(path))
+        self._api.send("PUT", f"{PACKAGES}/{package_id}/package_content", data=content,
+                       headers={"Content-Type": "application/zip",
+                                "Accept": "application/json"},
+                       not_found=PackageNotFound)
+        deadline = self._clock() + self._onboard_timeout
+        pause = WAIT_FIRST
+        while True:
+            info = self.get_package(package_id)
+            if info.onboarding_state is OnboardingState.ONBOARDED:
+                return info
+            if info.onboarding_state is OnboardingState.ERROR:
+                raise InvalidInput(f"Tacker could not onboard VNF package {package_id}",
+                                   hint="check the package with 'vnf package upload' "
+                                        "in local mode, and the Tacker server's log")
+            if self._clock() >= deadline:
+                raise WaitTimeout(
+                    f"VNF package {package_id} is still {info.onboarding_state.value} "
+                    f"after {self._onboard_timeout:g} s",
+                    hint=f"follow it with 'vnf package show {package_id}'",
+                    last_seen=info.onboarding_state.value, timeout=self._onboard_timeout)
+            self._sleep(min(pause, max(deadline - self._clock(), 0)))
+            pause = _next_pause(pause)
+
+    def list_packages(self) -> list[PackageInfo]:
+        """Every package the server shows this project."""
+        return [package_from_wire(p) for p in self._pager.get_all(PACKAGES)]
+
+    def get_package(self, package_id: str) -> PackageInfo:
+        """The package with this id."""
+        return package_from_wire(self._api.call("GET", f"{PACKAGES}/{package_id}",
+                                                not_found=PackageNotFound))
+
+    def delete_package(self, package_id: str) -> PackageInfo:
+        """Delete a package no VNF instance uses.
+
+        Tacker deletes DISABLED packages only, so an ENABLED one is disabled
+        first (``PATCH`` with a merge-patch body).
+        """
+        info = self.get_package(package_id)
+        if info.usage_state == "IN_USE":
+            raise Conflict(f"VNF package {package_id} is used by VNF instance(s)",
+                           hint="delete those instances first")
+        if info.operational_state == "ENABLED":
+            import json
+
+            self._api.send("PATCH", f"{PACKAGES}/{package_id}",
+                           data=json.dumps({"operationalState": "DISABLED"}).encode(),
+                           headers={"Content-Type": "application/merge-patch+json",
+                                    "Accept": "application/json"},
+                           not_found=PackageNotFound)
+        self._api.call("DELETE", f"{PACKAGES}/{package_id}", not_found=PackageNotFound)
+        return info
+
+
+def _package_zip(path: Path) -> bytes:
+    """The bytes of a zip file, or of a directory zipped in memory."""
+    if path.is_dir():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                archive.write(file, file.relative_to(path).as_posix())
+        return buffer.getvalue()
+    if path.is_file() and zipfile.is_zipfile(path):
+        return path.read_bytes()
+    if path.exists():
+        raise InvalidInput(f"{path} is neither a directory nor a zip (CSAR) file",
+                           hint="give the package directory or its .zip/.csar")
+    raise InvalidInput(f"no VNF package at {path}")
+
+
+def package_from_wire(body: Mapping[str, Any]) -> PackageInfo:
+    """A :class:`PackageInfo` from SOL005 VnfPkgInfo JSON."""
+    try:
+        state = OnboardingState(body.get("onboardingState") or "CREATED")
+    except ValueError:
+        state = OnboardingState.ERROR
+    return PackageInfo(
+        id=body["id"], onboarding_state=state,
+        operational_state=body.get("operationalState") or "DISABLED",
+        usage_state=body.get("usageState") or "NOT_IN_USE",
+        vnfd_id=body.get("vnfdId"), vnf_provider=body.get("vnfProvider"),
+        vnf_product_name=body.get("vnfProductName"),
+        vnf_software_version=body.get("vnfSoftwareVersion"),
+        vnfd_version=body.get("vnfdVersion"),
+        user_defined_data=dict(body.get("userDefinedData") or {}))
+
+
+# -- VNF instances (SOL003 v2) ---------------------------------------------------
+
+class RemoteVnfs:
+    """The VNF instances of a Tacker server; same methods as LocalVnfs."""
+
+    def __init__(self, api: TackerApi) -> None:
+        self._api = api
+        self._pager = _Pager(api)
+
+    def create_vnf(self, vnfd_id: str, name: str | None = None,
+                   description: str | None = None) -> VnfInstance:
+        """A NOT_INSTANTIATED instance of an onboarded VNFD."""
+        body = {"vnfdId": vnfd_id, "vnfInstanceName": name or "",
+                "vnfInstanceDescription": description or ""}
+        resp = self._api.send("POST", VNF_INSTANCES, json=body, headers=V2_HEADERS)
+        return vnf_from_wire(resp.json())
+
+    def list_vnfs(self) -> list[VnfInstance]:
+        """Every VNF instance the server shows this project."""
+        return [vnf_from_wire(v)
+                for v in self._pager.get_all(VNF_INSTANCES, headers=V2_HEADERS)]
+
+    def get_vnf(self, vnf_id: str) -> VnfInstance:
+        """The instance with this id (or, if unique, this name)."""
+        try:
+            resp = self._api.send("GET", f"{VNF_INSTANCES}/{vnf_id}", headers=V2_HEADERS,
+                                  not_found=VnfNotFound)
+        except VnfNotFound:
+            named = [v for v in self.list_vnfs() if v.name == vnf_id]
+            if len(named) > 1:
+                raise Conflict(f"{len(named)} VNF instances are named {vnf_id!r}",
+                               hint="use the instance id") from None
+            if not named:
+                raise
+            return named[0]
+        return vnf_from_wire(resp.json())
+
+    def delete_vnf(self, vnf_id: str) -> VnfInstance:
+        """Delete a NOT_INSTANTIATED instance."""
+        vnf = self.get_vnf(vnf_id)
+        self._api.send("DELETE", f"{VNF_INSTANCES}/{vnf.id}", headers=V2_HEADERS,
+                       not_found=VnfNotFound)
+        return vnf
+
+
+def vnf_from_wire(body: Mapping[str, Any]) -> VnfInstance:
+    """A :class:`VnfInstance` from SOL003 VnfInstance JSON."""
+    info = body.get("instantiatedVnfInfo") or {}
+    metadata = info.get("metadata") or {}
+    vim_id = region = None
+    connections = body.get("vimConnectionInfo") or {}
+    if connections:
+        first = connections[sorted(connections)[0]] or {}
+        vim_id = first.get("vimId")
+        region = (first.get("accessInfo") or {}).get("region")
+    try:
+        state = InstantiationState(body.get("instantiationState") or "NOT_INSTANTIATED")
+    except ValueError:
+        state = InstantiationState.NOT_INSTANTIATED
+    return VnfInstance(
+        id=body["id"], vnfd_id=body.get("vnfdId") or "",
+        package_id=body.get("vnfPkgId") or "", instantiation_state=state,
+        name=body.get("vnfInstanceName") or "",
+        description=body.get("vnfInstanceDescription") or "",
+        vnf_provider=body.get("vnfProvider"), vnf_product_name=body.get("vnfProductName"),
+        vnf_software_version=body.get("vnfSoftwareVersion"),
+        vnfd_version=body.get("vnfdVersion"), vim_id=vim_id, region=region,
+        flavour_id=info.get("flavourId"),
+        instantiation_level_id=metadata.get("instantiationLevelId")
+        or info.get("instantiationLevelId"),
+        stack_id=metadata.get("stack_id"),
+        scale_status={s["aspectId"]: int(s.get("scaleLevel") or 0)
+                      for s in info.get("scaleStatus") or () if s.get("aspectId")},
+        instantiated_info=redact(dict(info)) if info else {},
+        vnfc=tuple(_vnfcs_from_wire(info)))
+
+
+def _vnfcs_from_wire(info: Mapping[str, Any]) -> list[VnfcInfo]:
+    """VNFCs from vnfcResourceInfo, named by their vnfcInfo id where there is one.
+
+    The vnfcInfo id is what a heal request's ``vnfcInstanceId`` names.
+    """
+    by_resource = {c.get("vnfcResourceInfoId"): c for c in info.get("vnfcInfo") or ()}
+    vnfcs = []
+    for res in info.get("vnfcResourceInfo") or ():
+        compute = res.get("computeResource") or {}
+        vnfc = by_resource.get(res.get("id")) or {}
+        metadata = res.get("metadata") or {}
+        vnfcs.append(VnfcInfo(
+            id=vnfc.get("id") or res["id"], vdu_id=res.get("vduId") or "",
+            resource_name=compute.get("resourceId") or "",
+            resource_type=compute.get("vimLevelResourceType") or "",
+            status=vnfc.get("vnfcState") or "",
+            parent_stack=metadata.get("parent_stack_id")))
+    return vnfcs
+
+
+# -- LCM operations and their occurrences (SOL003 v2) ---------------------------
+
+class RemoteLcm:
+    """VNF LCM operations on a Tacker server; same methods as LocalLcm.
+
+    A request returns the occurrence Tacker created (read back from the
+    ``Location`` of its 202 answer). Remote occurrences have no steps.
+    """
+
+    def __init__(self, api: TackerApi, *, vnfs: RemoteVnfs | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._api = api
+        self._pager = _Pager(api)
+        self._vnfs = vnfs
+        self._clock = clock
+        self._sleep = sleep
+
+    # -- operations ---------------------------------------------------------------
+    def instantiate(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
+        """Instantiate a NOT_INSTANTIATED VNF (an InstantiateVnfRequest)."""
+        if not isinstance(request, Mapping) or not request.get("flavourId"):
+            raise InvalidInput("the instantiate request needs a flavourId",
+                               hint='write e.g. {"flavourId": "simple"}')
+        return self._start(vnf_id, "instantiate", dict(request))
+
+    def scale(self, vnf_id: str, scale_type: str, aspect_id: str,
+              number_of_steps: int = 1,
+              additional_params: Mapping[str, Any] | None = None) -> OpOcc:
+        """Scale an aspect out or in by ``number_of_steps``."""
+        if scale_type not in ("SCALE_OUT", "SCALE_IN"):
+            raise InvalidInput(f"scale type {scale_type!r} is not SCALE_OUT or SCALE_IN")
+        if not isinstance(number_of_steps, int) or number_of_steps < 1:
+            raise InvalidInput(f"number of steps must be a positive integer, not "
+                               f"{number_of_steps!r}")
+        request: dict[str, Any] = {"type": scale_type, "aspectId": aspect_id,
+                                   "numberOfSteps": number_of_steps}
+        if additional_params:
+            request["additionalParams"] = dict(additional_params)
+        return self._start(vnf_id, "scale", request)
+
+    def heal(self, vnf_id: str, vnfc_instance_ids: list[str] | None = None,
+             cause: str | None = None,
+             additional_params: Mapping[str, Any] | None = None) -> OpOcc:
+        """Recreate the given VNFCs (all of them when none are named)."""
+        request: dict[str, Any] = {}
+        if vnfc_instance_ids:
+            request["vnfcInstanceId"] = list(vnfc_instance_ids)
+        if cause:
+            request["cause"] = cause
+        if additional_params:
+            request["additionalParams"] = dict(additional_params)
+        return self._start(vnf_id, "heal", request)
+
+    def terminate(self, vnf_id: str, termination_type: str = "GRACEFUL",
+                  graceful_termination_timeout: int | None = None) -> OpOcc:
+        """Delete the VNF's resources and return it to NOT_INSTANTIATED."""
+        if termination_type not in ("GRACEFUL", "FORCEFUL"):
+            raise InvalidInput(f"termination type {termination_type!r} is not GRACEFUL "
+                               "or FORCEFUL")
+        if graceful_termination_timeout is not None and graceful_termination_timeout < 0:
+            raise InvalidInput("the graceful termination timeout must not be negative")
+        request: dict[str, Any] = {"terminationType": termination_type}
+        if graceful_termination_timeout is not None:
+            request["gracefulTerminationTimeout"] = graceful_termination_timeout
+        return self._start(vnf_id, "terminate", request)
+
+    # -- error handling -----------------------------------------------------------
+    def rollback(self, op_id: str) -> OpOcc:
+        """Ask the server to roll a FAILED_TEMP occurrence back."""
+        return self._task(op_id, "rollback")
+
+    def retry(self, op_id: str) -> OpOcc:
+        """Ask the server to run a FAILED_TEMP occurrence again."""
+        return self._task(op_id, "retry")
+
+    def fail(self, op_id: str) -> OpOcc:
+        """Give up on a FAILED_TEMP occurrence: it becomes FAILED."""
+        resp = self._api.send("POST", f"{OP_OCCS}/{op_id}/fail", headers=V2_HEADERS,
+                              not_found=OpOccNotFound)
+        if resp.content:
+            return op_occ_from_wire(resp.json())
+        return self.get_op_occ(op_id)
+
+    def cancel(self, op_id: str, cancel_mode: str = "GRACEFUL") -> OpOcc:
+        """Ask the server to stop an occurrence (GRACEFUL or FORCEFUL)."""
+        if cancel_mode not in ("GRACEFUL", "FORCEFUL"):
+            raise InvalidInput(f"cancel mode {cancel_mode!r} is not GRACEFUL or FORCEFUL")
+        return self._task(op_id, "cancel", {"cancelMode": cancel_mode})
+
+    # -- queries ----------------------------------------------------------------
+    def get_op_occ(self, op_id: str) -> OpOcc:
+        """The occurrence with this id."""
+        resp = self._api.send("GET", f"{OP_OCCS}/{op_id}", headers=V2_HEADERS,
+                              not_found=OpOccNotFound)
+        return op_occ_from_wire(resp.json())
+
+    def list_op_occs(self, filters: Mapping[str, str] | None = None) -> list[OpOcc]:
+        """Occurrences, oldest first, matching every ``attribute: value`` filter."""
+        params = {"filter": encode_filter(filters)} if filters else None
+        occs = [op_occ_from_wire(o) for o in
+                self._pager.get_all(OP_OCCS, headers=V2_HEADERS, params=params)]
+        return sorted(occs, key=lambda o: (o.start_time, o.id))
+
+    def wait(self, op_id: str, timeout: float | None = None,
+             progress: Callable[[OpOcc], None] | None = None) -> OpOcc:
+        """Follow an occurrence until it is final or FAILED_TEMP.
+
+        ``progress`` is called with the occurrence whenever its state changes.
+        Reads back off from :data:`WAIT_FIRST` to :data:`WAIT_CAP` seconds, and
+        starts fast again after a change. Raises :class:`WaitTimeout` after
+        ``timeout`` seconds.
+        """
+        deadline = None if timeout is None else self._clock() + timeout
+        pause = WAIT_FIRST
+        seen: tuple | None = None
+        while True:
+            op = self.get_op_occ(op_id)
+            key = (op.state, op.is_cancel_pending)
+            if key != seen:
+                seen = key
+                pause = WAIT_FIRST
+                if progress is not None:
+                    progress(op)
+            if op.state.is_final or op.state is OpState.FAILED_TEMP:
+                return op
+            if deadline is not None and self._clock() >= deadline:
+                raise WaitTimeout(
+                    f"operation occurrence {op.id} is still {op.state.value} "
+                    f"after {timeout:g} s",
+                    hint=f"follow it with 'vnflcm op show {op.id}'",
+                    last_seen=op.state.value, timeout=timeout)
+            step = pause if deadline is None else min(pause, max(deadline - self._clock(), 0))
+            self._sleep(step)
+            pause = _next_pause(pause)
+
+    # -- internals ----------------------------------------------------------------
+    def _start(self, vnf_id: str, verb: str, request: dict[str, Any]) -> OpOcc:
+        try:
+            resp = self._post_operation(vnf_id, verb, request)
+        except VnfNotFound:
+            if self._vnfs is None:
+                raise
+            vnf = self._vnfs.get_vnf(vnf_id)  # a name, or raises VnfNotFound again
+            if vnf.id == vnf_id:
+                raise
+            resp = self._post_operation(vnf.id, verb, request)
+        return self.get_op_occ(_occ_id_from(resp))
+
+    def _post_operation(self, vnf_id: str, verb: str, request: dict[str, Any]) -> Any:
+        return self._api.send("POST", f"{VNF_INSTANCES}/{vnf_id}/{verb}", json=request,
+                              headers=V2_HEADERS, not_found=VnfNotFound)
+
+    def _task(self, op_id: str, verb: str, body: dict[str, Any] | None = None) -> OpOcc:
+        self._api.send("POST", f"{OP_OCCS}/{op_id}/{verb}", json=body, headers=V2_HEADERS,
+                       not_found=OpOccNotFound)
+        return self.get_op_occ(op_id)
+
+
+def _occ_id_from(resp: Any) -> str:
+    """The occurrence id at the end of a 202 answer's ``Location``."""
+    location = resp.headers.get("Location") or ""
+    occ_id = location.rstrip("/").rsplit("/", 1)[-1]
+    if "/vnf_lcm_op_occs/" not in location or not occ_id:
+        raise BackendError(f"Tacker accepted the request but gave no occurrence "
+                           f"Location (got {location!r})")
+    return occ_id
+
+
+def encode_filter(filters: Mapping[str, str]) -> str:
+    """SOL013 attribute filter: ``(eq,operationState,X);(eq,vnfInstanceId,Y)``.
+
+    Values holding ``,``, ``'``, ``(`` or ``)`` are single-quoted, with ``'``
+    doubled, as SOL013 5.2.2 asks.
+    """
+    terms = []
+    for key, value in filters.items():
+        attribute = _FILTER_FIELDS.get(key)
+        if attribute is None:
+            raise InvalidInput(f"cannot filter operation occurrences by {key!r}",
+                               hint="use id, operationState, vnfInstanceId or operation")
+        text = str(getattr(value, "value", value))
+        if any(c in text for c in ",'()"):
+            text = "'" + text.replace("'", "''") + "'"
+        terms.append(f"(eq,{attribute},{text})")
+    return ";".join(terms)
+
+
+def op_occ_from_wire(body: Mapping[str, Any]) -> OpOcc:
+    """An :class:`OpOcc` from SOL003 VnfLcmOpOcc JSON (secrets masked)."""
+    try:
+        operation = Operation(body["operation"])
+        state = OpState(body["operationState"])
+    except (KeyError, ValueError) as exc:
+        raise BackendError(f"Tacker sent an operation occurrence this client cannot "
+                           f"read: {exc}") from exc
+    error = body.get("error")
+    return OpOcc(
+        id=body["id"], vnf_instance_id=body.get("vnfInstanceId") or "",
+        operation=operation, state=state, start_time=body.get("startTime") or "",
+        state_entered_time=body.get("stateEnteredTime") or "",
+        is_automatic_invocation=bool(body.get("isAutomaticInvocation")),
+        is_cancel_pending=bool(body.get("isCancelPending")),
+        cancel_mode=body.get("cancelMode"),
+        request=redact(dict(body.get("operationParams") or {})),
+        error=dict(error) if isinstance(error, Mapping) else None,
+        resource_changes=dict(body.get("resourceChanges") or {}))
+
