@@ -32,13 +32,22 @@ def client(sandbox):
 @pytest.fixture(scope="module")
 def package(client):
     info = client.packages.create_package({"test": "lcm"})
-    return client.packages.upload_package(info.id, str(SAMPLE))
+    yield client.packages.upload_package(info.id, str(SAMPLE))
+    remove_package(client, info.id)
 
 
 @pytest.fixture(scope="module")
 def heat(client):
     vim = client.vims.find_vim("sandbox")
     return HeatClient(client.vims.session(vim), region_name=vim.regions[0])
+
+
+def remove_package(client, package_id: str) -> None:
+    """Delete a package with the (terminated) instances tests left of it."""
+    for vnf in client.vnfs.list_vnfs():
+        if vnf.package_id == package_id:
+            client.vnfs.delete_vnf(vnf.id)
+    client.packages.delete_package(package_id)
 
 
 def faulty_vim(client, sandbox, name: str, resource: str, template: str,
@@ -157,6 +166,7 @@ def test_failed_instantiate_rolls_back_then_retry_completes(client, package, hea
     assert vnf.instantiation_state is InstantiationState.INSTANTIATED
     assert client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id,
                            timeout=WAIT).state is OpState.COMPLETED
+    client.vnfs.delete_vnf(vnf.id)
 
 
 def test_killed_worker_is_failed_temp_and_rollback_cleans_up(client, package, heat,
@@ -257,7 +267,8 @@ def group_package(client, tmp_path_factory):
         path.write_text(path.read_text().replace(
             "a0370897-134e-47e4-bf6f-6946b01b0cd1", "a0370897-134e-47e4-bf6f-6946b01b0cd2"))
     info = client.packages.create_package({"test": "group"})
-    return client.packages.upload_package(info.id, str(root))
+    yield client.packages.upload_package(info.id, str(root))
+    remove_package(client, info.id)
 
 
 def test_failed_scale_out_rolls_back_to_previous_capacity(client, group_package, heat,
