@@ -140,19 +140,17 @@ class HeatClient:
         convergence engine marks the parent failed while sibling nested stacks
         still run, and an update sent then cancels them.
         """
-        deadline = self._clock() + timeout
-        pause = POLL_FIRST
+        backoff = self._backoff(timeout)
         while True:
             busy = [r for r in self.list_resources(stack, nested_depth=5)
                     if str(r.get("resource_status", "")).endswith("_IN_PROGRESS")]
             if not busy:
                 return
-            if self._clock() >= deadline:
+            if backoff.expired():
                 raise WaitTimeout(f"stack {stack.get('stack_name')} still has "
                                   f"{len(busy)} resource(s) in progress after "
                                   f"{timeout:.0f} s", timeout=timeout)
-            self._sleep(pause)
-            pause = min(pause * 1.5, POLL_CAP)
+            backoff.pause()
 
     def list_stacks(self) -> list[dict[str, Any]]:
         """Every stack Heat shows this project."""
@@ -187,8 +185,7 @@ class HeatClient:
         failure too. With ``missing_ok`` (deletes), a vanished stack counts as
         done and None is returned.
         """
-        deadline = self._clock() + timeout
-        pause = POLL_FIRST
+        backoff = self._backoff(timeout)
         while True:
             try:
                 stack = self.get_stack(name_or_id)
@@ -206,13 +203,17 @@ class HeatClient:
                 raise HeatError(
                     f"stack {stack.get('stack_name')} is {status}: {reason}",
                     stack_status=status, reason=reason)
-            remaining = deadline - self._clock()
-            if remaining <= 0:
+            if backoff.expired():
                 raise WaitTimeout(
                     f"stack {stack.get('stack_name')} still {status} after "
                     f"{timeout:.0f} s", last_seen=status, timeout=timeout)
-            self._sleep(min(pause, remaining))
-            pause = min(pause * 1.5, POLL_CAP)
+            backoff.pause()
+
+    def _backoff(self, timeout: float):
+        from nfvlib._wait import Backoff
+
+        return Backoff(first=POLL_FIRST, cap=POLL_CAP, timeout=timeout,
+                       clock=self._clock, sleep=self._sleep)
 
     def failure_reason(self, stack: Mapping[str, Any]) -> str:
         """Heat's reason for a failed stack: where it failed and why.

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from nfvlib.exceptions import Conflict, InvalidInput, NotFound, WaitTimeout
+from nfvlib.exceptions import Conflict, InvalidInput, NotFound
 from nfvlib.lcm import engine, states
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
 from nfvlib.models import InstantiationState, Operation, OpOcc, OpState, OpStep
@@ -226,29 +226,11 @@ class LocalLcm:
         ``progress`` is called with the occurrence whenever its state or step
         changes. Raises :class:`WaitTimeout` after ``timeout`` seconds.
         """
-        deadline = None if timeout is None else self._clock() + timeout
-        pause = WAIT_FIRST
-        seen: tuple | None = None
-        while True:
-            op = self.get_op_occ(op_id)
-            key = (op.state, op.current_step, op.direction,
-                   tuple(s.status for s in op.steps))
-            if key != seen:
-                seen = key
-                pause = WAIT_FIRST
-                if progress is not None:
-                    progress(op)
-            if op.state.is_final or op.state is OpState.FAILED_TEMP:
-                return op
-            if deadline is not None and self._clock() >= deadline:
-                raise WaitTimeout(
-                    f"operation occurrence {op.id} is still {op.state.value} "
-                    f"({op.step_summary}) after {timeout:g} s",
-                    hint=f"follow it with 'vnflcm op show {op.id}'",
-                    last_seen=op.state.value, timeout=timeout)
-            step = pause if deadline is None else min(pause, max(deadline - self._clock(), 0))
-            self._sleep(step)
-            pause = min(pause * 1.5, WAIT_CAP)
+        from nfvlib._wait import follow_occurrence
+
+        return follow_occurrence(lambda: self.get_op_occ(op_id), timeout=timeout,
+                                 progress=progress, first=WAIT_FIRST, cap=WAIT_CAP,
+                                 clock=self._clock, sleep=self._sleep)
 
     # -- internals ----------------------------------------------------------------
     def _vnf_in(self, vnf_id: str, state: InstantiationState, verb: str):

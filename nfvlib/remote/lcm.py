@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from nfvlib._wait import Backoff, follow_occurrence
 from nfvlib.exceptions import BackendError, Conflict, InvalidInput, WaitTimeout
 from nfvlib.lcm.catalog import PackageNotFound, VnfNotFound
 from nfvlib.lcm.local import OpOccNotFound, redact
@@ -41,10 +42,6 @@ _MAX_PAGES = 1000
 _FILTER_FIELDS = {"id": "id", "operationState": "operationState",
                   "state": "operationState", "vnfInstanceId": "vnfInstanceId",
                   "vnf_instance_id": "vnfInstanceId", "operation": "operation"}
-
-
-def _next_pause(pause: float) -> float:
-    return min(pause * WAIT_FACTOR, WAIT_CAP)
 
 
 class _Pager:
@@ -103,8 +100,9 @@ class RemotePackages:
                        headers={"Content-Type": "application/zip",
                                 "Accept": "application/json"},
                        not_found=PackageNotFound)
-        deadline = self._clock() + self._onboard_timeout
-        pause = WAIT_FIRST
+        backoff = Backoff(first=WAIT_FIRST, cap=WAIT_CAP, factor=WAIT_FACTOR,
+                          timeout=self._onboard_timeout, clock=self._clock,
+                          sleep=self._sleep)
         while True:
             info = self.get_package(package_id)
             if info.onboarding_state is OnboardingState.ONBOARDED:
@@ -113,14 +111,13 @@ class RemotePackages:
                 raise InvalidInput(f"Tacker could not onboard VNF package {package_id}",
                                    hint="check the package with 'vnf package upload' "
                                         "in local mode, and the Tacker server's log")
-            if self._clock() >= deadline:
+            if backoff.expired():
                 raise WaitTimeout(
                     f"VNF package {package_id} is still {info.onboarding_state.value} "
                     f"after {self._onboard_timeout:g} s",
                     hint=f"follow it with 'vnf package show {package_id}'",
                     last_seen=info.onboarding_state.value, timeout=self._onboard_timeout)
-            self._sleep(min(pause, max(deadline - self._clock(), 0)))
-            pause = _next_pause(pause)
+            backoff.pause()
 
     def list_packages(self) -> list[PackageInfo]:
         """Every package the server shows this project."""
@@ -396,28 +393,9 @@ class RemoteLcm:
         starts fast again after a change. Raises :class:`WaitTimeout` after
         ``timeout`` seconds.
         """
-        deadline = None if timeout is None else self._clock() + timeout
-        pause = WAIT_FIRST
-        seen: tuple | None = None
-        while True:
-            op = self.get_op_occ(op_id)
-            key = (op.state, op.is_cancel_pending)
-            if key != seen:
-                seen = key
-                pause = WAIT_FIRST
-                if progress is not None:
-                    progress(op)
-            if op.state.is_final or op.state is OpState.FAILED_TEMP:
-                return op
-            if deadline is not None and self._clock() >= deadline:
-                raise WaitTimeout(
-                    f"operation occurrence {op.id} is still {op.state.value} "
-                    f"after {timeout:g} s",
-                    hint=f"follow it with 'vnflcm op show {op.id}'",
-                    last_seen=op.state.value, timeout=timeout)
-            step = pause if deadline is None else min(pause, max(deadline - self._clock(), 0))
-            self._sleep(step)
-            pause = _next_pause(pause)
+        return follow_occurrence(lambda: self.get_op_occ(op_id), timeout=timeout,
+                                 progress=progress, first=WAIT_FIRST, cap=WAIT_CAP,
+                                 clock=self._clock, sleep=self._sleep)
 
     # -- internals ----------------------------------------------------------------
     def _start(self, vnf_id: str, verb: str, request: dict[str, Any]) -> OpOcc:
