@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nfvlib._wait import Backoff
 
 
@@ -23,7 +25,7 @@ def test_pauses_grow_to_the_cap_and_reset():
     backoff = Backoff(first=0.1, cap=0.25, clock=clock, sleep=clock.sleep)
     for _ in range(4):
         backoff.pause()
-    assert clock.slept == [0.1, 0.15000000000000002, 0.225, 0.25]
+    assert clock.slept == pytest.approx([0.1, 0.15, 0.225, 0.25])
     backoff.reset()
     backoff.pause()
     assert clock.slept[-1] == 0.1
