@@ -9,6 +9,21 @@ HEAT = {"RegionOne": "http://heat1.test:8004/v1/p1",
         "RegionTwo": "http://heat2.test:8004/v1/p1"}
 
 
+class FakeClock:
+    """A clock and a sleep that only move time forward on paper."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 @pytest.fixture
 def nfv_home(tmp_path, monkeypatch):
     """Point every nfvkit path at a fresh temporary directory."""

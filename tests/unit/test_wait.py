@@ -5,37 +5,25 @@ from __future__ import annotations
 import pytest
 
 from nfvlib._wait import Backoff
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.unit.conftest import FakeClock
 
 
 def test_pauses_grow_to_the_cap_and_reset():
-    clock = Clock()
+    clock = FakeClock(100.0)
     backoff = Backoff(first=0.1, cap=0.25, clock=clock, sleep=clock.sleep)
     for _ in range(4):
         backoff.pause()
-    assert clock.slept == pytest.approx([0.1, 0.15, 0.225, 0.25])
+    assert clock.sleeps == pytest.approx([0.1, 0.15, 0.225, 0.25])
     backoff.reset()
     backoff.pause()
-    assert clock.slept[-1] == 0.1
+    assert clock.sleeps[-1] == 0.1
     assert not backoff.expired() and backoff.remaining() is None
 
 
 def test_never_sleeps_past_the_deadline():
-    clock = Clock()
+    clock = FakeClock(100.0)
     backoff = Backoff(first=1.0, cap=1.0, timeout=2.5, clock=clock, sleep=clock.sleep)
     while not backoff.expired():
         backoff.pause()
-    assert clock.slept == [1.0, 1.0, 0.5]
+    assert clock.sleeps == [1.0, 1.0, 0.5]
     assert clock.now == 102.5

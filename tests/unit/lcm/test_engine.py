@@ -14,14 +14,7 @@ from nfvlib.models import (OnboardingState, Operation, OpOcc, OpState, OpStep,
                            PackageInfo, VnfInstance)
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable, PackageTable, VnfTable
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.conftest import FakeClock as Clock
 
 
 @pytest.fixture

@@ -17,23 +17,11 @@ from nfvlib.lcm import engine
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
 from nfvlib.lcm.local import LocalLcm
 from nfvlib.models import OpState
+from tests.unit.conftest import FakeClock as Clock
 from tests.unit.conftest import vim_config
 
 SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
 LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from nfvlib.models import (MASK, InstantiationState, OnboardingState, Operation,
 from nfvlib.remote import lcm as remote_lcm
 from nfvlib.remote.http import TackerApi
 from nfvlib.remote.lcm import RemoteLcm, RemotePackages, RemoteVnfs, encode_filter
+from tests.unit.conftest import FakeClock
 
 TACKER = "http://tacker.test:9890"
 PKGS = TACKER + "/vnfpkgm/v1/vnf_packages"
@@ -70,19 +71,6 @@ VNF_WIRE = {
 }
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
 def api():
     return TackerApi(ks_session.Session(), endpoint_override=TACKER)
@@ -90,7 +78,7 @@ def api():
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return FakeClock(1000.0)
 
 
 @pytest.fixture
