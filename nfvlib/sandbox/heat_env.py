@@ -16,6 +16,7 @@ one member of a scaling group only, for a variant that fails or is slow.
 from __future__ import annotations
 
 import copy
+import json
 import functools
 import re
 from pathlib import Path
@@ -25,29 +26,9 @@ from nfvlib.exceptions import InvalidInput
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
-#: Real resource type -> provider template file name.
-RESOURCE_REGISTRY: dict[str, str] = {
-    "OS::Nova::Server": "fake_server.yaml",
-    "OS::Nova::ServerGroup": "fake_server_group.yaml",
-    "OS::Nova::Flavor": "fake_flavor.yaml",
-    "OS::Nova::KeyPair": "fake_keypair.yaml",
-    "OS::Neutron::Net": "fake_net.yaml",
-    "OS::Neutron::ProviderNet": "fake_provider_net.yaml",
-    "OS::Neutron::Subnet": "fake_subnet.yaml",
-    "OS::Neutron::Port": "fake_port.yaml",
-    "OS::Neutron::FloatingIP": "fake_floating_ip.yaml",
-    "OS::Neutron::FloatingIPAssociation": "fake_floating_ip_association.yaml",
-    "OS::Neutron::Router": "fake_router.yaml",
-    "OS::Neutron::RouterInterface": "fake_router_interface.yaml",
-    "OS::Neutron::SecurityGroup": "fake_security_group.yaml",
-    "OS::Neutron::SecurityGroupRule": "fake_security_group_rule.yaml",
-    "OS::Neutron::QoSPolicy": "fake_qos_policy.yaml",
-    "OS::Neutron::QoSBandwidthLimitRule": "fake_qos_bandwidth_limit_rule.yaml",
-    "OS::Neutron::Trunk": "fake_trunk.yaml",
-    "OS::Cinder::Volume": "fake_volume.yaml",
-    "OS::Cinder::VolumeAttachment": "fake_volume_attachment.yaml",
-    "OS::Heat::ScalingPolicy": "fake_scaling_policy.yaml",
-}
+#: Real resource type -> provider template file name (written by generate.py).
+RESOURCE_REGISTRY: dict[str, str] = json.loads(
+    (TEMPLATES_DIR / "registry.json").read_text(encoding="utf-8"))
 
 #: Name of the resource inside ``fake_server.yaml`` that injection swaps.
 SERVER_BODY = "sandbox_vm"

@@ -19,6 +19,7 @@ imported by nfvlib.
 """
 
 import collections.abc  # noqa: F401 - yaql needs it imported first
+import json
 import os
 import sys
 import warnings
@@ -381,6 +382,11 @@ def main():
                   schema.LIST: "comma_delimited_list", schema.MAP: "json"}
     empty = {schema.STRING: "", schema.INTEGER: 0, schema.NUMBER: 0,
              schema.BOOLEAN: False, schema.LIST: [], schema.MAP: {}}
+
+    # The sandbox's Heat environment is read from this file at run time.
+    with open(os.path.join(OUT_DIR, "registry.json"), "w") as out:
+        json.dump(TYPES, out, indent=1, sort_keys=True)
+        out.write("\n")
 
     for res_type, file_name in TYPES.items():
         cls = env.get_class(res_type)
