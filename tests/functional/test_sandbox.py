@@ -23,67 +23,13 @@ from nfvlib.heat import HeatClient, HeatError
 from nfvlib.models import VimStatus
 from nfvlib.sandbox import process
 from nfvlib.sandbox.manager import Sandbox
+from tests.functional.templates import GROUP_TEMPLATE, VDU_TEMPLATE
 
 STACK_TIMEOUT = 180.0
 CLI_TIMEOUT = 120.0
 UP_TIMEOUT = 600.0  # a first start may install the virtualenvs
 
-TEMPLATE = """\
-heat_template_version: 2018-08-31
-parameters:
-  count: {type: number, default: 1}
-  image: {type: string}
-  flavor: {type: string}
-resources:
-  net:
-    type: OS::Neutron::Net
-  subnet:
-    type: OS::Neutron::Subnet
-    properties: {network: {get_resource: net}, cidr: 10.20.0.0/24}
-  vdu_group:
-    type: OS::Heat::ResourceGroup
-    properties:
-      count: {get_param: count}
-      resource_def:
-        type: vdu.yaml
-        properties:
-          net: {get_resource: net}
-          subnet: {get_resource: subnet}
-          image: {get_param: image}
-          flavor: {get_param: flavor}
-          index: "%index%"
-outputs:
-  server_ids: {value: {get_attr: [vdu_group, server_id]}}
-  server_ips: {value: {get_attr: [vdu_group, server_ip]}}
-  port_ips: {value: {get_attr: [vdu_group, port_ip]}}
-"""
 
-VDU_TEMPLATE = """\
-heat_template_version: 2018-08-31
-parameters:
-  net: {type: string}
-  subnet: {type: string}
-  image: {type: string}
-  flavor: {type: string}
-  index: {type: string}
-resources:
-  port:
-    type: OS::Neutron::Port
-    properties:
-      network: {get_param: net}
-      fixed_ips: [{subnet: {get_param: subnet}}]
-  server:
-    type: OS::Nova::Server
-    properties:
-      name: {list_join: ['-', [vdu, {get_param: index}]]}
-      flavor: {get_param: flavor}
-      image: {get_param: image}
-      networks: [{port: {get_resource: port}}]
-outputs:
-  server_id: {value: {get_resource: server}}
-  server_ip: {value: {get_attr: [server, first_address]}}
-  port_ip: {value: {get_attr: [port, fixed_ips, 0, ip_address]}}
-"""
 
 
 # --- support ----------------------------------------------------------------
@@ -178,7 +124,7 @@ class Stacks:
         environment["parameter_defaults"] = {"image": "cirros", "flavor": "m1.tiny"}
         files = {**self.vim.extra["heat_files"], "vdu.yaml": VDU_TEMPLATE}
         name = f"sbx-{uuid.uuid4().hex[:8]}"
-        stack_id = self.heat.create_stack(name, TEMPLATE, parameters={"count": count},
+        stack_id = self.heat.create_stack(name, GROUP_TEMPLATE, parameters={"count": count},
                                           files=files, environment=environment,
                                           timeout_mins=10)
         try:

@@ -18,67 +18,11 @@ import requests
 from nfvlib.sandbox.heat_env import injection_environment, sandbox_environment
 
 from tests.data import TACKER_SAMPLE as SAMPLE
+from tests.functional.templates import GROUP_TEMPLATE, VDU_TEMPLATE
 POLL = 0.25
 TIMEOUT = 120.0
 
-VNF_TEMPLATE = """\
-heat_template_version: 2018-08-31
-parameters:
-  count: {type: number, default: 1}
-  image: {type: string, default: cirros}
-resources:
-  net:
-    type: OS::Neutron::Net
-  subnet:
-    type: OS::Neutron::Subnet
-    properties: {network: {get_resource: net}, cidr: 192.168.10.0/24}
-  vdu_group:
-    type: OS::Heat::ResourceGroup
-    properties:
-      count: {get_param: count}
-      resource_def:
-        type: vdu.yaml
-        properties:
-          net: {get_resource: net}
-          subnet: {get_resource: subnet}
-          image: {get_param: image}
-          index: "%index%"
-outputs:
-  port_ips: {value: {get_attr: [vdu_group, port_ip]}}
-  server_ips: {value: {get_attr: [vdu_group, server_ip]}}
-  macs: {value: {get_attr: [vdu_group, mac]}}
-  addresses: {value: {get_attr: [vdu_group, addresses]}}
-  server_ids: {value: {get_attr: [vdu_group, server_id]}}
-  gateway: {value: {get_attr: [subnet, gateway_ip]}}
-"""
 
-VDU_TEMPLATE = """\
-heat_template_version: 2018-08-31
-parameters:
-  net: {type: string}
-  subnet: {type: string}
-  image: {type: string}
-  index: {type: string}
-resources:
-  port:
-    type: OS::Neutron::Port
-    properties:
-      network: {get_param: net}
-      fixed_ips: [{subnet: {get_param: subnet}}]
-  server:
-    type: OS::Nova::Server
-    properties:
-      name: {list_join: ['-', [vdu, {get_param: index}]]}
-      flavor: m1.tiny
-      image: {get_param: image}
-      networks: [{port: {get_resource: port}}]
-outputs:
-  port_ip: {value: {get_attr: [port, fixed_ips, 0, ip_address]}}
-  mac: {value: {get_attr: [port, mac_address]}}
-  server_ip: {value: {get_attr: [server, first_address]}}
-  addresses: {value: {get_attr: [server, addresses]}}
-  server_id: {value: {get_resource: server}}
-"""
 
 SERVER_GROUP_TEMPLATE = """\
 heat_template_version: 2018-08-31
@@ -333,7 +277,7 @@ outputs:
 
 def test_vnf_of_real_types_scales_out_and_in(heat):
     name = unique("vnf")
-    stack_id = heat.create(name, VNF_TEMPLATE, parameters={"count": 1},
+    stack_id = heat.create(name, GROUP_TEMPLATE, parameters={"count": 1},
                            files={"vdu.yaml": VDU_TEMPLATE})
     stack = heat.expect(stack_id, "CREATE")
     types = {r["resource_type"] for r in heat.resources(name, stack_id, depth=2)}
@@ -363,7 +307,7 @@ def test_vnf_of_real_types_scales_out_and_in(heat):
 
 def test_injected_member_failure_then_clear(heat):
     name = unique("inject")
-    stack_id = heat.create(name, VNF_TEMPLATE, parameters={"count": 3},
+    stack_id = heat.create(name, GROUP_TEMPLATE, parameters={"count": 3},
                            files={"vdu.yaml": VDU_TEMPLATE})
     heat.expect(stack_id, "CREATE")
 
