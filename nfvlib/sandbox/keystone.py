@@ -64,6 +64,10 @@ provider = fernet
 [fernet_tokens]
 key_repository = {fernet}
 
+[fernet_receipts]
+# MFA receipts default to /etc/keystone/fernet-keys/: share the token keys.
+key_repository = {fernet}
+
 [credential]
 key_repository = {credential}
 
