@@ -52,6 +52,44 @@ class VimTable:
     def key_ids(self) -> set[str]:
         return {r[0] for r in self.store.conn.execute("SELECT key_id FROM vims")}
 
+    def users(self, vim_id: str, names: tuple[str, ...] = (),
+              takes_unnamed: bool = False) -> dict[str, str | None]:
+        """The VNF instances that use a VIM: instance id -> region (None: any).
+
+        An instance uses the VIM when it runs there (``vnf_instances.vim_id``)
+        or when an unfinished operation occurrence of it names the VIM, in its
+        context (written once the request is validated) or in its request's
+        ``vimConnectionInfo`` (by id or by one of ``names``). With
+        ``takes_unnamed`` (the VIM is the default one) an instantiate naming no
+        VIM counts too. Call it inside the transaction that acts on the answer.
+        """
+        conn = self.store.conn
+        users: dict[str, str | None] = {}
+        for row in conn.execute("SELECT id, region FROM vnf_instances WHERE vim_id = ? "
+                                "ORDER BY created_at, id", (vim_id,)):
+            users[row["id"]] = row["region"]
+        wanted = {vim_id, *names}
+        for row in conn.execute(
+                "SELECT vnf_instance_id, operation, request, context FROM op_occs "
+                "WHERE state NOT IN ('COMPLETED', 'FAILED', 'ROLLED_BACK') "
+                "ORDER BY start_time, id"):
+            context = json.loads(row["context"] or "{}")
+            infos = (json.loads(row["request"] or "{}") or {}).get("vimConnectionInfo")
+            infos = [i for i in infos.values() if isinstance(i, dict)] \
+                if isinstance(infos, dict) else []
+            if context.get("vim_id"):
+                uses, region = context["vim_id"] == vim_id, context.get("region")
+            elif infos:
+                named = [i for i in infos if i.get("vimId") in wanted]
+                uses = bool(named)
+                region = ((named[0].get("accessInfo") or {}).get("region")
+                          if named else None)
+            else:
+                uses, region = takes_unnamed and row["operation"] == "INSTANTIATE", None
+            if uses:
+                users.setdefault(row["vnf_instance_id"], region)
+        return users
+
     # -- writes (inside Store.transaction) ----------------------------------
     def insert(self, conn: sqlite3.Connection, vim: Vim, key_id: str,
                token: str) -> None:

@@ -140,7 +140,14 @@ class LocalVimRegistry:
                    name: str | None = None, description: str | None = None,
                    is_default: bool | None = None,
                    extra: Mapping[str, Any] | None = None) -> Vim:
-        """Change a VIM; credential changes are validated against Keystone first."""
+        """Change a VIM; credential changes are validated against Keystone first.
+
+        Only the fields given change: the row is re-read in the writing
+        transaction, so a concurrent change of other fields survives. A
+        credential change keeps the VIM's id and ``extra`` (its Heat
+        environment), and is refused (:class:`Conflict`) when the credentials
+        changed meanwhile, or when an instance's region or project would be lost.
+        """
         vim = self.find_vim(name_or_id)
         changes: dict[str, Any] = {}
         if extra is not None:
@@ -152,14 +159,16 @@ class LocalVimRegistry:
         if is_default is not None:
             changes["is_default"] = is_default
         new_password: str | None = None
+        read_password: str | None = None
         if config:
             values = parse_config(config, partial=True)
             if values.get("type", vim.type) != vim.type:
                 raise InvalidInput("a VIM's type cannot change",
                                    hint="register a new VIM instead")
+            read_creds = self.credentials(vim)
+            read_password = read_creds.password
             creds = dataclasses.replace(
-                self.credentials(vim),
-                **{k: values[k] for k in _CRED_KEYS if k in values})
+                read_creds, **{k: values[k] for k in _CRED_KEYS if k in values})
             discovery, session = self._discover(creds, self._timeout)
             health = self._health_from(session, discovery.orchestration_endpoints)
             changes.update(
@@ -172,16 +181,17 @@ class LocalVimRegistry:
             raise InvalidInput("nothing to change",
                                hint="give --config-file, --name, --description "
                                     "or --is-default")
-        updated = dataclasses.replace(vim, updated_at=self._now(), **changes)
         if new_password is None:
             with self._store.transaction() as conn:
+                updated = self._merge(vim, changes)
                 self._table.update(conn, updated)
             return updated
-        old_key_id, _ = self._table.secret(vim.id)
         key_id = self._vault.new_key()
         try:
             token = self._vault.encrypt(key_id, new_password)
             with self._store.transaction() as conn:
+                updated = self._merge(vim, changes, read_password)
+                old_key_id, _ = self._table.secret(vim.id)
                 self._table.update(conn, updated, secret=(key_id, token))
         except BaseException:
             self._vault.delete_key(key_id)
@@ -189,11 +199,64 @@ class LocalVimRegistry:
         self._vault.delete_key(old_key_id)
         return updated
 
+    def _merge(self, vim: Vim, changes: dict[str, Any],
+               read_password: str | None = None) -> Vim:
+        """The stored row, re-read in the open transaction, with ``changes``.
+
+        ``vim`` and ``read_password`` are what the credential check was based
+        on; when the stored credentials differ now, the check proved nothing.
+        """
+        current = self._table.get(vim.id)
+        if current is None:
+            raise VimNotFound(f"VIM {vim.name!r} was deleted meanwhile")
+        if "credentials" in changes:
+            if (current.credentials != vim.credentials or self._vault.decrypt(
+                    *self._table.secret(vim.id)) != read_password):
+                raise Conflict(f"the credentials of VIM {vim.name!r} changed while "
+                               "this update was being validated",
+                               hint="show the VIM and run 'vim set' again")
+            self._check_users_kept(current, changes)
+        return dataclasses.replace(current, updated_at=self._now(), **changes)
+
+    def _check_users_kept(self, vim: Vim, changes: Mapping[str, Any]) -> None:
+        """Refuse new credentials that would strand an instance running on the VIM."""
+        users = self._table.users(vim.id, (vim.name,), self._takes_unnamed(vim))
+        lost = [(vnf_id, region) for vnf_id, region in users.items()
+                if region and region not in changes["regions"]]
+        if lost:
+            vnf_id, region = lost[0]
+            raise Conflict(
+                f"VIM {vim.name!r} would lose region {region!r}, which VNF instance "
+                f"{vnf_id} uses" + (f" ({len(lost)} instances in lost regions)"
+                                    if len(lost) > 1 else ""),
+                hint="give credentials that reach that region, or terminate the "
+                     "instance first")
+        if users and vim.project_id and changes["project_id"] != vim.project_id:
+            raise Conflict(
+                f"VIM {vim.name!r} would move from project {vim.project_id} to "
+                f"{changes['project_id']}, leaving {_some(users)} behind",
+                hint="terminate them first, or register the new project as "
+                     "another VIM")
+
+    def _takes_unnamed(self, vim: Vim) -> bool:
+        """Whether an instantiate that names no VIM runs on ``vim``."""
+        return vim.is_default and vim.tenant_id == self._tenant_id
+
     def delete_vim(self, name_or_id: str) -> Vim:
-        """Remove a VIM and its key."""
+        """Remove a VIM and its key; refused while a VNF instance uses the VIM."""
         vim = self.find_vim(name_or_id)
-        key_id, _ = self._table.secret(vim.id)
+        # Checked in the deleting transaction, so no instance starts using the
+        # VIM between the check and the delete.
         with self._store.transaction() as conn:
+            users = self._table.users(vim.id, (vim.name,), self._takes_unnamed(vim))
+            if users:
+                raise Conflict(
+                    f"VIM {vim.name!r} is used by {_some(users)}",
+                    hint="terminate them (and roll back or fail their unfinished "
+                         "operations) first")
+            if self._table.get(vim.id) is None:
+                raise VimNotFound(f"VIM {vim.name!r} was deleted meanwhile")
+            key_id, _ = self._table.secret(vim.id)
             self._table.delete(conn, vim.id)
         self._vault.delete_key(key_id)
         return vim
@@ -305,6 +368,13 @@ class LocalVimRegistry:
 
     def _now(self) -> str:
         return self._clock().isoformat(timespec="seconds")
+
+
+def _some(vnf_ids: Iterable[str], shown: int = 3) -> str:
+    """``N VNF instance(s): a, b, c, ...`` naming the first few."""
+    ids = list(vnf_ids)
+    more = ", ..." if len(ids) > shown else ""
+    return f"{len(ids)} VNF instance(s): {', '.join(ids[:shown])}{more}"
 
 
 def _check_name(name: str) -> str:

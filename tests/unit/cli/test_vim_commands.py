@@ -180,3 +180,28 @@ def test_remote_rotate_is_unsupported(nfv_home, capsys, monkeypatch):
         monkeypatch.setenv(k, v)
     code, _, err = run(capsys, "--os-nfv-mode", "remote", "vim", "rotate-keys")
     assert code == 9 and "local vault" in err
+
+
+def test_delete_of_a_vim_in_use_is_a_conflict(nfv_home, keystone, config_file, capsys):
+    from pathlib import Path
+
+    import nfvlib
+    from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
+    from tests.unit.vim.test_registry import place
+
+    run(capsys, "vim", "register", "site", "--config-file", config_file())
+    client = nfvlib.Client()
+    packages = LocalPackages(client.store, client.paths.data_dir / "packages")
+    info = packages.upload_package(packages.create_package().id,
+                                   Path(nfvlib.__file__).parent / "samples" / "sample_vnf")
+    vnf = LocalVnfs(client.store, packages).create_vnf(info.vnfd_id)
+    place(client.store, vnf.id, client.vims.find_vim("site").id)
+    client.close()
+
+    code, out, err = run(capsys, "vim", "delete", "site")
+    assert code == 4 and out == ""
+    failure, summary = err.splitlines()
+    assert failure.startswith("Cannot delete site: VIM 'site' is used by 1 VNF instance")
+    assert vnf.id in failure and "terminate" in failure
+    assert summary == "1 of 1 VIMs failed to delete."
+    assert "site" in run(capsys, "vim", "list", "-f", "value")[1]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
 import nfvlib
 from nfvlib import AuthFailed, Conflict, InvalidInput, VimNotFound, VimStatus
 from nfvlib.exceptions import VimUnreachable
+from nfvlib.models import InstantiationState
+from nfvlib.store import Store
+from nfvlib.store.lcm import VnfTable
 from tests.unit.conftest import AUTH_URL, HEAT, vim_config
 
 
@@ -208,3 +213,179 @@ def test_unsafe_key_is_refused(client, keystone):
     key.chmod(0o644)
     with pytest.raises(VaultError, match="chmod 600"):
         client.vims.credentials(vim)
+
+
+# -- a VIM in use ----------------------------------------------------------------
+SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
+LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
+
+
+@pytest.fixture
+def make_vnf(client):
+    """Insert VNF instance rows, optionally running on a VIM (as after instantiate)."""
+    from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
+
+    packages = LocalPackages(client.store, client.paths.data_dir / "packages")
+    info = packages.upload_package(packages.create_package().id, str(SAMPLE))
+    vnfs = LocalVnfs(client.store, packages)
+
+    def make(vim=None, region="RegionOne"):
+        vnf = vnfs.create_vnf(info.vnfd_id)
+        if vim is not None:
+            place(client.store, vnf.id, vim.id, region)
+        return vnf
+    make.vnfs = vnfs
+    make.packages = packages
+    return make
+
+
+def place(store, vnf_id, vim_id, region="RegionOne"):
+    """Record a VNF as instantiated on a VIM (or, with vim_id None, terminated)."""
+    state = InstantiationState.INSTANTIATED if vim_id else \
+        InstantiationState.NOT_INSTANTIATED
+    table = VnfTable(store)
+    with store.transaction() as conn:
+        table.update(conn, dataclasses.replace(
+            table.get(vnf_id), vim_id=vim_id, region=region if vim_id else None,
+            instantiation_state=state))
+
+
+def test_delete_of_a_vim_an_instance_runs_on_is_refused(client, keystone, make_vnf):
+    vim = client.vims.register_vim("site", vim_config())
+    other = client.vims.register_vim("other", vim_config())
+    vnf = make_vnf(vim)
+    with pytest.raises(Conflict) as err:
+        client.vims.delete_vim("site")
+    text = str(err.value)
+    assert "\n" not in text and vnf.id in text and "1 VNF instance(s)" in text
+    assert "terminate" in text
+    assert client.vims.get_vim(vim.id) == vim
+    assert client.vims.credentials(vim).password == "s3cret"  # key kept
+    client.vims.delete_vim("other")  # a VIM nobody uses goes
+    assert [v.id for v in client.vims.list_vims()] == [vim.id] != [other.id]
+    place(client.store, vnf.id, None)  # terminated
+    client.vims.delete_vim("site")
+    assert client.vims.list_vims() == []
+
+
+def test_delete_names_the_first_instances_and_the_count(client, keystone, make_vnf):
+    vim = client.vims.register_vim("site", vim_config())
+    vnfs = [make_vnf(vim) for _ in range(5)]
+    with pytest.raises(Conflict) as err:
+        client.vims.delete_vim(vim.id)
+    text = str(err.value)
+    assert "5 VNF instance(s)" in text and text.count(", ") >= 3 and "..." in text
+    assert sum(v.id in text for v in vnfs) == 3
+
+
+def start_op(store, vnf_id, request, context=None, state="STARTING"):
+    """An INSTANTIATE occurrence row, as LocalLcm.instantiate leaves it."""
+    import json
+    import uuid
+
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO op_occs (id, vnf_instance_id, operation, state, start_time, "
+            "state_entered_time, request, context) VALUES (?, ?, 'INSTANTIATE', ?, "
+            "'2024-01-01T00:00:00', '2024-01-01T00:00:00', ?, ?)",
+            (str(uuid.uuid4()), vnf_id, state, json.dumps(request),
+             json.dumps(context or {})))
+
+
+def test_delete_is_refused_while_an_unfinished_operation_names_the_vim(
+        client, keystone, make_vnf):
+    named = client.vims.register_vim("named", vim_config())
+    default = client.vims.register_vim("default", vim_config(), is_default=True)
+    validated = client.vims.register_vim("validated", vim_config())
+    spare = client.vims.register_vim("spare", vim_config())
+    by_name, unnamed, in_context, done = (make_vnf() for _ in range(4))
+    start_op(client.store, by_name.id, dict(LEVEL_1, vimConnectionInfo={
+        "v": {"vimId": "named", "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_3"}}))
+    start_op(client.store, unnamed.id, LEVEL_1)  # runs on the default VIM
+    start_op(client.store, in_context.id, LEVEL_1, state="FAILED_TEMP",
+             context={"vim_id": validated.id, "region": "RegionTwo"})
+    start_op(client.store, done.id, dict(LEVEL_1, vimConnectionInfo={
+        "v": {"vimId": spare.id}}), state="ROLLED_BACK")
+    for vim, user in ((named, by_name), (default, unnamed), (validated, in_context)):
+        with pytest.raises(Conflict, match=user.id):
+            client.vims.delete_vim(vim.id)
+    client.vims.delete_vim(spare.id)  # only a finished occurrence named it
+
+
+def test_delete_checks_in_its_own_transaction(client, keystone, make_vnf, monkeypatch):
+    """An instance placed on the VIM after the lookup, before the delete, counts."""
+    vim = client.vims.register_vim("site", vim_config())
+    vnf = make_vnf()
+    other = Store(client.store.path)  # another process
+    real = client.store.transaction
+
+    def racing_transaction():
+        place(other, vnf.id, vim.id)
+        return real()
+    monkeypatch.setattr(client.store, "transaction", racing_transaction)
+    with pytest.raises(Conflict, match=vnf.id):
+        client.vims.delete_vim("site")
+    other.close()
+    assert client.vims.get_vim(vim.id).name == "site"
+
+
+def test_new_credentials_keep_id_extra_and_regions_in_use(client, keystone, make_vnf,
+                                                          requests_mock):
+    from tests.unit.conftest import FakeKeystone
+
+    extra = {"heat_environment": {"parameter_defaults": {"net": "n1"}}}
+    vim = client.vims.register_vim("site", vim_config(), extra=extra)
+    vnf = make_vnf(vim, region="RegionTwo")
+    keystone.password = "n3w"
+    updated = client.vims.update_vim("site", config={"password": "n3w"})
+    assert (updated.id, updated.extra, updated.regions) == (
+        vim.id, extra, ("RegionOne", "RegionTwo"))
+    assert client.vims.get_vim(vim.id) == updated
+
+    # The site's Keystone now lists RegionOne only: RegionTwo's instance would be lost.
+    FakeKeystone(requests_mock, heat={"RegionOne": HEAT["RegionOne"]}, password="n3w2")
+    with pytest.raises(Conflict) as err:
+        client.vims.update_vim("site", config={"password": "n3w2"})
+    assert "RegionTwo" in str(err.value) and vnf.id in str(err.value)
+    assert client.vims.get_vim(vim.id) == updated
+    assert client.vims.credentials(updated).password == "n3w"
+    assert len(list(client.paths.key_dir.glob("*.key"))) == 1  # the new key went again
+
+
+def test_concurrent_updates_of_different_fields_both_survive(client, keystone,
+                                                             monkeypatch):
+    """`vim set A --description` and, meanwhile, `vim set A --is-default` elsewhere."""
+    client.vims.register_vim("site", vim_config())
+    other = nfvlib.Client()  # a second process: its own Store on the same file
+    real = client.store.transaction
+    calls = []
+
+    def interleaved():
+        if not calls:  # between this update's read and its write
+            calls.append(other.vims.update_vim("site", is_default=True))
+        return real()
+    monkeypatch.setattr(client.store, "transaction", interleaved)
+    client.vims.update_vim("site", description="Tokyo")
+    other.close()
+    stored = client.vims.find_vim("site")
+    assert (stored.description, stored.is_default) == ("Tokyo", True)
+
+
+def test_credentials_changed_meanwhile_is_a_conflict(client, keystone, monkeypatch):
+    client.vims.register_vim("site", vim_config())
+    other = nfvlib.Client()
+    real = client.store.transaction
+    done = []
+
+    def interleaved():
+        if not done:
+            done.append(other.vims.update_vim("site", config={"project_name": "demo2"}))
+        return real()
+    monkeypatch.setattr(client.store, "transaction", interleaved)
+    with pytest.raises(Conflict, match="changed while"):
+        client.vims.update_vim("site", config={"user_domain_name": "Users"})
+    other.close()
+    stored = client.vims.find_vim("site")
+    assert stored.credentials.project_name == "demo2"
+    assert stored.credentials.user_domain_name == "Default"
+    assert client.vims.credentials(stored).password == "s3cret"
