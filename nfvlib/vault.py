@@ -8,8 +8,15 @@ is built.
 
 Crash safety comes from ordering, never from deleting first: a new key file
 is durable before any row points at it, and an old key file is removed only
-after the row that used it has been committed. The worst a crash leaves is
-an unreferenced key file, which :meth:`Vault.orphans` lists.
+after the row that used it has been committed.
+
+Key files belong to the store that created them. A vault given a *ledger*
+(the store's ``vault_keys`` table, :class:`nfvlib.store.vims.VaultKeyTable`)
+records each new key id there BEFORE writing its file, and forgets it only
+AFTER removing the file, so a crash leaves at worst a recorded key whose
+file is missing, never a file no store owns. :meth:`Vault.orphans` lists only
+keys the ledger recorded: several stores may share one key directory, and a
+store never deletes a key it did not create.
 """
 
 from __future__ import annotations
@@ -18,35 +25,73 @@ import contextlib
 import os
 import stat
 from pathlib import Path
+from typing import Protocol
 
 from nfvlib.exceptions import VaultError
+
+#: Purpose of the key of one VIM password.
+VIM_PURPOSE = "vim"
+
+
+class KeyLedger(Protocol):
+    """Where a store records the key ids it created (see the module's doc)."""
+
+    def record(self, key_id: str, purpose: str) -> None: ...
+    def forget(self, key_id: str) -> None: ...
+    def recorded(self, purpose: str) -> dict[str, float]: ...
+    def key_for(self, purpose: str, new_id: str) -> str: ...
 
 
 class Vault:
     """Encrypts and decrypts secrets with per-key Fernet key files."""
 
-    def __init__(self, key_dir: str | os.PathLike) -> None:
+    def __init__(self, key_dir: str | os.PathLike,
+                 ledger: KeyLedger | None = None) -> None:
         self.key_dir = Path(key_dir)
+        self.ledger = ledger
+
+    def with_ledger(self, ledger: KeyLedger) -> Vault:
+        """The same key directory, with keys recorded in ``ledger``."""
+        return Vault(self.key_dir, ledger)
 
     # -- keys ---------------------------------------------------------------
-    def new_key(self) -> str:
-        """Create a durable new key file and return its id."""
-        import uuid
+    def new_key(self, purpose: str = VIM_PURPOSE) -> str:
+        """Create a durable new key file and return its id.
 
-        from cryptography.fernet import Fernet
+        With a ledger, the id is recorded (committed) before the file exists.
+        """
+        import uuid
 
         self._ensure_dir()
         key_id = uuid.uuid4().hex
-        self._write_atomic(self._path(key_id), Fernet.generate_key())
+        if self.ledger is not None:
+            self.ledger.record(key_id, purpose)
+        self._create(key_id)
+        return key_id
+
+    def key_for(self, purpose: str) -> str:
+        """The ledger's one key for ``purpose``, created on first use."""
+        import uuid
+
+        if self.ledger is None:
+            raise VaultError(f"a {purpose} key needs a store to record it")
+        self._ensure_dir()
+        key_id = self.ledger.key_for(purpose, uuid.uuid4().hex)
+        if not self._path(key_id).exists():
+            # Recorded but missing: first use, or a crash after recording.
+            self._create(key_id)
         return key_id
 
     def delete_key(self, key_id: str) -> None:
-        """Remove a key file; a missing one is not an error."""
+        """Remove a key file (a missing one is not an error), then forget it."""
         try:
             self._path(key_id).unlink()
         except FileNotFoundError:
-            return
-        self._fsync_dir()
+            pass
+        else:
+            self._fsync_dir()
+        if self.ledger is not None:
+            self.ledger.forget(key_id)
 
     def key_ids(self) -> set[str]:
         """Ids of every key file in the directory."""
@@ -54,27 +99,50 @@ class Vault:
             return set()
         return {p.name[:-4] for p in self.key_dir.glob("*.key")}
 
-    def orphans(self, referenced: set[str]) -> set[str]:
-        """Key files no VIM refers to (left by a crash mid-change)."""
-        return self.key_ids() - set(referenced)
+    def orphans(self, referenced: set[str], purpose: str = VIM_PURPOSE,
+                min_age: float = 0.0) -> set[str]:
+        """Keys of ``purpose`` this vault's ledger recorded that nothing refers to.
+
+        Such keys are left by a crash mid-change. A key is an orphan only when
+        its file (or, if the file is missing, its record) is older than
+        ``min_age`` seconds: a younger one may belong to a change in flight.
+        Without a ledger nothing is known to be ours, so nothing is an orphan.
+        """
+        import time
+
+        if self.ledger is None:
+            return set()
+        cutoff = time.time() - min_age
+        found = set()
+        for key_id, recorded_at in self.ledger.recorded(purpose).items():
+            if key_id in referenced:
+                continue
+            try:
+                born = self._path(key_id).stat().st_mtime
+            except FileNotFoundError:
+                born = recorded_at
+            except VaultError:  # an id that is not a file name: never ours
+                continue
+            if born <= cutoff:
+                found.add(key_id)
+        return found
 
     # -- secrets ------------------------------------------------------------
     def encrypt(self, key_id: str, secret: str) -> str:
         """Encrypt ``secret`` with the key ``key_id``; return the token."""
         return self._fernet(key_id).encrypt(secret.encode()).decode()
 
-    def decrypt(self, key_id: str, token: str) -> str:
+    def decrypt(self, key_id: str, token: str, *, what: str = "the stored password",
+                hint: str = "the key file was replaced; re-enter the password with "
+                            "'nfv vim set VIM --config-file FILE'") -> str:
         """Decrypt a token made by :meth:`encrypt` with the same key."""
         from cryptography.fernet import InvalidToken
 
         try:
             return self._fernet(key_id).decrypt(token.encode()).decode()
         except InvalidToken as exc:
-            raise VaultError(
-                f"key {key_id} in {self.key_dir} does not decrypt the stored "
-                "password",
-                hint="the key file was replaced; re-enter the password with "
-                     "'nfv vim set VIM --config-file FILE'") from exc
+            raise VaultError(f"key {key_id} in {self.key_dir} does not decrypt {what}",
+                             hint=hint) from exc
 
     # -- internals ----------------------------------------------------------
     def _path(self, key_id: str) -> Path:
@@ -103,6 +171,11 @@ class Vault:
         except ValueError as exc:
             raise VaultError(f"key file {path} is not a Fernet key",
                              hint="restore it from a backup") from exc
+
+    def _create(self, key_id: str) -> None:
+        from cryptography.fernet import Fernet
+
+        self._write_atomic(self._path(key_id), Fernet.generate_key())
 
     def _ensure_dir(self) -> None:
         try:
@@ -133,7 +206,13 @@ class Vault:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.replace(tmp, path)
+            # link, not rename: an existing key file (another process made the
+            # same store-recorded key first) is never replaced.
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            os.unlink(tmp)
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)

@@ -102,6 +102,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX op_occs_vnf ON op_occs (vnf_instance_id, start_time);
         CREATE INDEX op_occs_state ON op_occs (state);
     """),
+    # Keys a store created, so that a store sharing its key directory with
+    # others deletes only its own; keys of existing VIM rows become owned.
+    (4, "record the vault keys each store owns", """
+        CREATE TABLE vault_keys (
+            key_id TEXT PRIMARY KEY,
+            purpose TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX vault_keys_purpose ON vault_keys (purpose, created_at);
+        INSERT OR IGNORE INTO vault_keys (key_id, purpose, created_at)
+            SELECT key_id, 'vim', created_at FROM vims
+    """),
 ]
 
 LATEST = MIGRATIONS[-1][0]

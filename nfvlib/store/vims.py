@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from nfvlib.exceptions import Conflict
@@ -134,6 +135,55 @@ class VimTable:
 
     def delete(self, conn: sqlite3.Connection, vim_id: str) -> None:
         conn.execute("DELETE FROM vims WHERE id = ?", (vim_id,))
+
+
+class VaultKeyTable:
+    """The ``vault_keys`` table: every vault key this store created.
+
+    It is the vault's ledger (:class:`nfvlib.vault.KeyLedger`): each method
+    commits on its own, so a key is recorded before its file is written.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def record(self, key_id: str, purpose: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("INSERT INTO vault_keys (key_id, purpose, created_at) "
+                         "VALUES (?, ?, ?)", (key_id, purpose, _now()))
+
+    def forget(self, key_id: str) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM vault_keys WHERE key_id = ?", (key_id,))
+
+    def recorded(self, purpose: str) -> dict[str, float]:
+        """``{key_id: created_at as epoch seconds}`` of one purpose."""
+        rows = self.store.conn.execute(
+            "SELECT key_id, created_at FROM vault_keys WHERE purpose = ?", (purpose,))
+        return {r["key_id"]: _epoch(r["created_at"]) for r in rows}
+
+    def key_for(self, purpose: str, new_id: str) -> str:
+        """The oldest key recorded for ``purpose``; ``new_id`` is recorded if none."""
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT key_id FROM vault_keys WHERE purpose = ? "
+                               "ORDER BY created_at, key_id LIMIT 1",
+                               (purpose,)).fetchone()
+            if row is not None:
+                return row["key_id"]
+            conn.execute("INSERT INTO vault_keys (key_id, purpose, created_at) "
+                         "VALUES (?, ?, ?)", (new_id, purpose, _now()))
+        return new_id
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _epoch(text: str | None) -> float:
+    try:
+        return datetime.fromisoformat(text or "").timestamp()
+    except ValueError:
+        return 0.0
 
 
 def _conflict(conn: sqlite3.Connection, vim: Vim) -> Conflict:

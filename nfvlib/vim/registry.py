@@ -8,14 +8,13 @@ an old key file is removed only after the row stopped using it.
 from __future__ import annotations
 
 import dataclasses
-import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from nfvlib.exceptions import Conflict, InvalidInput, NfvError, VimNotFound
 from nfvlib.models import Vim, VimCredentials, VimHealth, VimStatus
 from nfvlib.store import Store
-from nfvlib.store.vims import VimTable
+from nfvlib.store.vims import VaultKeyTable, VimTable
 from nfvlib.vault import Vault
 from nfvlib.vim import keystone
 from nfvlib.vim.config_file import parse_config
@@ -42,13 +41,20 @@ class LocalVimRegistry:
                  timeout: float = keystone.DEFAULT_TIMEOUT) -> None:
         self._table = VimTable(store)
         self._store = store
-        self._vault = vault
+        # Keys are recorded in this store, so that only its own are ever removed.
+        self._vault = (vault if vault.ledger is not None
+                       else vault.with_ledger(VaultKeyTable(store)))
         self._tenant_id = tenant_id
         self._discover = discover
         self._authenticate = authenticate
         self._probe_heat = probe_heat
         self._clock = clock
         self._timeout = timeout
+
+    @property
+    def vault(self) -> Vault:
+        """The vault, its keys recorded in this registry's store."""
+        return self._vault
 
     # -- reads --------------------------------------------------------------
     def list_vims(self) -> list[Vim]:
@@ -342,14 +348,13 @@ class LocalVimRegistry:
         return rotated
 
     def _remove_orphan_keys(self) -> None:
-        cutoff = time.time() - ORPHAN_MIN_AGE_S
-        for key_id in self._vault.orphans(self._table.key_ids()):
-            path = self._vault.key_dir / f"{key_id}.key"
-            try:
-                if path.stat().st_mtime < cutoff:
-                    self._vault.delete_key(key_id)
-            except FileNotFoundError:
-                pass
+        """Delete VIM keys this store recorded that no VIM row uses any more.
+
+        Key files of other stores sharing the directory are never considered.
+        """
+        for key_id in self._vault.orphans(self._table.key_ids(),
+                                          min_age=ORPHAN_MIN_AGE_S):
+            self._vault.delete_key(key_id)
 
     # -- helpers ------------------------------------------------------------
     def _precheck(self, name: str, tenant: str, is_default: bool) -> None:

@@ -187,15 +187,109 @@ def test_no_temp_files_left_after_writes(vault, key_dir):
     assert len(names) == 4
 
 
-def test_key_ids_and_orphans(vault, key_dir):
+def test_key_ids_and_orphans_without_a_ledger(vault, key_dir):
     assert vault.key_ids() == set()  # directory not created yet
     assert vault.orphans(set()) == set()
     a, b, c = vault.new_key(), vault.new_key(), vault.new_key()
     (key_dir / "notes.txt").write_text("ignored")
     assert vault.key_ids() == {a, b, c}
-    assert vault.orphans({a, b}) == {c}
-    assert vault.orphans([a, b, c, "gone"]) == set()
-    assert vault.orphans(set()) == {a, b, c}
+    # Nothing says these keys are ours: none is ever an orphan.
+    assert vault.orphans({a, b}) == set()
+    assert vault.orphans(set()) == set()
+
+
+# -- keys recorded in the store that created them -------------------------------
+
+@pytest.fixture
+def store(tmp_path):
+    from nfvlib.store import Store
+
+    s = Store(tmp_path / "nfv.sqlite")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def owned(key_dir, store):
+    from nfvlib.store.vims import VaultKeyTable
+
+    return Vault(key_dir, VaultKeyTable(store))
+
+
+def test_orphans_are_only_recorded_unreferenced_keys(owned, key_dir):
+    a, b, c = owned.new_key(), owned.new_key(), owned.new_key()
+    foreign = Vault(key_dir).new_key()  # another store's key, same directory
+    assert owned.key_ids() == {a, b, c, foreign}
+    assert owned.orphans({a, b}) == {c}
+    assert owned.orphans(set()) == {a, b, c}
+    assert owned.orphans({a, b, c, "gone"}) == set()
+    assert owned.orphans(set(), purpose="lcm-request") == set()
+
+
+def test_young_orphans_are_left_alone(owned, key_dir):
+    key_id = owned.new_key()
+    assert owned.orphans(set(), min_age=600) == set()
+    old = os.path.getmtime(key_dir / f"{key_id}.key") - 3600
+    os.utime(key_dir / f"{key_id}.key", (old, old))
+    assert owned.orphans(set(), min_age=600) == {key_id}
+
+
+def test_key_is_recorded_before_its_file_exists(key_dir, store):
+    from nfvlib.store.vims import VaultKeyTable
+
+    class Spy(VaultKeyTable):
+        def record(self, key_id, purpose):
+            assert not (key_dir / f"{key_id}.key").exists()
+            super().record(key_id, purpose)
+            seen.append(key_id)
+
+    seen: list[str] = []
+    key_id = Vault(key_dir, Spy(store)).new_key()
+    assert seen == [key_id] and (key_dir / f"{key_id}.key").exists()
+
+
+def test_crash_after_recording_leaves_a_recorded_missing_key(owned, key_dir,
+                                                             monkeypatch):
+    def crash(*args):
+        raise VaultError("disk full")
+
+    monkeypatch.setattr(owned, "_write_atomic", crash)
+    with pytest.raises(VaultError):
+        owned.new_key()
+    [key_id] = owned.ledger.recorded("vim")
+    assert not (key_dir / f"{key_id}.key").exists()
+    assert owned.orphans(set()) == {key_id}
+    owned.delete_key(key_id)  # missing file: no error, and forgotten
+    assert owned.ledger.recorded("vim") == {}
+
+
+def test_delete_key_forgets_it_after_removing_the_file(owned, key_dir):
+    key_id = owned.new_key()
+    owned.delete_key(key_id)
+    assert not (key_dir / f"{key_id}.key").exists()
+    assert owned.ledger.recorded("vim") == {}
+
+
+def test_key_for_a_purpose_is_one_key_created_once(owned, key_dir):
+    first = owned.key_for("lcm-request")
+    content = (key_dir / f"{first}.key").read_bytes()
+    assert owned.key_for("lcm-request") == first
+    assert (key_dir / f"{first}.key").read_bytes() == content
+    assert mode(key_dir / f"{first}.key") == 0o600
+    assert owned.orphans(set()) == set()  # a purpose key is not a VIM key
+
+
+def test_an_existing_key_file_is_never_replaced(vault, key_dir):
+    key_id = vault.new_key()
+    content = (key_dir / f"{key_id}.key").read_bytes()
+    vault._create(key_id)  # e.g. two processes creating the same recorded key
+    assert (key_dir / f"{key_id}.key").read_bytes() == content
+    assert sorted(os.listdir(key_dir)) == [f"{key_id}.key"]
+
+
+def test_key_for_needs_a_ledger(vault):
+    with pytest.raises(VaultError, match="store"):
+        vault.key_for("lcm-request")
 
 
 def test_errors_belong_to_the_tree():
