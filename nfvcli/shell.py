@@ -89,13 +89,8 @@ class ClientManager:
             paths = Paths.from_env(data_dir=opts.data_dir, store_file=opts.store,
                                    key_dir=opts.key_dir)
             mode = opts.os_nfv_mode or "local"
-            if mode == "remote":
-                from nfvlib.remote.auth import session_from_env
-
-                self._client = Client(
-                    "remote", paths=paths, session=session_from_env(os.environ),
-                    endpoint_override=os.environ.get("OS_TACKER_URL"),
-                    region_name=os.environ.get("OS_REGION_NAME"))
+            if mode == "remote":  # OS_CLOUD or OS_AUTH_URL..., OS_TACKER_URL
+                self._client = Client("remote", paths=paths)
             else:
                 self._client = Client("local", paths=paths)
         return self._client

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from nfvlib.config import Paths
+from nfvlib.config import Paths, env_timeout, parse_timeout
 from nfvlib.exceptions import InvalidInput
 
 MODES = ("local", "remote")
@@ -16,21 +16,35 @@ class Client:
 
     ``Client()`` works in local mode with the store and vault found by
     :meth:`nfvlib.config.Paths.from_env`. ``Client(mode="remote",
-    session=...)`` speaks to a Tacker server through a keystoneauth1 session.
-    Backends are built on first use, so creating a client costs nothing.
+    session=...)`` speaks to a Tacker server through a keystoneauth1 session;
+    without ``session`` it is built from ``OS_CLOUD`` or ``OS_AUTH_URL`` and
+    friends (:func:`nfvlib.remote.auth.settings_from_env`), which also give the
+    region, interface and ``OS_TACKER_URL`` unless passed here. Every remote
+    request is bounded by ``timeout`` seconds (else ``OS_NFV_TIMEOUT``, else
+    60). Backends are built on first use, so creating a client costs nothing
+    (in remote mode without ``session``, reading clouds.yaml is the cost).
     """
 
     def __init__(self, mode: str = "local", *, paths: Paths | None = None,
                  session: Any = None, endpoint_override: str | None = None,
                  region_name: str | None = None, tenant_id: str | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None,
+                 timeout: float | None = None) -> None:
         if mode not in MODES:
             raise InvalidInput(f"unknown mode {mode!r}", hint="use 'local' or 'remote'")
-        if mode == "remote" and session is None:
-            raise InvalidInput("remote mode needs cloud credentials",
-                               hint="set OS_AUTH_URL and friends or OS_CLOUD, or "
-                                    "use local mode")
         env = os.environ if env is None else env
+        self._interface = "public"
+        if timeout is not None:
+            timeout = parse_timeout(timeout)
+        if mode == "remote" and session is None:
+            from nfvlib.remote.auth import settings_from_env
+
+            settings = settings_from_env(env, timeout=timeout)
+            session, timeout = settings.session, settings.timeout
+            endpoint_override = endpoint_override or settings.endpoint_override
+            region_name = region_name or settings.region_name
+            self._interface = settings.interface
+        self._timeout = timeout if timeout is not None else env_timeout(env)
         self.mode = mode
         self.paths = paths or Paths.from_env(env)
         self.tenant_id = tenant_id or env.get("NFV_TENANT_ID") or "local"
@@ -75,7 +89,8 @@ class Client:
             from nfvlib.remote.http import TackerApi
 
             self._api = TackerApi(self._session, endpoint_override=self._endpoint_override,
-                                  region_name=self._region_name)
+                                  region_name=self._region_name,
+                                  interface=self._interface, timeout=self._timeout)
         return self._api
 
     @property

@@ -12,6 +12,11 @@ data directory         ``NFV_DATA_DIR``             ``$XDG_DATA_HOME/nfvkit``
 ``NFV_DATA_DIR`` (or ``data_dir=``) moves the store, the sandbox state and the
 vault keys (to ``<data dir>/keys``) together, so two data directories never
 share anything; ``NFV_STORE`` and ``NFV_KEY_DIR`` override single paths.
+
+Remote mode reads the usual ``OS_*`` variables (:mod:`nfvlib.remote.auth`);
+its booleans (``OS_INSECURE``) go through :func:`env_bool` and its request
+timeout (``OS_NFV_TIMEOUT``, seconds, default :data:`DEFAULT_REMOTE_TIMEOUT`)
+through :func:`env_timeout`.
 """
 
 from __future__ import annotations
@@ -20,6 +25,51 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+
+from nfvlib.exceptions import InvalidInput
+
+#: Seconds a remote request may take to connect, and then to answer.
+DEFAULT_REMOTE_TIMEOUT = 60.0
+_TRUE = frozenset(("true", "yes", "1", "on"))
+_FALSE = frozenset(("false", "no", "0", "off"))
+
+
+def parse_bool(value: str | bool, name: str) -> bool:
+    """``true/yes/1/on`` or ``false/no/0/off`` (any case); else :class:`InvalidInput`."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidInput(f"{name}={value!r} is not a boolean",
+                       hint="use true/false, yes/no, 1/0 or on/off")
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    """A boolean environment variable; unset or empty is ``default``."""
+    value = env.get(name)
+    return default if value is None or not value.strip() else parse_bool(value, name)
+
+
+def parse_timeout(value: str | float, name: str = "timeout") -> float:
+    """A positive number of seconds; else :class:`InvalidInput`."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise InvalidInput(f"{name}={value!r} is not a positive number of seconds",
+                           hint=f"e.g. {name}={DEFAULT_REMOTE_TIMEOUT:g}")
+    return seconds
+
+
+def env_timeout(env: Mapping[str, str], name: str = "OS_NFV_TIMEOUT",
+                default: float = DEFAULT_REMOTE_TIMEOUT) -> float:
+    """A timeout in seconds from the environment; unset or empty is ``default``."""
+    value = env.get(name)
+    return default if value is None or not value.strip() else parse_timeout(value, name)
 
 
 def _xdg(env: Mapping[str, str], var: str, fallback: str) -> Path:

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from nfvlib.config import DEFAULT_REMOTE_TIMEOUT
 from nfvlib.exceptions import (AuthFailed, BackendError, Conflict, InvalidInput,
                                NotFound, Unreachable)
 
 SERVICE_TYPE = "nfv-orchestration"
+#: Seconds a request may take to connect, and then to answer.
+DEFAULT_TIMEOUT = DEFAULT_REMOTE_TIMEOUT
 
 
 class TackerApi:
     """JSON calls to a Tacker server, errors translated to nfvlib's tree."""
 
     def __init__(self, session: Any, *, endpoint_override: str | None = None,
-                 region_name: str | None = None, interface: str = "public") -> None:
+                 region_name: str | None = None, interface: str = "public",
+                 timeout: float | None = DEFAULT_TIMEOUT) -> None:
+        """``timeout``: seconds each request may take to connect, and then to
+        answer (None: the session's own timeout, if any)."""
         from keystoneauth1 import adapter
 
         self._adapter = adapter.Adapter(
             session, service_type=SERVICE_TYPE, region_name=region_name,
             interface=interface, endpoint_override=endpoint_override)
+        self.timeout = timeout
 
     def call(self, method: str, url: str, *, json: Any = None,
              not_found: type[NotFound] = NotFound) -> Any:
@@ -45,6 +52,8 @@ class TackerApi:
             extra["headers"] = dict(headers)
         if params:
             extra["params"] = dict(params)
+        if self.timeout is not None:
+            extra["timeout"] = self.timeout
         try:
             resp = self._adapter.request(url, method, json=json, raise_exc=False, **extra)
         except ks_exc.EndpointNotFound as exc:
@@ -54,6 +63,13 @@ class TackerApi:
         except ks_exc.Unauthorized as exc:
             raise AuthFailed(f"Keystone refused the credentials: {exc.message}",
                              hint="check the OS_* variables or clouds.yaml") from exc
+        except ks_exc.ConnectTimeout as exc:
+            # The message names the URL: Tacker's, or Keystone's while authenticating.
+            limit = f" within {self.timeout:g} s" if self.timeout is not None else ""
+            raise Unreachable(f"the server did not answer{limit}: "
+                              f"{' '.join(str(exc.message).split())}",
+                              hint="check that the server is up, or raise "
+                                   "OS_NFV_TIMEOUT") from exc
         except ks_exc.ConnectionError as exc:
             raise Unreachable(f"the Tacker server did not answer: {exc}",
                               hint="check the endpoint and that the server is up"

@@ -205,3 +205,29 @@ def test_delete_of_a_vim_in_use_is_a_conflict(nfv_home, keystone, config_file, c
     assert vnf.id in failure and "terminate" in failure
     assert summary == "1 of 1 VIMs failed to delete."
     assert "site" in run(capsys, "vim", "list", "-f", "value")[1]
+
+
+def test_remote_mode_with_os_cloud(nfv_home, keystone, capsys, tmp_path, monkeypatch,
+                                   requests_mock):
+    """`nfv --os-nfv-mode remote` authenticates with a clouds.yaml cloud, as OSC does."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("OS_"):
+            monkeypatch.delenv(name)
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump({"clouds": {"mycloud": {"auth": {
+        "auth_url": AUTH_URL, "username": "alice", "password": SECRET,
+        "project_name": "demo", "project_domain_name": "Default",
+        "user_domain_name": "Default"}, "auth_type": "v3password"}}}))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    monkeypatch.setenv("OS_CLOUD", "mycloud")
+    monkeypatch.setenv("OS_TACKER_URL", "http://tacker.test:9890")
+    monkeypatch.setenv("OS_INSECURE", "false")
+    requests_mock.get("http://tacker.test:9890/v1.0/vims", json={"vims": []})
+    code, out, err = run(capsys, "--os-nfv-mode", "remote", "vim", "list", "-f", "json")
+    assert code == 0, err
+    assert json.loads(out) == []
+    assert requests_mock.last_request.headers["X-Auth-Token"] == "tok"
+    assert requests_mock.last_request.verify is not False  # True or a CA bundle
+    assert requests_mock.last_request.timeout == 60
