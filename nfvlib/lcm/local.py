@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from nfvlib.exceptions import Conflict, InvalidInput, NotFound
-from nfvlib.lcm import engine, states
+from nfvlib.lcm import engine, secrets, states
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
 from nfvlib.models import InstantiationState, Operation, OpOcc, OpState, OpStep
 from nfvlib.store import Store
@@ -33,24 +33,12 @@ _FILTER_FIELDS = {"id": "id", "operationState": "state", "vnfInstanceId": "vnf_i
                   "vnf_instance_id": "vnf_instance_id"}
 
 
-_SECRET_KEYS = ("password", "secret", "token", "bearer", "private_key", "privatekey")
-
-
 def redact(value: Any) -> Any:
-    """A copy of a request with every secret-looking value replaced by ``***``.
+    """A copy of a request with every secret value replaced by ``***``.
 
-    Requests are kept in the store and shown by ``op show``; VIM credentials
-    come from the registry's vault, never from the request.
+    What counts as secret is :func:`nfvlib.lcm.secrets.is_secret_key`.
     """
-    from nfvlib.models import MASK
-
-    if isinstance(value, Mapping):
-        return {k: MASK if any(word in str(k).lower() for word in _SECRET_KEYS)
-                and isinstance(v, (str, int, float)) else redact(v)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
+    return secrets.mask(value)
 
 
 class OpOccNotFound(NotFound):
@@ -85,7 +73,7 @@ class LocalLcm:
         package = self._package_of(vnf)
         heat_params.build_instantiate_nfv(package, request["flavourId"], dict(request))
         plans.resolve_vim(self._vims, dict(request))
-        return self._start(vnf.id, Operation.INSTANTIATE, redact(request))
+        return self._start(vnf.id, Operation.INSTANTIATE, self._seal(dict(request)))
 
     def scale(self, vnf_id: str, scale_type: str, aspect_id: str,
               number_of_steps: int = 1,
@@ -106,7 +94,7 @@ class LocalLcm:
             number_of_steps)
         request = {"type": scale_type, "aspectId": aspect_id,
                    "numberOfSteps": number_of_steps,
-                   "additionalParams": redact(dict(additional_params or {}))}
+                   "additionalParams": self._seal(dict(additional_params or {}))}
         return self._start(vnf.id, Operation.SCALE, request)
 
     def heal(self, vnf_id: str, vnfc_instance_ids: list[str] | None = None,
@@ -119,7 +107,8 @@ class LocalLcm:
         if unknown:
             raise InvalidInput(f"VNF instance {vnf.id} has no VNFC {', '.join(unknown)}",
                                hint="see the VNFC ids with 'vnflcm show'")
-        request: dict[str, Any] = {"additionalParams": redact(dict(additional_params or {}))}
+        request: dict[str, Any] = {
+            "additionalParams": self._seal(dict(additional_params or {}))}
         if vnfc_instance_ids:
             request["vnfcInstanceId"] = list(vnfc_instance_ids)
         if cause:
@@ -172,7 +161,7 @@ class LocalLcm:
             updated = dataclasses.replace(current, state=target,
                                           state_entered_time=engine.iso(self._clock()))
             self._table.update(conn, updated)
-        return updated
+        return _shown(updated)
 
     def cancel(self, op_id: str, cancel_mode: str = "GRACEFUL") -> OpOcc:
         """Stop an occurrence: at the next step (GRACEFUL) or at once (FORCEFUL)."""
@@ -189,20 +178,20 @@ class LocalLcm:
                     error={"title": "Operation cancelled", "status": 409,
                            "detail": f"cancelled ({cancel_mode}) before it started"})
                 self._table.update(conn, updated)
-                return updated
+                return _shown(updated)
             conn.execute("UPDATE op_occs SET is_cancel_pending = 1, cancel_mode = ? "
                          "WHERE id = ?", (cancel_mode, op.id))
-        return self._table.get(op.id)
+        return _shown(self._table.get(op.id))
 
     # -- queries ----------------------------------------------------------------
     def get_op_occ(self, op_id: str) -> OpOcc:
-        """The occurrence with this id."""
+        """The occurrence with this id (secret request values shown as ``***``)."""
         engine.reap_expired(self._store, clock=self._clock)
         op = self._table.get(op_id)
         if op is None:
             raise OpOccNotFound(f"no operation occurrence with id {op_id}",
                                 hint="list them with 'vnflcm op list'")
-        return op
+        return _shown(op)
 
     def list_op_occs(self, filters: Mapping[str, str] | None = None) -> list[OpOcc]:
         """Occurrences, oldest first, matching every ``attribute: value`` filter."""
@@ -216,8 +205,8 @@ class LocalLcm:
                                         "operation")
             where.append(f"{column} = ?")
             params.append(value)
-        return self._table.select(" AND ".join(where), tuple(params),
-                                  order="start_time, id")
+        return [_shown(op) for op in self._table.select(
+            " AND ".join(where), tuple(params), order="start_time, id")]
 
     def wait(self, op_id: str, timeout: float | None = None,
              progress: Callable[[OpOcc], None] | None = None) -> OpOcc:
@@ -259,7 +248,14 @@ class LocalLcm:
         with self._store.transaction() as conn:
             self._table.insert(conn, op)
         self._spawn(op.id)
-        return op
+        return _shown(op)
+
+    def _seal(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The request to store: secret values sealed with the store's request key."""
+        if not secrets.contains_secret(request):
+            return request
+        vault = self._vims.vault
+        return secrets.seal(request, vault, vault.key_for(secrets.REQUEST_KEY_PURPOSE))
 
     def _resume(self, op: OpOcc, request: str, **changes: Any) -> OpOcc:
         with self._store.transaction() as conn:
@@ -272,7 +268,12 @@ class LocalLcm:
                 error=current.error if request == "rollback" else None, **changes)
             self._table.update(conn, updated)
         self._spawn(op.id)
-        return updated
+        return _shown(updated)
+
+
+def _shown(op: OpOcc) -> OpOcc:
+    """The occurrence as the library shows it: secret request values masked."""
+    return dataclasses.replace(op, request=secrets.mask(op.request))
 
 
 def detached_spawner(store_file: Path, key_dir: Path, log_dir: Path) -> Callable[[str], None]:

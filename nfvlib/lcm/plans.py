@@ -143,6 +143,7 @@ class _Env:
         self._heat = None
         #: The stack as the last wait saw it (saves a GET when recording).
         self.last_stack: dict[str, Any] | None = None
+        self._request: dict[str, Any] | None = None
 
     def vnf(self) -> VnfInstance:
         vnf = self.table.get(self.op.vnf_instance_id)
@@ -169,6 +170,18 @@ class _Env:
 
         return iso(self.services.clock())
 
+    def request(self) -> dict[str, Any]:
+        """The occurrence's request with its sealed secrets decrypted (once).
+
+        Only what feeds Heat and lifecycle scripts uses it; nothing stored or
+        shown does (see :mod:`nfvlib.lcm.secrets`).
+        """
+        if self._request is None:
+            from nfvlib.lcm import secrets
+
+            self._request = secrets.unseal(self.op.request, self.services.vims.vault)
+        return self._request
+
 
 def _bind(fn: Callable, env: _Env) -> Callable[[StepContext], None]:
     return lambda ctx: fn(ctx, env)
@@ -178,7 +191,7 @@ def _bind(fn: Callable, env: _Env) -> Callable[[StepContext], None]:
 def _validate_instantiate(ctx: StepContext, env: _Env) -> None:
     from nfvlib.lcm import heat_params
 
-    request = ctx.op.request
+    request = env.request()
     vim, region = resolve_vim(env.services.vims, request)
     package = env.package()
     flavour_id = request["flavourId"]
@@ -250,7 +263,7 @@ def _script_step(event: str) -> Callable[[StepContext, _Env], None]:
                   "region": ctx.data.get("region") or vnf.region or "",
                   "stack_id": ctx.data.get("stack_id") or vnf.stack_id or "",
                   "stack_outputs": ctx.data.get("stack_outputs") or {},
-                  "additional_params": ctx.op.request.get("additionalParams") or {}}
+                  "additional_params": env.request().get("additionalParams") or {}}
         output = run_script(package.path, flavour.lifecycle[event], event, params)
         ctx.data.setdefault("script_output", {})[event] = output[-1000:]
     return run
@@ -303,7 +316,7 @@ def _create_stack(ctx: StepContext, env: _Env) -> None:
     files = {**heat_params.stack_files(package, ctx.data["flavour_id"]), **vim_files}
     ctx.data["stack_id"] = heat.create_stack(
         ctx.data["stack_name"],
-        heat_params.top_template(package, ctx.data["flavour_id"], ctx.op.request),
+        heat_params.top_template(package, ctx.data["flavour_id"], env.request()),
         parameters=parameters, files=files, environment=environment,
         disable_rollback=True)
     ctx.data["expect"] = "CREATE"
@@ -458,7 +471,7 @@ def _set_changes(env: _Env, op: OpOcc, changes: dict[str, Any]) -> None:
 
 
 def _record_instantiated(ctx: StepContext, env: _Env) -> None:
-    from nfvlib.lcm import heat_params
+    from nfvlib.lcm import heat_params, secrets
 
     data = ctx.data
     vnf = env.vnf()
@@ -471,7 +484,8 @@ def _record_instantiated(ctx: StepContext, env: _Env) -> None:
         instantiation_level_id=level, stack_id=data["stack_id"],
         scale_status=heat_params.initial_scale_status(package, data["flavour_id"], level),
         instantiated_info={"nfv": data["nfv"],
-                           "additionalParams": ctx.op.request.get("additionalParams", {}),
+                           "additionalParams": secrets.mask(ctx.op.request.get(
+                               "additionalParams", {})),
                            "stackOutputs": data.get("stack_outputs", {})},
         vnfc=vnfcs, updated_at=env.now()))
     _set_changes(env, ctx.op, _changes((), vnfcs))
