@@ -82,7 +82,8 @@ class HeatClient:
                      files: Mapping[str, str] | None = None,
                      environment: Mapping[str, Any] | None = None,
                      disable_rollback: bool = True,
-                     timeout_mins: int | None = None) -> str:
+                     timeout_mins: int | None = None,
+                     tags: Iterable[str] = ()) -> str:
         """Create a stack; return its id. ``template`` is YAML or JSON text."""
         body: dict[str, Any] = {
             "stack_name": name, "template": template,
@@ -91,6 +92,8 @@ class HeatClient:
             "disable_rollback": disable_rollback}
         if timeout_mins:
             body["timeout_mins"] = timeout_mins
+        if tags:
+            body["tags"] = ",".join(tags)
         return self._call("POST", "/stacks", json=body)["stack"]["id"]
 
     def get_stack(self, name_or_id: str) -> dict[str, Any]:

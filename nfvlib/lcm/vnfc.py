@@ -27,6 +27,7 @@ how Tacker v2 chooses which members a scale-in removes: the newest.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
@@ -34,8 +35,8 @@ from urllib.parse import urlsplit
 from nfvlib.exceptions import InvalidInput
 from nfvlib.models import VnfcInfo
 
-__all__ = ["AUTO_SCALING_GROUP", "mark_unhealthy_body", "mark_unhealthy_targets",
-           "scale_in_victims", "vnfcs_from_resources"]
+__all__ = ["AUTO_SCALING_GROUP", "GroupMember", "group_members", "mark_unhealthy_body",
+           "mark_unhealthy_targets", "scale_in_victims", "vnfcs_from_resources"]
 
 AUTO_SCALING_GROUP = "OS::Heat::AutoScalingGroup"
 #: Group types: a row of one of these types is never a VNFC, even when it
@@ -156,6 +157,49 @@ def vnfcs_from_resources(resources: Iterable[Mapping[str, Any]],
         found.append(((_created(holder), vnfc.member or vnfc.id), vnfc))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [vnfc for _, vnfc in found]
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    """A member of an ``OS::Heat::AutoScalingGroup``: where to mark it unhealthy."""
+
+    #: The group's nested stack, ``"<name>/<id>"``, which holds the member.
+    group_stack: str
+    #: The member's resource name in that stack (random, given by Heat).
+    name: str
+    #: The group's resource name in its own stack (e.g. ``VDU1_scale_group``).
+    group: str
+    status: str = ""
+
+    def key(self) -> str:
+        """A stable identity, comparable across reads of the stack."""
+        return f"{self.group_stack}/{self.name}"
+
+
+def group_members(resources: Iterable[Mapping[str, Any]]) -> list[GroupMember]:
+    """Every member of every AutoScalingGroup among the rows, nested groups included.
+
+    Members are read at the group level, not through the VNFCs below them,
+    so a member whose server was never created (a failed scale-out) is
+    listed too.
+    """
+    rows = [row for row in resources if isinstance(row, Mapping)]
+    groups = {}
+    for row in rows:
+        if row.get("resource_type") == AUTO_SCALING_GROUP:
+            nested = _stack_ref(row, "nested")
+            if nested:
+                groups[_stack_id(nested)] = (nested, str(row.get("resource_name")))
+    members = []
+    for row in rows:
+        holder = _stack_ref(row, "stack")
+        group = groups.get(_stack_id(holder) or "")
+        if group is not None:
+            members.append(GroupMember(group_stack=group[0],
+                                       name=str(row.get("resource_name")),
+                                       group=group[1],
+                                       status=str(row.get("resource_status") or "")))
+    return members
 
 
 def scale_in_victims(vnfcs: Iterable[VnfcInfo], vdu_names: set[str],
