@@ -56,14 +56,33 @@ echo '{"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}' 
 step "instantiate (stack vnf-$vnf, VDU1 x1 + VDU2 x1)" nfv vnflcm instantiate "$vnf" "$request" --wait
 step "show the VNF and its VNFCs" nfv vnflcm show "$vnf"
 step "scale out VDU1 by one step" nfv vnflcm scale "$vnf" --type SCALE_OUT --aspect-id VDU1_scale --wait
-# The sample's lifecycle script fails the event SAMPLE_VNF_FAIL_EVENT names:
-# the scale-out reaches Heat (VDU1 x3), then fails at its scale_end script.
+members() {  # VDU1's AutoScalingGroup members as Heat holds them, oldest first
+    python3 - "$vnf" <<'PY'
+import sys
+import nfvlib
+from nfvlib.heat import HeatClient
+client = nfvlib.Client()
+vim = client.vims.find_vim("sandbox")
+heat = HeatClient(client.vims.session(vim), region_name=vim.regions[0])
+top = heat.get_stack(f"vnf-{sys.argv[1]}")
+group = next(r for r in heat.list_resources(top) if r["resource_name"] == "VDU1_scale_group")
+stack = heat.get_stack(group["physical_resource_id"])
+rows = sorted(heat.list_resources(stack), key=lambda r: r["creation_time"])
+print("VDU1 members in Heat:", " ".join(r["resource_name"] for r in rows))
+PY
+}
+step "VDU1 members before the failed scale-out" members
+# The sample's lifecycle script fails the event that additionalParams name as
+# sample_fail_event: the scale-out reaches Heat (VDU1 x3), then fails at scale_end.
+echo '{"additionalParams": {"sample_fail_event": "scale_end"}}' > "$NFV_DATA_DIR/fail.json"
 step "scale out again, with a failure injected at scale_end (exit 20: FAILED_TEMP)" \
-    bash -c "SAMPLE_VNF_FAIL_EVENT=scale_end nfv vnflcm scale '$vnf' --type SCALE_OUT --aspect-id VDU1_scale --wait; test \$? -eq 20"
+    bash -c "nfv vnflcm scale '$vnf' --type SCALE_OUT --aspect-id VDU1_scale --additional-param-file '$NFV_DATA_DIR/fail.json' --wait; test \$? -eq 20"
+step "VDU1 members after the failed scale-out" members
 op=$(nfv vnflcm op list --filter "(eq,operationState,FAILED_TEMP)" -f value -c ID | tail -n 1)
 step "the failed operation occurrence" nfv vnflcm op show "$op"
 step "roll it back: VDU1 back to x2" nfv vnflcm op rollback "$op" --wait
 step "VNF after the rollback" nfv vnflcm show "$vnf" -c "Instantiation State" -c "VNFC Instances"
+step "VDU1 members after the rollback: the same two as before it" members
 step "operation history" nfv vnflcm op list
 step "terminate" nfv vnflcm terminate "$vnf" --termination-type FORCEFUL --wait
 step "delete the VNF and the package" bash -c "nfv vnflcm delete '$vnf' && nfv vnf package delete '$pkg'"

@@ -14,8 +14,16 @@ TERMINATE      validate request, (GRACEFUL: graceful wait), [terminate_start],
 
 Steps in brackets run the VNFD's lifecycle script for that event, when it
 names one. Rollback undoes, newest first: INSTANTIATE deletes the stack and
-returns the VNF to NOT_INSTANTIATED; SCALE_OUT patches the previous ``nfv``
-parameter back (Heat removes the added members) and restores the record.
+returns the VNF to NOT_INSTANTIATED; SCALE_OUT marks the AutoScalingGroup
+members this operation added unhealthy, then patches the previous ``nfv``
+parameter back, so Heat removes exactly those (patching the capacity alone
+would make Heat remove the oldest members). The first step's undo, run last,
+records the instance as Heat then holds it.
+
+What an occurrence did is always read back from Heat, never from a copy:
+the instance's VNFCs after every operation and rollback, the members a
+scale-out added (the group members before it, recorded when it starts,
+against those after), and the occurrence's ``resourceChanges``.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import json
 import time
 from typing import Any, Callable
 
-from nfvlib.exceptions import InvalidInput, NotFound
+from nfvlib.exceptions import Conflict, InvalidInput, NotFound
 from nfvlib.lcm.engine import Cancelled, Step, StepContext
 from nfvlib.models import InstantiationState, Operation, OpOcc, VnfInstance
 from nfvlib.store.lcm import VnfTable
@@ -96,22 +104,22 @@ def _spec(operation: Operation, package: Any, flavour_id: str | None,
         return [(f"run {event} script", _script_step(event), None)]
 
     if operation is Operation.INSTANTIATE:
-        return [("validate request", _validate_instantiate, None),
+        return [("validate request", _validate_instantiate, _record_not_instantiated),
                 *script("instantiate_start"),
                 ("create stack", _create_stack, _delete_stack_undo),
                 ("wait for stack", _wait_stack, None),
                 *script("instantiate_end"),
-                ("record instance", _record_instantiated, _record_not_instantiated)]
+                ("record instance", _record_instantiated, None)]
     if operation is Operation.SCALE:
         scale_in = request.get("type") == "SCALE_IN"
-        return [("validate request", _validate_scale, None),
+        return [("validate request", _validate_scale, _record_scale_rolled_back),
                 *script("scale_start"),
                 *([("mark members unhealthy", _mark_victims, _unmark_victims)]
                   if scale_in else []),
-                ("update stack", _update_nfv, _restore_nfv),
+                ("update stack", _update_nfv, _undo_update_nfv),
                 ("wait for stack", _wait_stack, None),
                 *script("scale_end"),
-                ("record instance", _record_scaled, _restore_record)]
+                ("record instance", _record_scaled, None)]
     if operation is Operation.HEAL:
         return [("validate request", _validate_heal, None),
                 *script("heal_start"),
@@ -206,32 +214,55 @@ def _validate_scale(ctx: StepContext, env: _Env) -> None:
     from nfvlib.lcm import heat_params, vnfc
 
     request, vnf = ctx.op.request, env.vnf()
+    ctx.data.update(_placement(vnf))
     if "prev_nfv" not in ctx.data:  # a retry keeps the first computation
         nfv, scale_status = heat_params.build_scale_nfv(
             env.package(), vnf.flavour_id, vnf.instantiated_info.get("nfv", {}),
             vnf.instantiation_level_id, vnf.scale_status, request["aspectId"],
             request["type"], request.get("numberOfSteps", 1))
+        rows = _stack_resources(env, ctx.data)
+        before = _vnfcs_in(env, rows, vnf.flavour_id)
         ctx.data.update(prev_nfv=vnf.instantiated_info.get("nfv", {}),
                         prev_scale_status=dict(vnf.scale_status),
-                        prev_vnfc=[dataclasses.asdict(c) for c in vnf.vnfc],
+                        vnfcs_before=[dataclasses.asdict(c) for c in before],
+                        members_before=[m.key() for m in vnfc.group_members(rows)],
                         nfv=nfv, scale_status=scale_status)
-    ctx.data.update(_placement(vnf))
+        ctx.save()
     if request["type"] == "SCALE_IN" and "victims" not in ctx.data:
         removed = _capacity_drop(ctx.data["prev_nfv"], ctx.data["nfv"])
-        victims = vnfc.scale_in_victims(list(vnf.vnfc), set(removed), removed)
+        current = _saved_vnfcs(ctx.data["vnfcs_before"])
+        victims = vnfc.scale_in_victims(current, set(removed), removed)
         ctx.data["victims"] = [dataclasses.asdict(v) for v in victims]
 
 
 def _validate_heal(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
-    wanted = ctx.op.request.get("vnfcInstanceId")
-    targets = [c for c in vnf.vnfc if not wanted or c.id in wanted]
-    ctx.data.update(_placement(vnf), victims=[dataclasses.asdict(v) for v in targets],
-                    nfv=vnf.instantiated_info.get("nfv", {}))
+    ctx.data.update(_placement(vnf))
+    if "vnfcs_before" not in ctx.data:
+        current = _vnfcs_in(env, _stack_resources(env, ctx.data), vnf.flavour_id)
+        wanted = ctx.op.request.get("vnfcInstanceId")
+        unknown = sorted(set(wanted or ()) - {c.id for c in current})
+        if unknown:
+            raise InvalidInput(f"the stack of VNF instance {vnf.id} has no VNFC "
+                               f"{', '.join(unknown)}",
+                               hint="see the VNFC ids with 'vnflcm show'")
+        targets = [c for c in current if not wanted or c.id in wanted]
+        ctx.data.update(vnfcs_before=[dataclasses.asdict(c) for c in current],
+                        victims=[dataclasses.asdict(v) for v in targets],
+                        nfv=vnf.instantiated_info.get("nfv", {}))
 
 
 def _validate_terminate(ctx: StepContext, env: _Env) -> None:
-    ctx.data.update(_placement(env.vnf()))
+    from nfvlib.heat import StackNotFound
+
+    vnf = env.vnf()
+    ctx.data.update(_placement(vnf))
+    if "vnfcs_before" not in ctx.data:
+        try:
+            current = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
+        except StackNotFound:
+            current = ()
+        ctx.data["vnfcs_before"] = [dataclasses.asdict(c) for c in current]
 
 
 def _placement(vnf: VnfInstance) -> dict[str, Any]:
@@ -294,12 +325,55 @@ def _existing_stack(heat: Any, name: str) -> dict[str, Any] | None:
     return None if stack.get("stack_status") == "DELETE_COMPLETE" else stack
 
 
+def _op_tag(op: OpOcc) -> str:
+    """The Heat stack tag naming the occurrence that created the stack."""
+    return f"nfv-op-{op.id}"
+
+
+def _creator(stack: dict[str, Any]) -> str | None:
+    """The occurrence id a stack's tags name as its creator, if any."""
+    for tag in stack.get("tags") or ():
+        if isinstance(tag, str) and tag.startswith("nfv-op-"):
+            return tag[len("nfv-op-"):]
+    return None
+
+
+def _remove_leftover(ctx: StepContext, env: _Env, heat: Any,
+                     stack: dict[str, Any]) -> None:
+    """Delete a stack an earlier, finished occurrence of this VNF left behind.
+
+    A stack with the VNF's name that no occurrence of this store created, or
+    whose creator is still active, is not ours to delete: the request fails
+    and names it.
+    """
+    from nfvlib.lcm import states
+    from nfvlib.store.lcm import OpOccTable
+
+    creator_id = _creator(stack)
+    creator = OpOccTable(env.services.store).get(creator_id) if creator_id else None
+    ref = f"{stack.get('stack_name')}/{stack.get('id')}"
+    if (creator is None or creator.vnf_instance_id != ctx.op.vnf_instance_id
+            or creator.state in states.ACTIVE):
+        raise Conflict(f"Heat already has a stack {ref} ({stack.get('stack_status')}) "
+                       "that no finished operation of this VNF instance created",
+                       hint=f"delete the stack in Heat ('openstack stack delete {ref}'), "
+                            "then retry")
+    heat.wait_until_quiet(stack)
+    heat.delete_stack(stack)
+    heat.wait_for_stack(ref, "DELETE", timeout=STACK_TIMEOUT, missing_ok=True)
+    ctx.note(f"deleted stack {ref} ({stack.get('stack_status')}) left by "
+             f"{creator.operation.value} operation {creator.id} ({creator.state.value})")
+
+
 def _create_stack(ctx: StepContext, env: _Env) -> None:
     from nfvlib.lcm import heat_params
 
     heat = env.heat(ctx.data)
     parameters = {"nfv": json.dumps(ctx.data["nfv"])}
     existing = _existing_stack(heat, ctx.data["stack_name"])
+    if existing is not None and _creator(existing) != ctx.op.id:
+        _remove_leftover(ctx, env, heat, existing)
+        existing = None
     if existing is not None:  # a retry, or a crash after the create request
         ctx.data["stack_id"] = existing["id"]
         status = existing.get("stack_status", "")
@@ -318,7 +392,7 @@ def _create_stack(ctx: StepContext, env: _Env) -> None:
         ctx.data["stack_name"],
         heat_params.top_template(package, ctx.data["flavour_id"], env.request()),
         parameters=parameters, files=files, environment=environment,
-        disable_rollback=True)
+        disable_rollback=True, tags=[_op_tag(ctx.op)])
     ctx.data["expect"] = "CREATE"
     ctx.save()
 
@@ -326,8 +400,15 @@ def _create_stack(ctx: StepContext, env: _Env) -> None:
 def _delete_stack_undo(ctx: StepContext, env: _Env) -> None:
     heat = env.heat(ctx.data)
     stack = _existing_stack(heat, ctx.data["stack_name"])
-    if stack is None:
-        return
+    if stack is None or (_creator(stack) != ctx.op.id
+                         and stack.get("id") != ctx.data.get("stack_id")):
+        return  # never delete a stack this occurrence did not create
+    if "rollback_from" not in ctx.data:
+        rows = heat.list_resources(stack, nested_depth=5)
+        ctx.data["rollback_from"] = [dataclasses.asdict(c) for c in
+                                     _vnfcs_in(env, rows, ctx.data["flavour_id"])]
+        ctx.save()
+    heat.wait_until_quiet(stack)
     heat.delete_stack(stack)
     heat.wait_for_stack(f"{stack['stack_name']}/{stack['id']}", "DELETE",
                         timeout=STACK_TIMEOUT, missing_ok=True)
@@ -353,10 +434,36 @@ def _update_nfv(ctx: StepContext, env: _Env) -> None:
     ctx.data["expect"] = "UPDATE"
 
 
-def _restore_nfv(ctx: StepContext, env: _Env) -> None:
+def _undo_update_nfv(ctx: StepContext, env: _Env) -> None:
+    """Remove the members this scale-out added, then restore the capacity.
+
+    Heat shrinks an AutoScalingGroup by removing unhealthy members first,
+    then the oldest: the added members are marked unhealthy first (they are
+    the group members Heat shows now that were not there when the operation
+    started), so the original ones stay. A ResourceGroup removes its highest
+    indexes, which are the added ones.
+    """
+    from nfvlib.heat import StackNotFound
+    from nfvlib.lcm import vnfc
+
     heat = env.heat(ctx.data)
     stack = heat.get_stack(_stack_ref(ctx.data))
     heat.wait_until_quiet(stack)
+    rows = heat.list_resources(stack, nested_depth=5)
+    if "rollback_from" not in ctx.data:
+        ctx.data["rollback_from"] = [dataclasses.asdict(c) for c in
+                                     _vnfcs_in(env, rows, env.vnf().flavour_id)]
+    before = set(ctx.data.get("members_before") or ())
+    reason = f"rollback of {ctx.op.operation.value} operation {ctx.op.id}"
+    for member in vnfc.group_members(rows):
+        if member.key() in before:
+            continue
+        name, stack_id = member.group_stack.rsplit("/", 1)
+        try:
+            heat.mark_unhealthy(name, stack_id, member.name, reason)
+        except StackNotFound:
+            continue
+    ctx.save()
     heat.update_stack(stack, parameters={"nfv": json.dumps(ctx.data["prev_nfv"])})
     heat.wait_for_stack(_stack_ref(ctx.data), "UPDATE", timeout=STACK_TIMEOUT)
 
@@ -368,9 +475,9 @@ def _wait_stack(ctx: StepContext, env: _Env) -> None:
     expect = ctx.data.get("expect", "CREATE")
     if expect == "DELETE" and not ctx.data.get("stack_id"):
         return
-    if ctx.data.get("waited") and expect != "DELETE":
+    if ctx.data.get("waited"):
         # A retry: the stack may have moved on (or been fixed) since.
-        expect = _redrive(heat, ctx)
+        expect = _redrive(heat, ctx, expect)
     ctx.data["waited"] = True
     ctx.save()
 
@@ -399,10 +506,26 @@ def _wait_stack(ctx: StepContext, env: _Env) -> None:
                                      for o in stack.get("outputs") or []}
 
 
-def _redrive(heat: Any, ctx: StepContext) -> str:
-    """On retry: the action to wait for, updating a failed stack again first."""
-    stack = heat.get_stack(_stack_ref(ctx.data))
+def _redrive(heat: Any, ctx: StepContext, expect: str) -> str:
+    """On retry: the action to wait for, sending the failed Heat action again.
+
+    A failed delete is deleted again; a failed create or update is updated
+    again with the operation's ``nfv`` parameter.
+    """
+    from nfvlib.heat import StackNotFound
+
+    try:
+        stack = heat.get_stack(_stack_ref(ctx.data))
+    except StackNotFound:
+        if expect == "DELETE":
+            return expect
+        raise
     action, _, status = stack.get("stack_status", "").partition("_")
+    if expect == "DELETE":
+        if stack.get("stack_status") != "DELETE_IN_PROGRESS":
+            heat.wait_until_quiet(stack)
+            heat.delete_stack(stack)
+        return "DELETE"
     if status == "IN_PROGRESS":
         return action
     if status == "COMPLETE" and action != "DELETE":
@@ -444,23 +567,42 @@ def _graceful_wait(ctx: StepContext, env: _Env) -> None:
 
 
 # -- records ---------------------------------------------------------------------------
-def _current_vnfcs(ctx: StepContext, env: _Env, vnf: VnfInstance, flavour_id: str):
+def _stack_resources(env: _Env, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of the VNF's stack, nested stacks included (Heat's truth)."""
+    heat = env.heat(data)
+    stack = env.last_stack or heat.get_stack(_stack_ref(data))
+    return heat.list_resources(stack, nested_depth=5)
+
+
+def _vnfcs_in(env: _Env, rows: list[dict[str, Any]], flavour_id: str) -> tuple:
     from nfvlib.lcm import vnfc
 
-    heat = env.heat(ctx.data)
-    stack = env.last_stack or heat.get_stack(_stack_ref(ctx.data))
     vdus = set(env.package().flavours[flavour_id].vdus)
-    return tuple(vnfc.vnfcs_from_resources(heat.list_resources(stack, nested_depth=5),
-                                           vdus))
+    return tuple(vnfc.vnfcs_from_resources(rows, vdus))
+
+
+def _current_vnfcs(ctx: StepContext, env: _Env, vnf: VnfInstance, flavour_id: str):
+    return _vnfcs_in(env, _stack_resources(env, ctx.data), flavour_id)
+
+
+def _saved_vnfcs(saved: list[dict[str, Any]] | None) -> tuple:
+    from nfvlib.models import VnfcInfo
+
+    return tuple(VnfcInfo(**c) for c in saved or ())
 
 
 def _changes(before: tuple, after: tuple) -> dict[str, Any]:
+    """SOL003 ``resourceChanges.affectedVnfcs`` between two reads of the stack.
+
+    VNFCs are compared by id, as Tacker v2 does: a replaced VNFC (heal) is
+    one REMOVED and one ADDED.
+    """
     old = {c.id: c for c in before}
     new = {c.id: c for c in after}
-    affected = [{"id": c.id, "vduId": c.vdu_id, "changeType": "ADDED"}
-                for i, c in new.items() if i not in old]
-    affected += [{"id": c.id, "vduId": c.vdu_id, "changeType": "REMOVED"}
-                 for i, c in old.items() if i not in new]
+    affected = [{"id": c.id, "vduId": c.vdu_id, "changeType": "REMOVED"}
+                for i, c in old.items() if i not in new]
+    affected += [{"id": c.id, "vduId": c.vdu_id, "changeType": "ADDED"}
+                 for i, c in new.items() if i not in old]
     return {"affectedVnfcs": affected}
 
 
@@ -494,7 +636,7 @@ def _record_instantiated(ctx: StepContext, env: _Env) -> None:
 def _record_not_instantiated(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     env.save_vnf(_cleared(vnf, env.now()))
-    _set_changes(env, ctx.op, _changes(vnf.vnfc, ()))
+    _set_changes(env, ctx.op, _changes(_saved_vnfcs(ctx.data.get("rollback_from")), ()))
 
 
 def _cleared(vnf: VnfInstance, now: str) -> VnfInstance:
@@ -512,27 +654,34 @@ def _record_scaled(ctx: StepContext, env: _Env) -> None:
     env.save_vnf(dataclasses.replace(vnf, scale_status=ctx.data["scale_status"],
                                      instantiated_info=info, vnfc=vnfcs,
                                      updated_at=env.now()))
-    _set_changes(env, ctx.op, _changes(vnf.vnfc, vnfcs))
+    _set_changes(env, ctx.op, _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")),
+                                       vnfcs))
 
 
-def _restore_record(ctx: StepContext, env: _Env) -> None:
-    from nfvlib.models import VnfcInfo
-
+def _record_scale_rolled_back(ctx: StepContext, env: _Env) -> None:
+    """The instance as Heat holds it after the rollback, and what the rollback changed."""
     vnf = env.vnf()
+    if "prev_nfv" not in ctx.data:  # validation itself failed: nothing changed
+        return
+    vnfcs = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
     info = dict(vnf.instantiated_info, nfv=ctx.data["prev_nfv"])
     env.save_vnf(dataclasses.replace(
         vnf, scale_status=ctx.data["prev_scale_status"], instantiated_info=info,
-        vnfc=tuple(VnfcInfo(**c) for c in ctx.data["prev_vnfc"]), updated_at=env.now()))
+        vnfc=vnfcs, updated_at=env.now()))
+    rolled_back_from = ctx.data.get("rollback_from")
+    if rolled_back_from is not None:
+        _set_changes(env, ctx.op, _changes(_saved_vnfcs(rolled_back_from), vnfcs))
 
 
 def _record_healed(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     vnfcs = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
     env.save_vnf(dataclasses.replace(vnf, vnfc=vnfcs, updated_at=env.now()))
-    _set_changes(env, ctx.op, _changes(vnf.vnfc, vnfcs))
+    _set_changes(env, ctx.op, _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")),
+                                       vnfcs))
 
 
 def _record_terminated(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     env.save_vnf(_cleared(vnf, env.now()))
-    _set_changes(env, ctx.op, _changes(vnf.vnfc, ()))
+    _set_changes(env, ctx.op, _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), ()))

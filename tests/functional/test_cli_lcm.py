@@ -35,15 +35,21 @@ def test_lifecycle_with_a_failed_scale_out_and_its_rollback(sandbox, tmp_path):
     vnf = vnf.strip()
     request = tmp_path / "instantiate.json"
     request.write_text(json.dumps({"flavourId": "simple"}))
+    fail_at_scale_end = tmp_path / "fail.json"
+    fail_at_scale_end.write_text(json.dumps(
+        {"additionalParams": {"sample_fail_event": "scale_end"}}))
     try:
         code, out, err = nfv(sandbox, "vnflcm", "instantiate", vnf, str(request), "--wait")
         assert code == 0, (out, err)
         assert "has been accepted" in out and "COMPLETED" in out
         assert "wait for stack" in err  # progress goes to stderr
+        code, out, _ = nfv(sandbox, "vnflcm", "show", vnf, "-f", "json")
+        original = [c["id"] for c in json.loads(out)["VNFC Instances"]
+                    if c["vdu_id"] == "VDU1"]
 
         code, out, err = nfv(sandbox, "vnflcm", "scale", vnf, "--type", "SCALE_OUT",
                              "--aspect-id", "VDU1_scale", "--wait",
-                             env={"SAMPLE_VNF_FAIL_EVENT": "scale_end"})
+                             "--additional-param-file", str(fail_at_scale_end))
         assert code == 20, (out, err)
         assert "FAILED_TEMP" in out and "scale_end" in out
         op = out.split("VNF LCM operation occurrence ID: ")[1].split()[0]
@@ -58,7 +64,7 @@ def test_lifecycle_with_a_failed_scale_out_and_its_rollback(sandbox, tmp_path):
         assert "ROLLED_BACK" in out
         code, out, _ = nfv(sandbox, "vnflcm", "show", vnf, "-f", "json")
         vnfcs = json.loads(out)["VNFC Instances"]
-        assert sum(1 for c in vnfcs if c["vdu_id"] == "VDU1") == 1
+        assert [c["id"] for c in vnfcs if c["vdu_id"] == "VDU1"] == original
 
         code, out, err = nfv(sandbox, "vnflcm", "op", "rollback", op)
         assert code == 4 and "ROLLED_BACK" in err and "Traceback" not in err

@@ -356,3 +356,118 @@ def test_tackers_own_sample_package_runs_unchanged(client, heat):
     assert stack_gone(heat, vnf.stack_name)
     client.vnfs.delete_vnf(vnf.id)
     client.packages.delete_package(package.id)
+
+
+def asg_members(heat, stack_name: str, group: str = "VDU1_scale_group") -> list[str]:
+    """The group's members as Heat holds them, oldest first (read from Heat alone)."""
+    top = heat.get_stack(stack_name)
+    row = next(r for r in heat.list_resources(top) if r["resource_name"] == group)
+    nested = heat.get_stack(row["physical_resource_id"])
+    rows = [r for r in heat.list_resources(nested)
+            if not r["resource_status"].startswith("DELETE")]
+    return [r["resource_name"] for r in sorted(rows, key=lambda r: r["creation_time"])]
+
+
+def vnfc_ids_in_heat(heat, stack_name: str) -> set[str]:
+    """Ids of the sample's servers (VDU1, VDU2) in Heat, nested stacks included."""
+    stack = heat.get_stack(stack_name)
+    return {r["physical_resource_id"] for r in heat.list_resources(stack, nested_depth=5)
+            if r["resource_name"] in ("VDU1", "VDU2")
+            and not r["resource_type"].endswith(".yaml")}
+
+
+def fail_at(event: str) -> dict:
+    return {"sample_fail_event": event}
+
+
+def test_scale_out_rollback_on_an_autoscaling_group_keeps_the_original_members(
+        client, package, heat):
+    """Instantiate (A), scale out (A, B), a scale-out failing at scale_end (A, B, C),
+    rollback: Heat keeps A and B, and the instance shows exactly what Heat holds."""
+    vnf = new_vnf(client, package)
+    done = client.lcm.wait(client.lcm.instantiate(vnf.id, LEVEL_1).id, timeout=WAIT)
+    assert done.state is OpState.COMPLETED, done.error
+    (a,) = asg_members(heat, vnf.stack_name)
+    out = client.lcm.wait(client.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale").id,
+                          timeout=WAIT)
+    assert out.state is OpState.COMPLETED, out.error
+    a_again, b = asg_members(heat, vnf.stack_name)
+    assert a_again == a
+    before = client.vnfs.get_vnf(vnf.id)
+
+    failed = client.lcm.wait(client.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale",
+                                              additional_params=fail_at("scale_end")).id,
+                             timeout=WAIT)
+    assert failed.state is OpState.FAILED_TEMP, failed.error
+    assert "scale_end" in failed.error["detail"]
+    three = asg_members(heat, vnf.stack_name)
+    assert three[:2] == [a, b] and len(three) == 3
+
+    rolled = client.lcm.wait(client.lcm.rollback(failed.id).id, timeout=WAIT)
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert asg_members(heat, vnf.stack_name) == [a, b]
+    stack = heat.get_stack(vnf.stack_name)
+    assert stack["stack_status"] == "UPDATE_COMPLETE"
+    assert json.loads(stack["parameters"]["nfv"])["VDU"]["VDU1"]["desired_capacity"] == 2
+    heat_servers = vnfc_ids_in_heat(heat, vnf.stack_name)
+    after = client.vnfs.get_vnf(vnf.id)
+    assert {c.id for c in after.vnfc} == heat_servers == {c.id for c in before.vnfc}
+    assert after.scale_status == {"VDU1_scale": 1}
+    removed = [c for c in rolled.resource_changes["affectedVnfcs"]
+               if c["changeType"] == "REMOVED"]
+    assert len(removed) == 1 and removed[0]["vduId"] == "VDU1"
+    assert removed[0]["id"] not in heat_servers
+    added = [c["id"] for c in failed.resource_changes.get("affectedVnfcs", ())]
+    assert added == []  # the failed scale-out never reached its record step
+
+    scale_in = client.lcm.wait(client.lcm.scale(vnf.id, "SCALE_IN", "VDU1_scale").id,
+                               timeout=WAIT)
+    assert scale_in.state is OpState.COMPLETED, scale_in.error
+    assert asg_members(heat, vnf.stack_name) == [a]  # the newest member went
+    held = vnfc_ids_in_heat(heat, vnf.stack_name)
+    end = client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id, timeout=WAIT)
+    assert end.state is OpState.COMPLETED, end.error
+    assert {(c["id"], c["changeType"]) for c in end.resource_changes["affectedVnfcs"]} \
+        == {(i, "REMOVED") for i in held}
+    client.vnfs.delete_vnf(vnf.id)
+
+
+def test_instantiate_never_adopts_a_stack_it_did_not_create(client, package, heat,
+                                                            sandbox):
+    from nfvlib.sandbox.heat_env import _template_text
+
+    vim = faulty_vim(client, sandbox, "faulty-leftover", "VDU2", FAIL_TEMPLATE,
+                     _template_text(FAIL_TEMPLATE))
+    vnf = new_vnf(client, package)
+    failed = client.lcm.wait(client.lcm.instantiate(vnf.id, on_vim(vim)).id, timeout=WAIT)
+    assert failed.state is OpState.FAILED_TEMP
+    client.lcm.fail(failed.id)
+    leftover = heat.get_stack(vnf.stack_name)
+    assert leftover["stack_status"] == "CREATE_FAILED"
+
+    # A new instantiate deletes the stack the failed occurrence left, and says so.
+    done = client.lcm.wait(client.lcm.instantiate(vnf.id, LEVEL_1).id, timeout=WAIT)
+    assert done.state is OpState.COMPLETED, done.error
+    fresh = heat.get_stack(vnf.stack_name)
+    assert fresh["id"] != leftover["id"] and fresh["stack_status"] == "CREATE_COMPLETE"
+    assert heat.get_stack(f"{vnf.stack_name}/{leftover['id']}")["stack_status"] == \
+        "DELETE_COMPLETE"
+    create = next(s for s in done.steps if s.name == "create stack")
+    assert f"deleted stack {vnf.stack_name}/{leftover['id']}" in (create.detail or "")
+    assert client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id,
+                           timeout=WAIT).state is OpState.COMPLETED
+
+    # A stack of that name that no occurrence created is refused and left alone.
+    foreign_id = heat.create_stack(vnf.stack_name, "heat_template_version: 2013-05-23\n")
+    heat.wait_for_stack(foreign_id, "CREATE")
+    refused = client.lcm.wait(client.lcm.instantiate(vnf.id, LEVEL_1).id, timeout=WAIT)
+    assert refused.state is OpState.FAILED_TEMP
+    assert f"{vnf.stack_name}/{foreign_id}" in refused.error["detail"]
+    rolled = client.lcm.wait(client.lcm.rollback(refused.id).id, timeout=WAIT)
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert heat.get_stack(f"{vnf.stack_name}/{foreign_id}")["stack_status"] == \
+        "CREATE_COMPLETE"
+    foreign = heat.get_stack(f"{vnf.stack_name}/{foreign_id}")
+    heat.delete_stack(foreign)
+    heat.wait_for_stack(foreign_id, "DELETE", missing_ok=True)
+    client.vnfs.delete_vnf(vnf.id)

@@ -3,14 +3,17 @@
 # interface for instantiate, scale and terminate (start and end).
 # The event comes as the first argument or in NFV_LCM_EVENT; the script
 # reports it with the NFV_* parameters it was given and succeeds, unless
-# SAMPLE_VNF_FAIL_EVENT names that event (to try rollback and retry).
+# the operation's additionalParams name that event as "sample_fail_event"
+# (to try rollback and retry), e.g. {"sample_fail_event": "scale_end"}.
 set -eu
 
 event="${1:-${NFV_LCM_EVENT:-unknown}}"
 echo "sample_vnf: lifecycle event ${event}"
 env | grep '^NFV_' | sort || true
 
-if [ "${SAMPLE_VNF_FAIL_EVENT:-}" = "${event}" ]; then
-    echo "sample_vnf: failing ${event} because SAMPLE_VNF_FAIL_EVENT=${event}" >&2
-    exit 1
-fi
+case "${NFV_ADDITIONAL_PARAMS:-}" in
+    *"\"sample_fail_event\": \"${event}\""*)
+        echo "sample_vnf: failing ${event} as additionalParams.sample_fail_event asks" >&2
+        exit 1
+        ;;
+esac
