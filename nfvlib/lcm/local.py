@@ -9,6 +9,7 @@ process detached from the caller; it returns the occurrence right away.
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 import time
@@ -284,8 +285,13 @@ def detached_spawner(store_file: Path, key_dir: Path, log_dir: Path) -> Callable
     Popen object is reaped by the subprocess module at a later start.
     """
     def spawn(op_id: str) -> None:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        with open(log_dir / f"{op_id}.log", "ab") as log:
+        # Logs may tell more than the user shows: directory 0700, files 0600.
+        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(log_dir, 0o700)
+        fd = os.open(log_dir / f"{op_id}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                     0o600)
+        os.fchmod(fd, 0o600)
+        with open(fd, "ab") as log:
             subprocess.Popen(
                 [sys.executable, "-m", "nfvlib.lcm.worker",
                  "--store", str(store_file), "--key-dir", str(key_dir), op_id],

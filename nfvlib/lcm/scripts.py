@@ -4,6 +4,11 @@ A script gets the event as its first argument and the operation's parameters
 as environment variables (``NFV_*``); its output is kept (last lines) in the
 operation's record; a non-zero exit or running past the timeout fails the
 step.
+
+Its environment is clean: the ``NFV_*`` variables plus only
+:data:`INHERITED` from the caller (``PATH``, ``HOME``, ``LANG``, and
+``LC_ALL`` and ``TMPDIR`` when set). Nothing else the caller has, such as
+``OS_PASSWORD`` or a cloud token, reaches a package's script.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from nfvlib.exceptions import NfvError
 
 #: Seconds a lifecycle script may run.
 SCRIPT_TIMEOUT = 300
+#: The caller's variables a script sees (when set).
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 _KEEP_CHARS = 4000
 
 
@@ -50,7 +57,8 @@ def run_script(package_dir: str | Path, script: Any, event: str,
         argv = [str(path), event]
     else:
         argv = [shutil.which("bash") or "/bin/sh", str(path), event]
-    env = dict(os.environ, NFV_LCM_EVENT=event, **script_env(params))
+    env = {name: os.environ[name] for name in INHERITED if name in os.environ}
+    env.update(script_env(params), NFV_LCM_EVENT=event)
     try:
         proc = subprocess.run(argv, cwd=path.parent, env=env, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=timeout)

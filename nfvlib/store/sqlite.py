@@ -1,4 +1,10 @@
-"""SQLite connection handling: WAL, busy timeout, one transaction per change."""
+"""SQLite connection handling: WAL, busy timeout, one transaction per change.
+
+Every SQLite error other than a constraint violation (which tables turn into
+:class:`~nfvlib.exceptions.Conflict`) leaves the store as a one-line
+:class:`~nfvlib.exceptions.StoreError`: the connection and its cursors
+translate them where they happen (see :func:`store_error`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,65 @@ from nfvlib.store import migrations
 
 #: How long a writer waits for another process's transaction, in ms.
 BUSY_TIMEOUT_MS = 10_000
+
+
+def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """A one-line :class:`StoreError` for an SQLite error on the store ``path``."""
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    lower = detail.lower()
+    if "readonly" in lower or "read-only" in lower:
+        return StoreError(f"the store {path} is read-only: {detail}",
+                          hint="check the permissions of the file and its directory, "
+                               "or set NFV_STORE to a writable store")
+    if "locked" in lower or "busy" in lower:
+        return StoreError(f"the store {path} is busy: {detail}",
+                          hint="another nfv process holds it; retry")
+    if "malformed" in lower or "not a database" in lower or "corrupt" in lower:
+        return StoreError(f"the store {path} is damaged: {detail}",
+                          hint="restore it from a backup, or set NFV_STORE to "
+                               "another path")
+    return StoreError(f"the store {path} failed: {detail}",
+                      hint="check the file and its directory, or set NFV_STORE to "
+                           "another path")
+
+
+def _translated(method):
+    """Wrap a cursor method: SQLite errors become StoreError, except integrity."""
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise store_error(self.connection.store_path, exc) from exc
+    call.__name__ = method.__name__
+    call.__doc__ = method.__doc__
+    return call
+
+
+class _Cursor(sqlite3.Cursor):
+    execute = _translated(sqlite3.Cursor.execute)
+    executemany = _translated(sqlite3.Cursor.executemany)
+    executescript = _translated(sqlite3.Cursor.executescript)
+    fetchone = _translated(sqlite3.Cursor.fetchone)
+    fetchmany = _translated(sqlite3.Cursor.fetchmany)
+    fetchall = _translated(sqlite3.Cursor.fetchall)
+    __next__ = _translated(sqlite3.Cursor.__next__)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose statements raise StoreError (see the module's doc)."""
+
+    store_path: Path = Path()
+
+    def cursor(self, factory=_Cursor):  # noqa: D102
+        return super().cursor(factory)
+
+    def execute(self, sql, parameters=(), /):  # noqa: D102
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql, parameters, /):  # noqa: D102
+        return self.cursor().executemany(sql, parameters)
 
 
 class Store:
@@ -46,10 +111,9 @@ class Store:
                 with contextlib.suppress(FileExistsError):
                     os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_RDWR,
                                      0o600))
-            conn = sqlite3.connect(self.path, isolation_level=None,
-                                   timeout=BUSY_TIMEOUT_MS / 1000)
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not os.access(self.path, os.W_OK):
+                return self._open_read_only()
+            conn = self._connect(str(self.path))
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -57,6 +121,8 @@ class Store:
         except BaseException as exc:
             if conn is not None:
                 conn.close()
+            if isinstance(exc, StoreError):
+                raise
             if isinstance(exc, sqlite3.DatabaseError):
                 raise StoreError(
                     f"cannot open the store {self.path}: {exc}",
@@ -69,21 +135,68 @@ class Store:
             raise
         return conn
 
+    def _connect(self, target: str, *, uri: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(target, isolation_level=None, uri=uri,
+                               timeout=BUSY_TIMEOUT_MS / 1000, factory=_Connection)
+        conn.store_path = self.path
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open a store file this process may not write: reads work, writes fail.
+
+        A WAL store needs its shared-memory file; where that cannot be made
+        (a read-only directory), the file is read as immutable.
+        """
+        from urllib.parse import quote
+
+        base = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        for target in (base, base + "&immutable=1"):
+            conn = self._connect(target, uri=True)
+            try:
+                version = migrations._version(conn)
+            except StoreError as exc:
+                conn.close()
+                if "read-only" in str(exc) and "immutable" not in target:
+                    continue
+                raise
+            if version < migrations.LATEST:
+                conn.close()
+                raise StoreError(
+                    f"the store {self.path} is read-only and its schema (version "
+                    f"{version}) needs an upgrade to {migrations.LATEST}",
+                    hint="open it once with write access, or set NFV_STORE to "
+                         "another store")
+            return conn
+        raise AssertionError("unreachable")
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run the block as one write transaction; roll back on any error."""
+        """Run the block as one write transaction; roll back on any error.
+
+        SQLite errors (busy, read-only, damaged file, failed COMMIT) surface as
+        one-line :class:`StoreError`; constraint violations keep their type.
+        """
         conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"the store {self.path} is busy: {exc}",
-                             hint="another nfv process holds it; retry") from exc
+        conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback(conn)
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:  # e.g. busy, or a deferred constraint
+            self._rollback(conn)
+            raise
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        # The failure may have ended the transaction already.
+        if conn.in_transaction:
+            with contextlib.suppress(StoreError):
+                conn.execute("ROLLBACK")
 
     def schema_version(self) -> int:
         """The schema version of the open store."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
 import textwrap
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -500,3 +502,115 @@ def test_lookups_use_indexes(store):
     assert "SEARCH vims USING" in default and "SCAN vims" not in default
     by_id = plan("SELECT * FROM vims WHERE id = ?")
     assert "SEARCH vims USING" in by_id and "SCAN vims" not in by_id
+
+
+# -- SQLite errors leave the store as one-line StoreErrors ---------------------
+
+def _one_line_store_error(info) -> str:
+    text = str(info.value)
+    assert isinstance(info.value, StoreError) and "\n" not in text
+    return text
+
+
+def test_damaged_table_page_is_a_store_error(store_path):
+    s = Store(store_path)
+    vim = make_vim()
+    with s.transaction() as conn:
+        VimTable(s).insert(conn, vim, "k1", "tok")
+    page = s.conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'vims'"
+                          ).fetchone()[0]
+    size = s.conn.execute("PRAGMA page_size").fetchone()[0]
+    s.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    s.close()
+    with open(store_path, "r+b") as f:  # only the vims table's page is damaged
+        f.seek((page - 1) * size)
+        f.write(b"\xff" * size)
+    s = Store(store_path)
+    try:
+        with pytest.raises(StoreError) as info:
+            VimTable(s).get(vim.id)
+        assert "damaged" in _one_line_store_error(info)
+        with pytest.raises(StoreError):
+            list(VimTable(s).all())
+    finally:
+        s.close()
+
+
+def test_writes_to_a_read_only_store_are_store_errors_and_reads_work(store, table):
+    vim = make_vim()
+    with store.transaction() as conn:
+        table.insert(conn, vim, "k1", "tok")
+    store.conn.execute("PRAGMA query_only = ON")  # as a read-only file would
+    assert table.get(vim.id) == vim
+    with pytest.raises(StoreError) as info:
+        with store.transaction() as conn:
+            table.insert(conn, make_vim("other"), "k2", "tok")
+    assert "read-only" in _one_line_store_error(info)
+    assert not store.conn.in_transaction
+    assert [v.id for v in table.all()] == [vim.id]
+
+
+def test_failed_commit_rolls_back_and_the_store_stays_usable(store, table):
+    from nfvlib.store.lcm import VnfTable
+    from nfvlib.models import VnfInstance
+
+    with pytest.raises(sqlite3.IntegrityError):
+        with store.transaction() as conn:
+            conn.execute("PRAGMA defer_foreign_keys = ON")
+            VnfTable(store).insert(conn, VnfInstance(
+                id="v", vnfd_id="d", package_id="no-such-package", created_at="t"))
+    assert not store.conn.in_transaction
+    with store.transaction() as conn:  # usable again
+        table.insert(conn, make_vim(), "k1", "tok")
+
+
+_READ_ONLY_SCRIPT = textwrap.dedent("""
+    import sys
+    from nfvlib.exceptions import StoreError
+    from nfvlib.store import Store
+    from nfvlib.store.vims import VimTable
+    s = Store(sys.argv[1])
+    print(",".join(v.name for v in VimTable(s).all()))
+    try:
+        with s.transaction() as conn:
+            conn.execute("DELETE FROM vims")
+    except StoreError as exc:
+        print("StoreError:", exc)
+""")
+
+
+def test_a_store_file_that_cannot_be_written_can_still_be_read(tmp_path):
+    """chmod 0400 on the file and 0500 on its directory, as a user that is not root."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() == 0:  # pytest's temporary root is closed to other users
+        tmp_path = Path(tempfile.mkdtemp(prefix="nfv-ro-"))
+        os.chmod(tmp_path, 0o755)
+    directory = tmp_path / "ro"
+    path = directory / "nfv.sqlite"
+    s = Store(path)
+    with s.transaction() as conn:
+        VimTable(s).insert(conn, make_vim("site-ro"), "k1", "tok")
+    s.close()
+    argv = [sys.executable, "-c", _READ_ONLY_SCRIPT, str(path)]
+    if os.geteuid() == 0:  # root writes whatever the mode: run as nobody
+        if not shutil.which("setpriv"):
+            pytest.skip("needs setpriv to drop root")
+        for p in (directory, *directory.iterdir()):
+            os.chown(p, 65534, 65534)
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    path.chmod(0o400)
+    directory.chmod(0o500)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                                  os.path.dirname(os.path.abspath(__file__))))))
+    finally:
+        directory.chmod(0o700)
+        if os.geteuid() == 0:
+            shutil.rmtree(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    names, error = proc.stdout.splitlines()
+    assert names == "site-ro"
+    assert error.startswith("StoreError: the store ") and "read-only" in error
