@@ -136,6 +136,7 @@ class _Stack:
     updated: str | None = None
     deleted: str | None = None
     timeout_mins: int | None = None
+    tags: list | None = None
     resources: dict = field(default_factory=dict)
     events: list = field(default_factory=list)
     snapshots: dict = field(default_factory=dict)
@@ -333,6 +334,9 @@ class FakeHeat:
                        environment=copy.deepcopy(body.get("environment") or {}),
                        created=self._now(), timeout_mins=body.get("timeout_mins"),
                        disable_rollback=bool(body.get("disable_rollback", True)))
+        tags = body.get("tags")
+        if tags:  # Heat takes a comma-separated string and shows a list
+            stack.tags = tags.split(",") if isinstance(tags, str) else list(tags)
         op = _Op("CREATE", self.polls)
         self._converge(stack, op)
         self._tops.append(stack)
@@ -502,7 +506,7 @@ class FakeHeat:
             live = [r for r in nested.resources.values() if r not in op.removed]
             ordered = sorted(live, key=lambda r: (not r.status.endswith("_FAILED"),
                                                   r.created, r.name))
-            keep = ordered[len(ordered) - size:] if size else []
+            keep = ordered[max(len(ordered) - size, 0):] if size else []
             for res in ordered[:len(ordered) - len(keep)]:
                 self._remove(res, op)
             names = [r.name for r in keep]
@@ -778,7 +782,7 @@ class FakeHeat:
                 "id": stack.id, "links": [{"href": self._href(stack), "rel": "self"}],
                 "stack_name": stack.name, "stack_owner": None,
                 "stack_status": stack.status, "stack_status_reason": stack.reason,
-                "stack_user_project_id": self.tenant, "tags": None,
+                "stack_user_project_id": self.tenant, "tags": stack.tags,
                 "updated_time": stack.updated}
 
     def _outputs(self, stack: _Stack) -> list[dict[str, Any]]:

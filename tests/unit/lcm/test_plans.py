@@ -1,0 +1,311 @@
+"""The LCM plans step by step against a stateful fake Heat.
+
+Each test runs occurrences in this process with the real store, vault,
+package and plan runner; Heat is :class:`tests.unit.fake_heat.FakeHeat`, which
+removes the oldest AutoScalingGroup members first as the real Heat does. Every
+assertion about the VNF is made against the fake Heat's own state, not only
+against the store's record of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+import nfvlib
+from nfvlib.lcm import engine, plans
+from nfvlib.lcm.catalog import LocalVnfs
+from nfvlib.lcm.local import LocalLcm
+from nfvlib.lcm.services import Services
+from nfvlib.models import InstantiationState, OpState
+from tests.unit.conftest import HEAT, vim_config
+from tests.unit.fake_heat import FakeHeat
+
+SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
+LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
+GROUP = "VDU1_scale_group"
+FAIL_SCALE_END = {"sample_fail_event": "scale_end"}
+
+
+class Crash(BaseException):
+    """Stands for the worker process dying between two instructions."""
+
+
+@dataclasses.dataclass
+class World:
+    lcm: LocalLcm
+    vnfs: LocalVnfs
+    services: Services
+    heat: FakeHeat
+    vnfd_id: str
+    crash_at: tuple[str, str] | None = None  # (step name, "before" | "after")
+
+    def run(self, op_id: str):
+        """Run the occurrence's worker here, as the detached worker would."""
+        runner = engine.PlanRunner(self.services.store, self._plans, renew=False)
+        return runner.run(op_id)
+
+    def _plans(self, op):
+        steps = plans.build(op, self.services)
+        if self.crash_at is None:
+            return steps
+        name, when = self.crash_at
+        for step in steps:
+            if step.name == name:
+                step.do = _crashing(step.do, when)
+        return steps
+
+    def done(self, op):
+        """Run a just requested occurrence to its end."""
+        return self.run(op.id)
+
+    def new_vnf(self):
+        return self.vnfs.create_vnf(self.vnfd_id, name="v")
+
+    def instantiated(self):
+        vnf = self.new_vnf()
+        op = self.done(self.lcm.instantiate(vnf.id, LEVEL_1))
+        assert op.state is OpState.COMPLETED, op.error
+        return self.vnfs.get_vnf(vnf.id)
+
+    def expire_lease(self, op_id: str) -> None:
+        """What a killed worker leaves: a lease nobody renews, then the reaper."""
+        with self.services.store.transaction() as conn:
+            conn.execute("UPDATE op_occs SET worker_pid = 999999, lease_expires_at = 0 "
+                         "WHERE id = ?", (op_id,))
+        engine.reap_expired(self.services.store)
+
+
+def _crashing(do, when):
+    def step(ctx):
+        if when == "before":
+            raise Crash()
+        do(ctx)
+        raise Crash()
+    return step
+
+
+@pytest.fixture
+def world(nfv_home, keystone, requests_mock, monkeypatch):
+    monkeypatch.setattr("nfvlib.heat.POLL_FIRST", 0.001)
+    monkeypatch.setattr("nfvlib.heat.POLL_CAP", 0.001)
+    heat = FakeHeat(requests_mock, HEAT["RegionOne"])
+    client = nfvlib.Client()
+    client.vims.register_vim("site", vim_config(), is_default=True)
+    client.close()
+    paths = client.paths
+    services = Services.from_files(paths.store_file, paths.key_dir,
+                                   package_dir=paths.data_dir / "packages")
+    packages = services.packages
+    info = packages.upload_package(packages.create_package().id, str(SAMPLE))
+    lcm = LocalLcm(services.store, services.vims, packages, services.vnfs,
+                   spawn=lambda op_id: None)
+    yield World(lcm, services.vnfs, services, heat, info.vnfd_id)
+    services.close()
+
+
+def heat_vnfc_ids(heat: FakeHeat, vnf) -> set[str]:
+    return set(heat.servers(vnf.stack_name, "VDU1")) | set(
+        heat.servers(vnf.stack_name, "VDU2"))
+
+
+def capacity(heat: FakeHeat, vnf) -> int:
+    nfv = json.loads(heat.stack(vnf.stack_name)["parameters"]["nfv"])
+    return nfv["VDU"]["VDU1"]["desired_capacity"]
+
+
+# -- scale-out rollback ----------------------------------------------------------------
+def test_scale_out_rollback_removes_the_added_members_not_the_oldest(world):
+    vnf = world.instantiated()
+    (a,) = world.heat.members(vnf.stack_name, GROUP)
+    out = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
+    assert out.state is OpState.COMPLETED, out.error
+    a_again, b = world.heat.members(vnf.stack_name, GROUP)
+    assert a_again == a
+    kept = heat_vnfc_ids(world.heat, vnf)
+
+    failed = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale",
+                                        additional_params=FAIL_SCALE_END))
+    assert failed.state is OpState.FAILED_TEMP
+    assert "scale_end" in failed.error["detail"]
+    assert len(world.heat.members(vnf.stack_name, GROUP)) == 3
+    rolled = world.run(world.lcm.rollback(failed.id).id)
+
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert world.heat.members(vnf.stack_name, GROUP) == [a, b]
+    assert capacity(world.heat, vnf) == 2
+    assert world.heat.stack(vnf.stack_name)["stack_status"] == "UPDATE_COMPLETE"
+    after = world.vnfs.get_vnf(vnf.id)
+    assert {c.id for c in after.vnfc} == heat_vnfc_ids(world.heat, vnf) == kept
+    assert after.scale_status == {"VDU1_scale": 1}
+    changes = rolled.resource_changes["affectedVnfcs"]
+    assert [(c["vduId"], c["changeType"]) for c in changes] == [("VDU1", "REMOVED")]
+    assert changes[0]["id"] not in kept
+
+
+def test_scale_out_rollback_after_heat_failed_the_update(world):
+    vnf = world.instantiated()
+    (a,) = world.heat.members(vnf.stack_name, GROUP)
+    world.heat.fail_member(vnf.stack_name, GROUP)
+    failed = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
+    assert failed.state is OpState.FAILED_TEMP
+    assert world.heat.stack(vnf.stack_name)["stack_status"] == "UPDATE_FAILED"
+    world.heat.clear_failures()
+
+    rolled = world.run(world.lcm.rollback(failed.id).id)
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert world.heat.members(vnf.stack_name, GROUP) == [a]
+    assert capacity(world.heat, vnf) == 1
+    assert {c.id for c in world.vnfs.get_vnf(vnf.id).vnfc} == heat_vnfc_ids(world.heat,
+                                                                              vnf)
+
+
+def test_scale_in_removes_the_newest_member_as_heat_lists_them(world):
+    vnf = world.instantiated()
+    world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
+    a, b = world.heat.members(vnf.stack_name, GROUP)
+    done = world.done(world.lcm.scale(vnf.id, "SCALE_IN", "VDU1_scale"))
+    assert done.state is OpState.COMPLETED, done.error
+    assert world.heat.members(vnf.stack_name, GROUP) == [a]
+    removed = [c for c in done.resource_changes["affectedVnfcs"]]
+    assert [c["changeType"] for c in removed] == ["REMOVED"]
+    assert removed[0]["id"] not in heat_vnfc_ids(world.heat, vnf)
+
+
+def test_retried_scale_out_sends_the_update_again(world):
+    vnf = world.instantiated()
+    world.heat.fail_next_update("boom")
+    failed = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
+    assert failed.state is OpState.FAILED_TEMP and "boom" in failed.error["detail"]
+    patches = sum(1 for r in world.heat.requests if r.method == "PATCH"
+                  and r.path.count("/") == 3)
+    retried = world.run(world.lcm.retry(failed.id).id)
+    assert retried.state is OpState.COMPLETED, retried.error
+    assert sum(1 for r in world.heat.requests if r.method == "PATCH"
+               and r.path.count("/") == 3) == patches + 1
+    assert len(world.heat.members(vnf.stack_name, GROUP)) == 2
+    assert {c.id for c in world.vnfs.get_vnf(vnf.id).vnfc} == heat_vnfc_ids(world.heat,
+                                                                              vnf)
+
+
+# -- instantiate and terminate -------------------------------------------------------------
+def test_instantiate_records_what_heat_created(world):
+    vnf = world.instantiated()
+    assert world.heat.stack(vnf.stack_name)["stack_status"] == "CREATE_COMPLETE"
+    assert {c.id for c in vnf.vnfc} == heat_vnfc_ids(world.heat, vnf)
+    assert len(vnf.vnfc) == 2
+
+
+def test_instantiate_rollback_deletes_its_stack_and_lists_what_it_removed(world):
+    vnf = world.new_vnf()
+    world.heat.fail_next_create("no capacity", resource="VDU2")
+    failed = world.done(world.lcm.instantiate(vnf.id, LEVEL_1))
+    assert failed.state is OpState.FAILED_TEMP
+    stack_id = world.heat.stack(vnf.stack_name)["id"]
+    rolled = world.run(world.lcm.rollback(failed.id).id)
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert world.heat.stack(stack_id)["stack_status"] == "DELETE_COMPLETE"
+    assert world.vnfs.get_vnf(vnf.id).instantiation_state is \
+        InstantiationState.NOT_INSTANTIATED
+    assert {c["changeType"] for c in rolled.resource_changes["affectedVnfcs"]} <= \
+        {"REMOVED"}
+
+
+def test_terminate_retry_resends_the_delete_of_a_delete_failed_stack(world):
+    vnf = world.instantiated()
+    world.heat.fail_next_delete("volume busy")
+    failed = world.done(world.lcm.terminate(vnf.id, "FORCEFUL"))
+    assert failed.state is OpState.FAILED_TEMP
+    stack_id = vnf.stack_id
+    assert world.heat.stack(stack_id)["stack_status"] == "DELETE_FAILED"
+    deletes = sum(1 for r in world.heat.requests if r.method == "DELETE")
+
+    retried = world.run(world.lcm.retry(failed.id).id)
+    assert retried.state is OpState.COMPLETED, retried.error
+    assert sum(1 for r in world.heat.requests if r.method == "DELETE") == deletes + 1
+    assert world.heat.stack(stack_id)["stack_status"] == "DELETE_COMPLETE"
+    assert {c["id"] for c in retried.resource_changes["affectedVnfcs"]} == \
+        {c.id for c in vnf.vnfc}
+
+
+def test_a_leftover_stack_of_a_finished_occurrence_is_deleted_first(world):
+    vnf = world.new_vnf()
+    world.heat.fail_next_create("no capacity", resource="VDU2")
+    failed = world.done(world.lcm.instantiate(vnf.id, LEVEL_1))
+    world.lcm.fail(failed.id)
+    leftover = world.heat.stack(vnf.stack_name)["id"]
+
+    done = world.done(world.lcm.instantiate(vnf.id, LEVEL_1))
+    assert done.state is OpState.COMPLETED, done.error
+    assert world.heat.stack(leftover)["stack_status"] == "DELETE_COMPLETE"
+    fresh = world.heat.stack(vnf.stack_name)
+    assert fresh["id"] != leftover and fresh["stack_status"] == "CREATE_COMPLETE"
+    create = next(s for s in done.steps if s.name == "create stack")
+    assert f"{vnf.stack_name}/{leftover}" in create.detail
+    assert failed.id in create.detail
+
+
+def test_a_stack_no_occurrence_created_is_refused_and_kept(world):
+    vnf = world.new_vnf()
+    heat = world.services.heat(world.services.vims.default_vim().id, "RegionOne")
+    foreign = heat.create_stack(vnf.stack_name, "heat_template_version: 2013-05-23\n")
+    world.heat.settle()
+    refused = world.done(world.lcm.instantiate(vnf.id, LEVEL_1))
+    assert refused.state is OpState.FAILED_TEMP
+    assert f"{vnf.stack_name}/{foreign}" in refused.error["detail"]
+    rolled = world.run(world.lcm.rollback(refused.id).id)
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert world.heat.stack(foreign)["stack_status"] == "CREATE_COMPLETE"
+
+
+# -- a worker that dies at any step boundary ------------------------------------------------
+INSTANTIATE_STEPS = ["validate request", "run instantiate_start script", "create stack",
+                     "wait for stack", "run instantiate_end script", "record instance"]
+SCALE_STEPS = ["validate request", "run scale_start script", "update stack",
+               "wait for stack", "run scale_end script", "record instance"]
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("step", INSTANTIATE_STEPS)
+def test_instantiate_killed_at_a_step_boundary_completes_on_retry(world, step, when):
+    vnf = world.new_vnf()
+    op = world.lcm.instantiate(vnf.id, LEVEL_1)
+    assert [s.name for s in op.steps] == INSTANTIATE_STEPS
+    world.crash_at = (step, when)
+    with pytest.raises(Crash):
+        world.run(op.id)
+    world.crash_at = None
+    world.expire_lease(op.id)
+    assert world.lcm.get_op_occ(op.id).state is OpState.FAILED_TEMP
+
+    retried = world.run(world.lcm.retry(op.id).id)
+    assert retried.state is OpState.COMPLETED, retried.error
+    stacks = [s for s in world.heat.requests if s.method == "POST" and s.path == "/stacks"]
+    assert len(stacks) == 1  # one stack, never a second one
+    vnf = world.vnfs.get_vnf(vnf.id)
+    assert world.heat.stack(vnf.stack_name)["stack_status"] == "CREATE_COMPLETE"
+    assert {c.id for c in vnf.vnfc} == heat_vnfc_ids(world.heat, vnf)
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("step", SCALE_STEPS)
+def test_scale_out_killed_at_a_step_boundary_rolls_back_cleanly(world, step, when):
+    vnf = world.instantiated()
+    (a,) = world.heat.members(vnf.stack_name, GROUP)
+    op = world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale")
+    world.crash_at = (step, when)
+    with pytest.raises(Crash):
+        world.run(op.id)
+    world.crash_at = None
+    world.expire_lease(op.id)
+
+    rolled = world.run(world.lcm.rollback(op.id).id)
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert world.heat.members(vnf.stack_name, GROUP) == [a]
+    assert capacity(world.heat, vnf) == 1
+    after = world.vnfs.get_vnf(vnf.id)
+    assert {c.id for c in after.vnfc} == heat_vnfc_ids(world.heat, vnf)
+    assert after.scale_status == {"VDU1_scale": 0}
