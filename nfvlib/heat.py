@@ -222,10 +222,16 @@ class HeatClient:
         """Heat's reason for a failed stack: where it failed and why.
 
         The stack's own reason names the failing resource's path; the earliest
-        failed event (nested stacks included) holds the root cause.
+        failed event (nested stacks included) since the stack's last action
+        started holds the root cause (earlier events are earlier failures).
         """
         own = " ".join(str(stack.get("stack_status_reason") or "").split())
         events = self.list_events(stack, nested_depth=5)
+        starts = [i for i, e in enumerate(events)
+                  if e.get("physical_resource_id") == stack.get("id")
+                  and str(e.get("resource_status", "")).endswith("_IN_PROGRESS")]
+        if starts:
+            events = events[starts[-1]:]
         failed = [e for e in events
                   if str(e.get("resource_status", "")).endswith("_FAILED")
                   and e.get("resource_status_reason")]
