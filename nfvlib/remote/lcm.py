@@ -35,6 +35,9 @@ WAIT_FACTOR = 1.5
 WAIT_CAP = 1.0
 #: How long an upload may stay UPLOADING/PROCESSING before giving up.
 ONBOARD_TIMEOUT = 600.0
+#: Tacker answers 202 to rollback and retry and leaves FAILED_TEMP a moment
+#: later: how long ``wait`` reads that stale FAILED_TEMP before believing it.
+STALE_GRACE = 30.0
 #: A guard against a server whose ``Link: rel="next"`` never ends.
 _MAX_PAGES = 1000
 
@@ -297,6 +300,9 @@ class RemoteLcm:
         self._vnfs = vnfs
         self._clock = clock
         self._sleep = sleep
+        #: occurrence id -> (verb, stateEnteredTime) of a rollback or retry the
+        #: server accepted while the occurrence still read FAILED_TEMP
+        self._accepted: dict[str, tuple[str, str]] = {}
 
     # -- operations ---------------------------------------------------------------
     def instantiate(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
@@ -392,10 +398,42 @@ class RemoteLcm:
         Reads back off from :data:`WAIT_FIRST` to :data:`WAIT_CAP` seconds, and
         starts fast again after a change. Raises :class:`WaitTimeout` after
         ``timeout`` seconds.
+
+        After a :meth:`rollback` or :meth:`retry` of this client, the
+        FAILED_TEMP the server still shows from before the request is not an
+        answer: the wait goes on until the state (or the time it was entered)
+        changes, or for at most :data:`STALE_GRACE` seconds.
         """
-        return follow_occurrence(lambda: self.get_op_occ(op_id), timeout=timeout,
-                                 progress=progress, first=WAIT_FIRST, cap=WAIT_CAP,
-                                 clock=self._clock, sleep=self._sleep)
+        started = self._clock()
+        accepted = self._accepted.pop(op_id, None)
+        seen = [] if accepted is None else [self._outwait_stale(op_id, accepted, timeout)]
+        remaining = None if timeout is None else max(
+            timeout - (self._clock() - started), 0.0)
+        return follow_occurrence(lambda: seen.pop() if seen else self.get_op_occ(op_id),
+                                 timeout=remaining, progress=progress, first=WAIT_FIRST,
+                                 cap=WAIT_CAP, clock=self._clock, sleep=self._sleep)
+
+    def _outwait_stale(self, op_id: str, accepted: tuple[str, str],
+                       timeout: float | None) -> OpOcc:
+        """Read until the occurrence leaves the FAILED_TEMP it had before ``verb``;
+        return the first occurrence read that did (or the last, after the grace)."""
+        verb, entered = accepted
+        grace = STALE_GRACE if timeout is None else min(STALE_GRACE, timeout)
+        backoff = Backoff(first=WAIT_FIRST, cap=WAIT_CAP, factor=WAIT_FACTOR,
+                          timeout=grace, clock=self._clock, sleep=self._sleep)
+        while True:
+            op = self.get_op_occ(op_id)
+            if op.state is not OpState.FAILED_TEMP or op.state_entered_time != entered:
+                return op
+            if backoff.expired():
+                if timeout is not None and timeout <= STALE_GRACE:
+                    raise WaitTimeout(
+                        f"operation occurrence {op_id} is still FAILED_TEMP after "
+                        f"{timeout:g} s: the server accepted the {verb} but has not "
+                        "started it", hint=f"follow it with 'vnflcm op show {op_id}'",
+                        last_seen=op.state.value, timeout=timeout)
+                return op
+            backoff.pause()
 
     # -- internals ----------------------------------------------------------------
     def _start(self, vnf_id: str, verb: str, request: dict[str, Any]) -> OpOcc:
@@ -417,7 +455,12 @@ class RemoteLcm:
     def _task(self, op_id: str, verb: str, body: dict[str, Any] | None = None) -> OpOcc:
         self._api.send("POST", f"{OP_OCCS}/{op_id}/{verb}", json=body, headers=V2_HEADERS,
                        not_found=OpOccNotFound)
-        return self.get_op_occ(op_id)
+        op = self.get_op_occ(op_id)
+        if verb in ("rollback", "retry") and op.state is OpState.FAILED_TEMP:
+            self._accepted[op_id] = (verb, op.state_entered_time)
+        else:
+            self._accepted.pop(op_id, None)
+        return op
 
 
 def _occ_id_from(resp: Any) -> str:

@@ -419,6 +419,45 @@ def test_wait_returns_at_once_on_a_final_state(lcm, clock, requests_mock):
     assert lcm.wait(OCC).state is OpState.COMPLETED and clock.sleeps == []
 
 
+def test_wait_after_rollback_outwaits_the_stale_failed_temp(lcm, clock, requests_mock):
+    """Tacker accepts a rollback (202) and leaves FAILED_TEMP only a moment later."""
+    requests_mock.post(f"{OCCS}/{OCC}/rollback", status_code=202)
+    stale = {"json": occ_wire("FAILED_TEMP")}
+    requests_mock.get(f"{OCCS}/{OCC}", [stale, stale, stale, {"json": occ_wire(
+        "ROLLING_BACK", stateEnteredTime="2024-01-01T00:00:09Z")},
+        {"json": occ_wire("ROLLED_BACK", stateEnteredTime="2024-01-01T00:00:12Z")}])
+    assert lcm.rollback(OCC).state is OpState.FAILED_TEMP
+    seen = []
+    assert lcm.wait(OCC, timeout=60, progress=lambda o: seen.append(o.state.value)
+                    ).state is OpState.ROLLED_BACK
+    assert seen == ["ROLLING_BACK", "ROLLED_BACK"]
+    # The next wait has no rollback to outwait: FAILED_TEMP is an answer again.
+    requests_mock.get(f"{OCCS}/{OCC}", json=occ_wire("FAILED_TEMP"))
+    assert lcm.wait(OCC, timeout=60).state is OpState.FAILED_TEMP
+
+
+def test_retry_that_fails_again_quickly_is_seen_by_its_entered_time(lcm, requests_mock):
+    requests_mock.post(f"{OCCS}/{OCC}/retry", status_code=202)
+    requests_mock.get(f"{OCCS}/{OCC}", [{"json": occ_wire("FAILED_TEMP")}, {
+        "json": occ_wire("FAILED_TEMP", stateEnteredTime="2024-01-01T00:00:30Z")}])
+    lcm.retry(OCC)
+    op = lcm.wait(OCC, timeout=60)
+    assert (op.state, op.state_entered_time) == (OpState.FAILED_TEMP,
+                                                 "2024-01-01T00:00:30Z")
+
+
+def test_a_rollback_the_server_never_starts_is_bounded(lcm, clock, requests_mock):
+    requests_mock.post(f"{OCCS}/{OCC}/rollback", status_code=202)
+    requests_mock.get(f"{OCCS}/{OCC}", json=occ_wire("FAILED_TEMP"))
+    lcm.rollback(OCC)
+    with pytest.raises(WaitTimeout, match="accepted the rollback but has not started"):
+        lcm.wait(OCC, timeout=5)
+    assert clock.now == pytest.approx(1005.0)
+    lcm.rollback(OCC)
+    assert lcm.wait(OCC).state is OpState.FAILED_TEMP  # believed after the grace
+    assert clock.now == pytest.approx(1005.0 + remote_lcm.STALE_GRACE)
+
+
 def test_the_client_gives_the_remote_classes_in_remote_mode(tmp_path):
     import nfvlib
 
