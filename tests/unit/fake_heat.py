@@ -281,8 +281,9 @@ class FakeHeat:
             rest = "/".join(parts[2:])
             location += f"/{rest}" if rest else ""
             return 302, (location + (f"?{urlencode(query)}" if query else ""),)
-        stack = self._get(parts[2])
-        if stack.name != parts[1]:
+        stack = next((s for top in self._tops for s in self._walk(top)
+                      if s.id == parts[2]), None)
+        if stack is None or stack.name != parts[1]:
             raise _Reply(404, f"The Stack ({parts[1]}) could not be found.", "EntityNotFound")
         rest = parts[3:]
         if method == "GET":

@@ -325,3 +325,48 @@ def test_requests_are_logged(fake, heat):
     assert fake.requests[-1] == (
         "PATCH", f"/stacks/vnf-1/{stack['id']}/resources/VDU2",
         {"mark_unhealthy": True, "resource_status_reason": "heal"})
+
+
+def test_snapshot_and_restore_bring_members_and_parameters_back(fake, heat):
+    stack = create(heat, capacity=2)
+    members = fake.members("vnf-1", GROUP)
+    url = f"{fake.url}/stacks/vnf-1/{stack['id']}/snapshots"
+    sess = session.Session()
+    snap = sess.post(url, json={"name": "before"}).json()
+    assert snap["status"] == "IN_PROGRESS"
+    assert sess.get(f"{url}/{snap['id']}").json()["snapshot"]["status"] == "COMPLETE"
+    scale(heat, stack, 3)
+    restore = sess.post(f"{url}/{snap['id']}/restore")
+    assert restore.status_code == 202
+    done = heat.wait_for_stack(f"vnf-1/{stack['id']}", "RESTORE")
+    assert json.loads(done["parameters"]["nfv"])["VDU"]["VDU1"]["desired_capacity"] == 2
+    assert fake.members("vnf-1", GROUP) == members
+    assert sess.delete(f"{url}/{snap['id']}").status_code == 204
+    assert sess.get(url).json() == {"snapshots": []}
+
+
+def test_suspending_a_member_stack_leaves_the_parent_alone(fake, heat):
+    stack = create(heat)
+    rows = heat.list_resources(stack, nested_depth=1)
+    member = next(r for r in rows if r.get("parent_resource") == GROUP)
+    nested = fake.stack(member["physical_resource_id"])
+    heat.stack_action(nested, "suspend")
+    assert heat.wait_for_stack(nested["id"], "SUSPEND")["stack_status"] == "SUSPEND_COMPLETE"
+    assert heat.get_stack("vnf-1")["stack_status"] == "CREATE_COMPLETE"
+
+
+def test_updating_a_suspended_stack_fails(fake, heat):
+    stack = create(heat)
+    heat.stack_action(stack, "suspend")
+    heat.wait_for_stack("vnf-1", "SUSPEND")
+    heat.update_stack(stack, parameters=nfv(2))
+    with pytest.raises(HeatError) as failed:
+        heat.wait_for_stack("vnf-1", "UPDATE")
+    assert "suspended" in failed.value.reason
+
+
+def test_errors_have_heats_error_body(fake, heat):
+    answer = session.Session().get(f"{fake.url}/stacks/nope/123", raise_exc=False)
+    assert answer.status_code == 404
+    assert answer.json()["error"] == {"message": "The Stack (nope) could not be found.",
+                                      "traceback": None, "type": "EntityNotFound"}
