@@ -234,7 +234,9 @@ def _show(vnf: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     if _value(vnf, "instantiation_state") == "INSTANTIATED":
         info = {f: getattr(vnf, f) for f in _INSTANTIATED_FIELDS
                 if getattr(vnf, f) is not None}
-        info.update(vnf.instantiated_info)
+        from nfvlib.lcm.secrets import mask
+
+        info.update(mask(vnf.instantiated_info))
         data["Instantiated Vnf Info"] = DictColumn(info)
         data["VNFC Instances"] = VnfcColumn(vnf.vnfc)
     names = tuple(sorted(data))

@@ -190,6 +190,19 @@ class _Env:
             self._request = secrets.unseal(self.op.request, self.services.vims.vault)
         return self._request
 
+    def seal(self, value: Any) -> Any:
+        """``value`` with its secret values sealed, fit to store (e.g. the nfv parameter)."""
+        from nfvlib.lcm import secrets
+
+        vault = self.services.vims.vault
+        return secrets.seal(value, vault, vault.key_for(secrets.REQUEST_KEY_PURPOSE))
+
+    def heat_nfv(self, nfv: dict[str, Any]) -> str:
+        """The ``nfv`` stack parameter as Heat gets it: stored sealed, sent in clear."""
+        from nfvlib.lcm import secrets
+
+        return json.dumps(secrets.unseal(nfv, self.services.vims.vault))
+
 
 def _bind(fn: Callable, env: _Env) -> Callable[[StepContext], None]:
     return lambda ctx: fn(ctx, env)
@@ -207,7 +220,7 @@ def _validate_instantiate(ctx: StepContext, env: _Env) -> None:
         vim_id=vim.id, region=region, flavour_id=flavour_id,
         instantiation_level_id=request.get("instantiationLevelId"),
         stack_name=env.vnf().stack_name,
-        nfv=heat_params.build_instantiate_nfv(package, flavour_id, dict(request)))
+        nfv=env.seal(heat_params.build_instantiate_nfv(package, flavour_id, dict(request))))
 
 
 def _validate_scale(ctx: StepContext, env: _Env) -> None:
@@ -283,7 +296,8 @@ def _capacity_drop(before: dict[str, Any], after: dict[str, Any]) -> dict[str, i
 # -- scripts ------------------------------------------------------------------------
 def _script_step(event: str) -> Callable[[StepContext, _Env], None]:
     def run(ctx: StepContext, env: _Env) -> None:
-        from nfvlib.lcm.scripts import run_script
+        from nfvlib.lcm import secrets
+        from nfvlib.lcm.scripts import ScriptFailed, run_script
 
         package = env.package()
         vnf = env.vnf()
@@ -295,8 +309,13 @@ def _script_step(event: str) -> Callable[[StepContext, _Env], None]:
                   "stack_id": ctx.data.get("stack_id") or vnf.stack_id or "",
                   "stack_outputs": ctx.data.get("stack_outputs") or {},
                   "additional_params": env.request().get("additionalParams") or {}}
-        output = run_script(package.path, flavour.lifecycle[event], event, params)
-        ctx.data.setdefault("script_output", {})[event] = output[-1000:]
+        hidden = secrets.secret_values(params["additional_params"])
+        try:
+            output = run_script(package.path, flavour.lifecycle[event], event, params)
+        except ScriptFailed as exc:
+            raise ScriptFailed(secrets.scrub(str(exc), hidden)) from None
+        ctx.data.setdefault("script_output", {})[event] = secrets.scrub(output,
+                                                                        hidden)[-1000:]
     return run
 
 
@@ -369,7 +388,7 @@ def _create_stack(ctx: StepContext, env: _Env) -> None:
     from nfvlib.lcm import heat_params
 
     heat = env.heat(ctx.data)
-    parameters = {"nfv": json.dumps(ctx.data["nfv"])}
+    parameters = {"nfv": env.heat_nfv(ctx.data["nfv"])}
     existing = _existing_stack(heat, ctx.data["stack_name"])
     if existing is not None and _creator(existing) != ctx.op.id:
         _remove_leftover(ctx, env, heat, existing)
@@ -430,7 +449,7 @@ def _update_nfv(ctx: StepContext, env: _Env) -> None:
     stack = heat.get_stack(_stack_ref(ctx.data))
     if not stack.get("stack_status", "").endswith("_COMPLETE"):
         heat.wait_until_quiet(stack)
-    heat.update_stack(stack, parameters={"nfv": json.dumps(ctx.data["nfv"])})
+    heat.update_stack(stack, parameters={"nfv": env.heat_nfv(ctx.data["nfv"])})
     ctx.data["expect"] = "UPDATE"
 
 
@@ -464,7 +483,7 @@ def _undo_update_nfv(ctx: StepContext, env: _Env) -> None:
         except StackNotFound:
             continue
     ctx.save()
-    heat.update_stack(stack, parameters={"nfv": json.dumps(ctx.data["prev_nfv"])})
+    heat.update_stack(stack, parameters={"nfv": env.heat_nfv(ctx.data["prev_nfv"])})
     heat.wait_for_stack(_stack_ref(ctx.data), "UPDATE", timeout=STACK_TIMEOUT)
 
 
@@ -477,7 +496,7 @@ def _wait_stack(ctx: StepContext, env: _Env) -> None:
         return
     if ctx.data.get("waited"):
         # A retry: the stack may have moved on (or been fixed) since.
-        expect = _redrive(heat, ctx, expect)
+        expect = _redrive(heat, ctx, env, expect)
     ctx.data["waited"] = True
     ctx.save()
 
@@ -506,7 +525,7 @@ def _wait_stack(ctx: StepContext, env: _Env) -> None:
                                      for o in stack.get("outputs") or []}
 
 
-def _redrive(heat: Any, ctx: StepContext, expect: str) -> str:
+def _redrive(heat: Any, ctx: StepContext, env: _Env, expect: str) -> str:
     """On retry: the action to wait for, sending the failed Heat action again.
 
     A failed delete is deleted again; a failed create or update is updated
@@ -531,7 +550,7 @@ def _redrive(heat: Any, ctx: StepContext, expect: str) -> str:
     if status == "COMPLETE" and action != "DELETE":
         return action
     heat.wait_until_quiet(stack)
-    heat.update_stack(stack, parameters={"nfv": json.dumps(ctx.data["nfv"])})
+    heat.update_stack(stack, parameters={"nfv": env.heat_nfv(ctx.data["nfv"])})
     return "UPDATE"
 
 

@@ -120,3 +120,44 @@ def contains_secret(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return any(contains_secret(v) for v in value)
     return False
+
+
+def secret_values(value: Any) -> set[str]:
+    """The clear secret values inside ``value``, as text and as JSON text.
+
+    A script's output or message may echo what it was given; :func:`scrub`
+    removes these from it before it is kept anywhere.
+    """
+    found: set[str] = set()
+
+    def collect(item: Any) -> None:
+        if isinstance(item, Mapping):
+            for _, inner in item.items():
+                collect(inner)
+        elif isinstance(item, (list, tuple)):
+            for inner in item:
+                collect(inner)
+        elif item is not None and not isinstance(item, bool):
+            found.add(str(item))
+            found.add(json.dumps(item)[1:-1] if isinstance(item, str) else str(item))
+
+    def walk(item: Any) -> None:
+        if isinstance(item, Mapping):
+            for key, inner in item.items():
+                if is_secret_key(key):
+                    collect(inner)
+                else:
+                    walk(inner)
+        elif isinstance(item, (list, tuple)):
+            for inner in item:
+                walk(inner)
+
+    walk(value)
+    return {text for text in found if len(text) >= 3}
+
+
+def scrub(text: str, values: set[str]) -> str:
+    """``text`` with every one of ``values`` replaced by ``***`` (longest first)."""
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text

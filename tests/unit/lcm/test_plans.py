@@ -309,3 +309,27 @@ def test_scale_out_killed_at_a_step_boundary_rolls_back_cleanly(world, step, whe
     after = world.vnfs.get_vnf(vnf.id)
     assert {c.id for c in after.vnfc} == heat_vnfc_ids(world.heat, vnf)
     assert after.scale_status == {"VDU1_scale": 0}
+
+
+# -- secrets -----------------------------------------------------------------------------------
+def test_a_secret_reaches_heat_intact_and_the_store_never_in_clear(world):
+    secret = "Sup3r-s3cret-value"
+    vnf = world.new_vnf()
+    request = dict(LEVEL_1, additionalParams={
+        "nfv": {"VDU": {"VDU1": {"admin_password": secret}}}})
+    done = world.done(world.lcm.instantiate(vnf.id, request))
+    assert done.state is OpState.COMPLETED, done.error
+    nfv = json.loads(world.heat.stack(vnf.stack_name)["parameters"]["nfv"])
+    assert nfv["VDU"]["VDU1"]["admin_password"] == secret
+    scaled = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
+    assert scaled.state is OpState.COMPLETED, scaled.error
+    nfv = json.loads(world.heat.stack(vnf.stack_name)["parameters"]["nfv"])
+    assert nfv["VDU"]["VDU1"]["admin_password"] == secret
+    assert nfv["VDU"]["VDU1"]["desired_capacity"] == 2
+
+    store = world.services.store
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for path in store.path.parent.glob(store.path.name + "*"):
+        assert secret.encode() not in path.read_bytes(), path
+    shown = world.vnfs.get_vnf(vnf.id).instantiated_info
+    assert secret not in json.dumps(shown)

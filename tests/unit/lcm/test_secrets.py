@@ -156,11 +156,14 @@ def test_the_worker_gets_the_real_values(world):
         assert params["nfv"]["VDU"]["VDU1"]["admin_password"] == PASSWORD
         assert params["vim_password"] == {"v": "x-dict-secret"}
         assert params["interfaceInfo"] == {"secret": ["x-iface-1"]}
-        # The plan's first step builds Heat's nfv parameter from the real value.
+        # The plan's first step builds Heat's nfv parameter from the real value;
+        # it keeps it sealed and sends it to Heat in clear.
         validate = plans.build(stored_op, services)[0]
         ctx = StepContext(stored_op, {}, runner=None)
         validate.do(ctx)
-        assert ctx.data["nfv"]["VDU"]["VDU1"]["admin_password"] == PASSWORD
+        assert PASSWORD not in json.dumps(ctx.data)
+        sent = json.loads(env.heat_nfv(ctx.data["nfv"]))
+        assert sent["VDU"]["VDU1"]["admin_password"] == PASSWORD
     finally:
         services.close()
 
