@@ -21,10 +21,12 @@ _SHOW_COLUMNS = _LIST_COLUMNS + (
     ("start_time", "Start Time"), ("state_entered_time", "State Entered Time"),
     ("is_automatic_invocation", "Is Automatic Invocation"),
     ("is_cancel_pending", "Is Cancel Pending"), ("cancel_mode", "Cancel Mode"),
-    ("step_summary", "Current Step"),
 )
 _DICT_COLUMNS = (("error", "Error"), ("request", "Operation Parameters"),
                  ("resource_changes", "Resource Changes"))
+#: nfvkit's own columns, shown after python-tackerclient's
+_EXTRA_COLUMNS = (("step_summary", "Current Step"),
+                  ("vnf_instance_deleted", "VNF Instance Deleted"))
 _OP_ID_HELP = "VNF lifecycle management operation occurrence ID."
 
 #: One SOL013 attribute-based filter term: (op,attribute,value)
@@ -65,14 +67,20 @@ def _value(op: Any, field: str) -> Any:
 
 
 def _show(op: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """Columns (sorted by name, as tackerclient) and values of one occurrence."""
+    """Columns and values of one occurrence.
+
+    python-tackerclient's columns come first, sorted by name as it sorts
+    them; nfvkit's own follow: the current step, and whether the VNF
+    instance has been deleted since (its occurrences are kept).
+    """
     data = {header: _value(op, field) for field, header in _SHOW_COLUMNS}
-    data["Current Step"] = data["Current Step"] or None
     for field, header in _DICT_COLUMNS:
         value = getattr(op, field)
         data[header] = None if value is None else DictColumn(value)
     names = tuple(sorted(data))
-    return names, tuple(data[n] for n in names)
+    extra = {header: _value(op, field) for field, header in _EXTRA_COLUMNS}
+    extra["Current Step"] = extra["Current Step"] or None
+    return names + tuple(extra), tuple(data[n] for n in names) + tuple(extra.values())
 
 
 class ListVnfLcmOp(NfvCommandMixin, lister.Lister):

@@ -257,6 +257,8 @@ class OpStep:
     started_at: str | None = None
     ended_at: str | None = None
     error: str | None = None
+    #: What the step did beyond the obvious (e.g. a leftover stack it deleted).
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,13 @@ class OpOcc:
     #: "forward" while doing, "rollback" while undoing
     direction: str = "forward"
     worker_pid: int | None = None
+    #: on the lease clock of the boot ``lease_boot_id`` (see nfvlib.lcm.engine)
     lease_expires_at: float | None = None
+    #: the run holding the lease (a pid alone may be reused by another run)
+    lease_token: str | None = None
+    lease_boot_id: str | None = None
+    #: the VNF instance was deleted; the occurrence is kept as its history
+    vnf_instance_deleted: bool = False
 
     @property
     def step_summary(self) -> str:

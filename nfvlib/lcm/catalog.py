@@ -180,18 +180,29 @@ class LocalVnfs:
         return self._decorate(vnf)
 
     def delete_vnf(self, vnf_id: str) -> VnfInstance:
-        """Delete a NOT_INSTANTIATED instance (and its operation history)."""
+        """Delete a NOT_INSTANTIATED instance with no operation under way.
+
+        Its operation occurrences are kept, as Tacker v2 keeps them: the
+        record of who did what to it and how that ended.
+        """
         vnf = self.get_vnf(vnf_id)
-        if vnf.instantiation_state is InstantiationState.INSTANTIATED:
-            raise Conflict(f"VNF instance {vnf.id} is INSTANTIATED",
-                           hint="terminate it first with 'vnflcm terminate'")
-        active = self._ops.active_for(vnf.id)
-        if active is not None:
-            raise Conflict(f"VNF instance {vnf.id} has operation {active.operation.value} "
-                           f"({active.id}) in state {active.state.value}",
-                           hint="finish, roll back or fail it first")
-        with self._store.transaction() as conn:
-            self._table.delete(conn, vnf.id)
+        with self._store.transaction():
+            # Checked in the deleting transaction, so no operation can start
+            # between the check and the delete.
+            current = self._table.get(vnf.id)
+            if current is None:
+                raise VnfNotFound(f"no VNF instance with id {vnf.id}",
+                                  hint="list instances with 'vnflcm list'")
+            if current.instantiation_state is InstantiationState.INSTANTIATED:
+                raise Conflict(f"VNF instance {vnf.id} is INSTANTIATED",
+                               hint="terminate it first with 'vnflcm terminate'")
+            active = self._ops.active_for(vnf.id)
+            if active is not None:
+                raise Conflict(f"VNF instance {vnf.id} has operation "
+                               f"{active.operation.value} ({active.id}) in state "
+                               f"{active.state.value}",
+                               hint="finish, roll back or fail it first")
+            self._table.delete(self._store.conn, vnf.id)
         return vnf
 
     def _decorate(self, vnf: VnfInstance) -> VnfInstance:

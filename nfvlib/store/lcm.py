@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import sqlite3
 from typing import Any, Iterator, Mapping
@@ -52,13 +53,17 @@ class _Table:
     def convert(self, values: dict[str, Any]) -> Any:
         return self.model(**values)
 
+    def query(self) -> str:
+        """The SELECT that reads rows (a subclass may add derived columns)."""
+        return f"SELECT * FROM {self.table}"
+
     def get(self, obj_id: str) -> Any | None:
-        row = self.store.conn.execute(f"SELECT * FROM {self.table} WHERE id = ?",
+        row = self.store.conn.execute(f"{self.query()} WHERE id = ?",
                                       (obj_id,)).fetchone()
         return self.from_row(row) if row else None
 
     def select(self, where: str = "", params: tuple = (), order: str = "") -> list[Any]:
-        sql = f"SELECT * FROM {self.table}"
+        sql = self.query()
         if where:
             sql += f" WHERE {where}"
         if order:
@@ -130,10 +135,17 @@ class OpOccTable(_Table):
     table = "op_occs"
     model = OpOcc
     json_fields = ("request", "error", "resource_changes", "steps")
-    skip = ()
+    skip = ("vnf_instance_deleted",)
+
+    def query(self) -> str:
+        # Occurrences outlive their instance; whether it is gone is derived.
+        return ("SELECT *, NOT EXISTS (SELECT 1 FROM vnf_instances v "
+                "WHERE v.id = op_occs.vnf_instance_id) AS vnf_instance_deleted "
+                "FROM op_occs")
 
     def from_row(self, row):
         values = {name: row[name] for name in self.columns}
+        values["vnf_instance_deleted"] = bool(row["vnf_instance_deleted"])
         for name in self.json_fields:
             if values[name] is not None:
                 values[name] = json.loads(values[name])
@@ -173,6 +185,50 @@ class OpOccTable(_Table):
         conn.execute("UPDATE op_occs SET steps = ?, current_step = ? WHERE id = ?",
                      (json.dumps(_plain(steps)), current_step, op_id))
 
+    def set_state_if(self, conn: sqlite3.Connection, op_id: str, expected: OpState,
+                     target: OpState, **changes: Any) -> bool:
+        """Compare-and-set: move ``op_id`` to ``target`` only if it is ``expected``.
+
+        ``changes`` are further columns to set. Returns whether the row changed;
+        one statement, so a concurrent writer cannot slip in between.
+        """
+        values = {"state": target.value, **{k: _column_value(self, k, v)
+                                              for k, v in changes.items()}}
+        cur = conn.execute(
+            f"UPDATE op_occs SET {', '.join(k + ' = ?' for k in values)} "
+            "WHERE id = ? AND state = ?", [*values.values(), op_id, expected.value])
+        return cur.rowcount == 1
+
+    def owner(self, conn: sqlite3.Connection, op_id: str
+              ) -> tuple[int | None, str | None] | None:
+        """``(worker_pid, lease_token)`` of the occurrence, None if it is gone."""
+        row = conn.execute("SELECT worker_pid, lease_token FROM op_occs WHERE id = ?",
+                           (op_id,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def take_lease(self, conn: sqlite3.Connection, op_id: str, pid: int, token: str,
+                   expires_at: float, boot_id: str | None) -> None:
+        """Record this run as the lease holder."""
+        conn.execute("UPDATE op_occs SET worker_pid = ?, lease_token = ?, "
+                     "lease_expires_at = ?, lease_boot_id = ? WHERE id = ?",
+                     (pid, token, expires_at, boot_id, op_id))
+
+    def renew_lease(self, conn: sqlite3.Connection, op_id: str, pid: int, token: str,
+                    expires_at: float) -> bool:
+        """Extend the lease if this run still holds it; False when it does not."""
+        cur = conn.execute("UPDATE op_occs SET lease_expires_at = ? "
+                           "WHERE id = ? AND worker_pid = ? AND lease_token = ?",
+                           (expires_at, op_id, pid, token))
+        return cur.rowcount == 1
+
+    def release_lease(self, conn: sqlite3.Connection, op_id: str, pid: int,
+                      token: str) -> None:
+        """Drop the lease if this run still holds it."""
+        conn.execute("UPDATE op_occs SET worker_pid = NULL, lease_token = NULL, "
+                     "lease_expires_at = NULL, lease_boot_id = NULL "
+                     "WHERE id = ? AND worker_pid = ? AND lease_token = ?",
+                     (op_id, pid, token))
+
     def active_for(self, vnf_id: str) -> OpOcc | None:
         found = self.select("vnf_instance_id = ? AND state NOT IN "
                             "('COMPLETED', 'FAILED', 'ROLLED_BACK')", (vnf_id,))
@@ -180,6 +236,19 @@ class OpOccTable(_Table):
 
     def with_lease(self) -> Iterator[OpOcc]:
         yield from self.select("state IN ('STARTING', 'PROCESSING', 'ROLLING_BACK')")
+
+
+def _column_value(table: _Table, name: str, value: Any) -> Any:
+    """One field as its column value (JSON, enum value or int for a bool)."""
+    if name not in table.columns:
+        raise ValueError(f"{table.table} has no column {name}")
+    if name in table.json_fields:
+        return json.dumps(_plain(value))
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
 
 
 def _plain(value: Any) -> Any:

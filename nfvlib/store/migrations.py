@@ -102,6 +102,51 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX op_occs_vnf ON op_occs (vnf_instance_id, start_time);
         CREATE INDEX op_occs_state ON op_occs (state);
     """),
+    # Occurrences outlive their VNF instance (Tacker v2 keeps them as the
+    # instance's history), so op_occs loses its foreign key: SQLite cannot drop
+    # a constraint, hence a new table, a copy, and the indexes made again.
+    # A lease also records the run that holds it and the boot it counts from.
+    (3, "keep op occurrences after their instance; lease token and boot id", """
+        CREATE TABLE op_occs_v3 (
+            id TEXT PRIMARY KEY,
+            vnf_instance_id TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            state TEXT NOT NULL,
+            start_time TEXT NOT NULL,
+            state_entered_time TEXT NOT NULL,
+            is_automatic_invocation INTEGER NOT NULL DEFAULT 0,
+            is_cancel_pending INTEGER NOT NULL DEFAULT 0,
+            cancel_mode TEXT,
+            request TEXT NOT NULL DEFAULT '{}',
+            error TEXT,
+            resource_changes TEXT NOT NULL DEFAULT '{}',
+            steps TEXT NOT NULL DEFAULT '[]',
+            current_step INTEGER NOT NULL DEFAULT 0,
+            direction TEXT NOT NULL DEFAULT 'forward',
+            context TEXT NOT NULL DEFAULT '{}',
+            worker_pid INTEGER,
+            lease_expires_at REAL,
+            lease_token TEXT,
+            lease_boot_id TEXT
+        );
+        INSERT INTO op_occs_v3 (
+            id, vnf_instance_id, operation, state, start_time, state_entered_time,
+            is_automatic_invocation, is_cancel_pending, cancel_mode, request, error,
+            resource_changes, steps, current_step, direction, context, worker_pid,
+            lease_expires_at)
+        SELECT
+            id, vnf_instance_id, operation, state, start_time, state_entered_time,
+            is_automatic_invocation, is_cancel_pending, cancel_mode, request, error,
+            resource_changes, steps, current_step, direction, context, worker_pid,
+            lease_expires_at
+        FROM op_occs;
+        DROP TABLE op_occs;
+        ALTER TABLE op_occs_v3 RENAME TO op_occs;
+        CREATE UNIQUE INDEX op_occs_one_active_per_vnf ON op_occs (vnf_instance_id)
+            WHERE state NOT IN ('COMPLETED', 'FAILED', 'ROLLED_BACK');
+        CREATE INDEX op_occs_vnf ON op_occs (vnf_instance_id, start_time);
+        CREATE INDEX op_occs_state ON op_occs (state);
+    """),
     # Keys a store created, so that a store sharing its key directory with
     # others deletes only its own; keys of existing VIM rows become owned.
     (4, "record the vault keys each store owns", """
@@ -130,13 +175,16 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"the store's schema version {current} is newer than this nfvkit "
             f"understands ({LATEST})",
             hint="upgrade nfvkit, or point NFV_STORE at another store file")
+    applied = _applied(conn)
     for version, name, sql in MIGRATIONS:
-        if version <= current:
+        # Each migration runs unless recorded, so one that landed below an
+        # already shipped one (3 after 4) still runs on a store at 4.
+        if version in applied:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have migrated while we waited for the lock.
-            if _version(conn) >= version:
+            if version in _applied(conn):
                 conn.execute("COMMIT")
                 continue
             for statement in sql.split(";"):
@@ -151,6 +199,10 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("ROLLBACK")
             raise
     return _version(conn)
+
+
+def _applied(conn: sqlite3.Connection) -> set[int]:
+    return {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
 
 
 def _version(conn: sqlite3.Connection) -> int:

@@ -499,7 +499,11 @@ def test_op_show_columns(nfv, capsys):
     assert code == 0, err
     nfv.lcm.get_op_occ.assert_called_once_with(OP_ID)
     shown = json.loads(out)
-    assert list(shown) == sorted(shown)
+    tacker = ["Cancel Mode", "Error", "ID", "Is Automatic Invocation", "Is Cancel Pending",
+              "Operation", "Operation Parameters", "Operation State", "Resource Changes",
+              "Start Time", "State Entered Time", "VNF Instance ID"]
+    # python-tackerclient's columns, sorted as it sorts them, then nfvkit's own
+    assert list(shown) == tacker + ["Current Step", "VNF Instance Deleted"]
     assert shown == {
         "Cancel Mode": "GRACEFUL", "Current Step": "step 4 of 6: wait for stack",
         "Error": error, "ID": OP_ID, "Is Automatic Invocation": False,
@@ -507,6 +511,7 @@ def test_op_show_columns(nfv, capsys):
         "Operation Parameters": {"flavourId": "simple"}, "Operation State": "FAILED_TEMP",
         "Resource Changes": {"affectedVnfcs": [{"id": "srv-1"}]},
         "Start Time": T0, "State Entered Time": T0, "VNF Instance ID": VNF_ID,
+        "VNF Instance Deleted": False,
     }
     nfv.lcm.get_op_occ.return_value = make_op(OpState.STARTING, steps=())
     code, out, _ = run(capsys, "vnflcm", "op", "show", OP_ID, "-f", "yaml")
@@ -514,6 +519,23 @@ def test_op_show_columns(nfv, capsys):
     assert shown["Error"] is None and shown["Current Step"] is None
     code, out, _ = run(capsys, "vnflcm", "op", "show", OP_ID)
     assert code == 0 and "Operation Parameters" in out
+
+
+def test_op_show_and_list_an_occurrence_of_a_deleted_instance(nfv, capsys):
+    nfv.lcm.get_op_occ.return_value = make_op(OpState.COMPLETED, Operation.TERMINATE,
+                                              step=6, vnf_instance_deleted=True)
+    code, out, err = run(capsys, "vnflcm", "op", "show", OP_ID, "-f", "json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["VNF Instance Deleted"] is True and shown["VNF Instance ID"] == VNF_ID
+    code, out, _ = run(capsys, "vnflcm", "op", "show", OP_ID)
+    assert code == 0
+    assert [line for line in out.splitlines() if "VNF Instance Deleted" in line][0] \
+        .replace(" ", "") == "|VNFInstanceDeleted|True|"
+    nfv.lcm.list_op_occs.return_value = [make_op(OpState.COMPLETED,
+                                                 vnf_instance_deleted=True)]
+    code, out, _ = run(capsys, "vnflcm", "op", "list", "-f", "json")
+    assert code == 0 and json.loads(out)[0]["VNF Instance ID"] == VNF_ID
 
 
 def test_op_fail_shows_the_occurrence(nfv, capsys):

@@ -152,6 +152,71 @@ def test_failed_migration_leaves_version_and_schema_untouched(store_path, monkey
     s.close()
 
 
+def test_migration_3_keeps_op_occurrences_and_drops_their_foreign_key(store_path,
+                                                                     monkeypatch):
+    # A store as version 2 left it, with an instance and its occurrences.
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+    monkeypatch.setattr(migrations, "LATEST", 2)
+    store_path.parent.mkdir(parents=True)
+    old = sqlite3.connect(store_path, isolation_level=None)
+    old.execute("PRAGMA foreign_keys = ON")
+    assert migrations.migrate(old) == 2
+    old.executescript("""
+        INSERT INTO vnf_packages (id, onboarding_state, created_at)
+            VALUES ('pkg', 'ONBOARDED', 't');
+        INSERT INTO vnf_instances (id, vnfd_id, package_id, instantiation_state,
+                                   created_at)
+            VALUES ('vnf1', 'vnfd', 'pkg', 'NOT_INSTANTIATED', 't');
+        INSERT INTO op_occs (id, vnf_instance_id, operation, state, start_time,
+                             state_entered_time, steps, current_step, context,
+                             worker_pid, lease_expires_at)
+            VALUES ('op1', 'vnf1', 'INSTANTIATE', 'COMPLETED', 't0', 't1',
+                    '[{"name": "a", "status": "DONE"}]', 1, '{"k": 1}', NULL, NULL),
+                   ('op2', 'vnf1', 'TERMINATE', 'FAILED_TEMP', 't2', 't3', '[]', 0,
+                    '{}', 42, 1800000000.5);
+    """)
+    before = [tuple(r) for r in old.execute("SELECT * FROM op_occs ORDER BY id")]
+    old.close()
+    monkeypatch.undo()
+
+    s = Store(store_path)
+    assert s.schema_version() == migrations.LATEST
+    after = [tuple(r)[:len(before[0])] for r in s.conn.execute(
+        "SELECT * FROM op_occs ORDER BY id")]
+    assert after == before  # every row and column kept, in the same order
+    assert s.conn.execute("PRAGMA foreign_key_list(op_occs)").fetchall() == []
+    indexes = {r["name"]: r["sql"] for r in s.conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+        "AND tbl_name = 'op_occs' AND sql IS NOT NULL")}
+    assert set(indexes) == {"op_occs_one_active_per_vnf", "op_occs_vnf", "op_occs_state"}
+    assert "WHERE state NOT IN" in indexes["op_occs_one_active_per_vnf"]
+    # The one-active-per-instance rule still holds (op2 is FAILED_TEMP)...
+    with pytest.raises(sqlite3.IntegrityError):
+        s.conn.execute("INSERT INTO op_occs (id, vnf_instance_id, operation, state, "
+                       "start_time, state_entered_time) VALUES "
+                       "('op3', 'vnf1', 'HEAL', 'STARTING', 't', 't')")
+    # ...and deleting the instance keeps its history.
+    s.conn.execute("UPDATE op_occs SET state = 'FAILED' WHERE id = 'op2'")
+    s.conn.execute("DELETE FROM vnf_instances WHERE id = 'vnf1'")
+    assert s.conn.execute("SELECT COUNT(*) FROM op_occs").fetchone()[0] == 2
+    assert s.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    s.close()
+
+
+def test_a_migration_added_below_a_shipped_one_still_runs(store_path, monkeypatch):
+    # A store migrated by an nfvkit that had migration 4 but not yet 3.
+    without_3 = [m for m in migrations.MIGRATIONS if m[0] != 3]
+    monkeypatch.setattr(migrations, "MIGRATIONS", without_3)
+    Store(store_path).close()
+    monkeypatch.undo()
+    s = Store(store_path)
+    versions = [r[0] for r in s.conn.execute(
+        "SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == [v for v, _, _ in migrations.MIGRATIONS]
+    assert s.conn.execute("PRAGMA foreign_key_list(op_occs)").fetchall() == []
+    s.close()
+
+
 def test_concurrent_first_open_by_several_processes(store_path):
     script = textwrap.dedent("""
         import sys
