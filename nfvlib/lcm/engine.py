@@ -9,32 +9,49 @@ resume where an earlier one stopped:
   occurrence FAILED_TEMP at that step, and ``retry`` runs it again;
 - rollback: the failed step and every done step are undone in reverse.
 
-The process running a plan holds a lease on the occurrence that it renews
-from a thread; a process that dies stops renewing, and :func:`reap_expired`
-turns its occurrence into FAILED_TEMP (or ROLLED_BACK if it never started).
+The journal is matched to the plan by step name, so a plan built by a newer
+nfvkit (a step added, e.g. a lifecycle script the VNFD now names) resumes at
+the right step; a journal that cannot be matched ends FAILED_TEMP.
+
+The process running a plan holds a lease on the occurrence: its pid, a token
+of its own run (pids are reused), and an expiry on a clock that does not step
+(:class:`LeaseClock`). A thread renews the lease, retrying through transient
+store errors; every write of the runner checks, in the same transaction, that
+the lease is still its own, so a runner that lost it stops. A process that
+dies stops renewing, and :func:`reap_expired` turns its occurrence into
+FAILED_TEMP (or ROLLED_BACK if it never started).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import sqlite3
 import threading
 import time
 import traceback
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
 
-from nfvlib.exceptions import NfvError
+from nfvlib.exceptions import Conflict, NfvError, StoreError
 from nfvlib.lcm import states
 from nfvlib.models import OpOcc, OpState, OpStep
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable
 
+log = logging.getLogger(__name__)
+
 #: Seconds a lease lasts without renewal; renewed every third of that.
 LEASE_SECONDS = 10.0
 #: Grace for a freshly requested occurrence whose worker has not started yet.
 START_GRACE_SECONDS = 30.0
+
+_FINAL = frozenset({OpState.COMPLETED, OpState.FAILED, OpState.ROLLED_BACK})
+_BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
 
 
 class Cancelled(Exception):
@@ -43,6 +60,10 @@ class Cancelled(Exception):
 
 class LeaseLost(Exception):
     """Raised when another process took over (or reaped) the occurrence."""
+
+
+class PlanMismatch(Exception):
+    """The saved journal cannot be matched to the plan built now."""
 
 
 @dataclass
@@ -56,7 +77,12 @@ class Step:
 
 @dataclass
 class StepContext:
-    """What a step sees: the occurrence, shared data, and cancel checks."""
+    """What a step sees: the occurrence, shared data, and cancel checks.
+
+    Steps call :meth:`save` and :meth:`check_cancel` at their boundaries (and
+    ``check_cancel`` inside long waits): both raise :class:`LeaseLost` once
+    the run no longer holds the occurrence's lease, which stops the step.
+    """
 
     op: OpOcc
     data: dict[str, Any]
@@ -66,13 +92,68 @@ class StepContext:
         """Persist ``data`` now (a step may call it mid-way, e.g. after create)."""
         self.runner.save_context(self.op.id, self.data)
 
+    def note(self, text: str) -> None:
+        """Add a line to this step's journal entry (its ``detail``)."""
+        self.runner.notes.append(text)
+
     def check_cancel(self, *, forceful_only: bool = True) -> None:
-        """Raise :class:`Cancelled` if a (FORCEFUL) cancel was requested."""
+        """Raise :class:`Cancelled` if a (FORCEFUL) cancel was requested.
+
+        Raises :class:`LeaseLost` if the lease is no longer this run's.
+        """
         self.runner.check_cancel(self.op.id, forceful_only=forceful_only)
+
+    def transaction(self):
+        """A store transaction that first checks the lease is still this run's.
+
+        For a step that writes to the store itself (e.g. the instance record):
+        the write and the ownership check are one transaction.
+        """
+        return self.runner.owned_transaction(self.op.id)
 
 
 def _wall() -> float:
     return time.time()
+
+
+def _boottime() -> float:
+    try:
+        return time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (AttributeError, OSError):  # not Linux
+        return time.monotonic()
+
+
+def current_boot_id() -> str:
+    """This boot's id (Linux), or ``"unknown"`` where the system has none."""
+    try:
+        return _BOOT_ID_FILE.read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class LeaseClock:
+    """The time leases are measured in: a clock that does not step, and its boot.
+
+    ``CLOCK_BOOTTIME`` counts seconds since boot (suspend included) and is the
+    same for every process on the machine, so one process can judge another's
+    lease; setting the wall clock does not move it. A lease stamped with
+    another boot id was written before a reboot and has expired.
+    """
+
+    now: Callable[[], float] = _boottime
+    boot_id: str = dataclasses.field(default_factory=current_boot_id)
+
+    def expired(self, op: OpOcc, wall: Callable[[], float] = _wall) -> bool:
+        """Whether ``op`` holds a lease that has run out."""
+        if op.lease_expires_at is None:
+            return False
+        if op.lease_boot_id is None:
+            # Written by an nfvkit that measured leases on the wall clock.
+            return op.lease_expires_at <= wall()
+        if op.lease_boot_id != self.boot_id:
+            return True
+        return op.lease_expires_at <= self.now()
 
 
 def iso(ts: float) -> str:
@@ -81,25 +162,43 @@ def iso(ts: float) -> str:
 
 
 class PlanRunner:
-    """Runs one occurrence's plan in this process while holding its lease."""
+    """Runs one occurrence's plan in this process while holding its lease.
+
+    ``clock`` gives the wall time recorded in the journal; ``lease_clock``
+    measures leases. ``lease_seconds`` is how long a lease lasts unrenewed.
+    """
 
     def __init__(self, store: Store, plans: Callable[[OpOcc], list[Step]], *,
-                 clock: Callable[[], float] = _wall, pid: int | None = None,
-                 renew: bool = True) -> None:
+                 clock: Callable[[], float] = _wall,
+                 lease_clock: LeaseClock | None = None, pid: int | None = None,
+                 renew: bool = True, lease_seconds: float = LEASE_SECONDS) -> None:
         self.store = store
         self.table = OpOccTable(store)
         self.plans = plans
+        #: Notes the running step left for its journal entry (StepContext.note).
+        self.notes: list[str] = []
         self.clock = clock
+        self.lease_clock = lease_clock or LeaseClock()
         self.pid = pid or os.getpid()
+        self.lease_seconds = lease_seconds
+        self.token = uuid.uuid4().hex
         self._renew = renew
         self._lost = threading.Event()
+        self._expires_at = 0.0
 
     # -- public -----------------------------------------------------------------
     def run(self, op_id: str) -> OpOcc:
-        """Take the lease and drive the occurrence forward or back to its end."""
+        """Take the lease and drive the occurrence forward or back to its end.
+
+        Returns the occurrence as stored when this run stopped: also when it
+        found nothing to do, or lost its lease to another process.
+        """
+        self.token = uuid.uuid4().hex
+        self._lost.clear()
         try:
             op = self._acquire(op_id)
-        except LeaseLost:
+        except LeaseLost as exc:
+            log.info("not running occurrence %s: %s", op_id, exc)
             return self.table.get(op_id)
         stop = threading.Event()
         renewer = None
@@ -109,38 +208,58 @@ class PlanRunner:
             renewer.start()
         try:
             if op.direction == "rollback":
-                return self._rollback(op)
-            return self._forward(op)
-        except LeaseLost:
-            return self.table.get(op_id)
+                self._rollback(op)
+            else:
+                self._forward(op)
+        except LeaseLost as exc:
+            log.warning("stopped running occurrence %s: %s", op_id, exc)
         finally:
             stop.set()
             if renewer is not None:
-                renewer.join(timeout=LEASE_SECONDS)
+                renewer.join(timeout=self.lease_seconds)
             self._release(op_id)
+        return self.table.get(op_id)
 
     def save_context(self, op_id: str, data: dict[str, Any]) -> None:
-        """Persist a step's shared data."""
-        self._ensure_lease()
-        with self.store.transaction() as conn:
+        """Persist a step's shared data (if the lease is still ours)."""
+        with self.owned_transaction(op_id) as conn:
             self.table.set_context(conn, op_id, data)
 
     def check_cancel(self, op_id: str, *, forceful_only: bool) -> None:
-        """Raise Cancelled when a matching cancel request is pending."""
+        """Raise Cancelled when a matching cancel request is pending.
+
+        Raises LeaseLost when the lease is no longer this run's.
+        """
         self._ensure_lease()
         op = self.table.get(op_id)
-        if op is not None and op.is_cancel_pending and (
-                not forceful_only or op.cancel_mode == "FORCEFUL"):
+        if op is None or (op.worker_pid, op.lease_token) != (self.pid, self.token):
+            self._lost.set()
+            raise LeaseLost(f"occurrence {op_id} is no longer run by this worker")
+        if op.is_cancel_pending and (not forceful_only or op.cancel_mode == "FORCEFUL"):
             raise Cancelled(f"cancelled ({op.cancel_mode})")
+
+    def owned_transaction(self, op_id: str):
+        """A write transaction that raises LeaseLost unless the lease is ours."""
+        self._ensure_lease()
+        return _Owned(self, op_id)
 
     # -- directions ---------------------------------------------------------------
     def _forward(self, op: OpOcc) -> OpOcc:
         if op.state is OpState.STARTING:
-            op = self._transition(op, "start")
-        plan = self.plans(op)
-        steps = list(op.steps) or [OpStep(s.name) for s in plan]
+            op = self._start(op)
+        try:
+            plan = self.plans(op)
+            steps, index = _align(op, plan)
+        except (LeaseLost, StoreError):
+            raise
+        except PlanMismatch as exc:
+            return self._fail_temp(op, list(op.steps), op.current_step,
+                                   f"cannot run {op.operation.value}: {exc}; "
+                                   "fail it with 'vnflcm op fail'")
+        except Exception as exc:  # noqa: BLE001 - e.g. the package is gone
+            return self._fail_temp(op, list(op.steps), op.current_step,
+                                   f"cannot build the plan: {_reason(exc)}")
         data = self.table.context(op.id)
-        index = op.current_step
         while index < len(plan):
             if self._cancel_requested(op.id):
                 return self._fail_temp(op, steps, index, "cancelled (GRACEFUL) before "
@@ -167,25 +286,44 @@ class PlanRunner:
         return self._transition(op, "complete", steps=steps, current_step=len(plan))
 
     def _rollback(self, op: OpOcc) -> OpOcc:
-        plan = self.plans(op)
-        steps = list(op.steps) or [OpStep(s.name) for s in plan]
+        try:
+            plan = self.plans(op)
+            steps, _ = _align(op, plan)
+        except (LeaseLost, StoreError):
+            raise
+        except PlanMismatch as exc:
+            return self._fail_temp(op, list(op.steps), op.current_step,
+                                   f"cannot roll back {op.operation.value}: {exc}; "
+                                   "fail it with 'vnflcm op fail'")
+        except Exception as exc:  # noqa: BLE001
+            return self._fail_temp(op, list(op.steps), op.current_step,
+                                   f"cannot build the rollback plan: {_reason(exc)}")
         data = self.table.context(op.id)
         index = len(plan) - 1
         while index >= 0:
             status = steps[index].status
             if status in ("DONE", "FAILED", "RUNNING") and plan[index].undo is not None:
+                mode = self._cancel_requested(op.id)
+                if mode:
+                    return self._fail_temp(
+                        op, steps, index, f"cancelled ({mode}) during rollback, before "
+                        f"undoing step {plan[index].name}", cancelled=True)
                 steps[index] = self._mark(steps[index], "RUNNING")
                 op = self._journal(op, steps, index)
                 try:
                     plan[index].undo(StepContext(op, data, self))
                 except LeaseLost:
                     raise
+                except Cancelled as exc:
+                    reason = f"rollback of step {plan[index].name} {exc}"
+                    steps[index] = self._mark(steps[index], "FAILED", reason)
+                    self.save_context(op.id, data)
+                    return self._fail_temp(op, steps, index, reason, cancelled=True)
                 except Exception as exc:  # noqa: BLE001
                     reason = f"rollback of step {plan[index].name} failed: {_reason(exc)}"
                     steps[index] = self._mark(steps[index], "FAILED", reason)
                     self.save_context(op.id, data)
-                    return self._transition(op, "fail_temp", steps=steps,
-                                            current_step=index, error=_problem(reason))
+                    return self._fail_temp(op, steps, index, reason)
                 steps[index] = self._mark(steps[index], "UNDONE")
                 self.save_context(op.id, data)
             elif status == "PENDING":
@@ -198,15 +336,17 @@ class PlanRunner:
     def _mark(self, step: OpStep, status: str, error: str | None = None) -> OpStep:
         now = iso(self.clock())
         if status == "RUNNING":
+            self.notes.clear()
             return dataclasses.replace(step, status=status, started_at=now,
                                        ended_at=None, error=None)
-        return dataclasses.replace(step, status=status, ended_at=now, error=error)
+        detail = "; ".join(self.notes) or step.detail
+        self.notes.clear()
+        return dataclasses.replace(step, status=status, ended_at=now, error=error,
+                                   detail=detail)
 
     def _journal(self, op: OpOcc, steps: list[OpStep], index: int) -> OpOcc:
-        self._ensure_lease()
         updated = dataclasses.replace(op, steps=tuple(steps), current_step=index)
-        with self.store.transaction() as conn:
-            self._check_owner(conn, op.id)
+        with self.owned_transaction(op.id) as conn:
             self.table.set_progress(conn, op.id, updated.steps, index)
         return updated
 
@@ -216,17 +356,35 @@ class PlanRunner:
                                 error=_problem(reason, cancelled=cancelled),
                                 is_cancel_pending=False)
 
+    def _start(self, op: OpOcc) -> OpOcc:
+        """STARTING -> PROCESSING, only if nothing (a cancel) moved it meanwhile."""
+        with self.owned_transaction(op.id) as conn:
+            if not self.table.set_state_if(conn, op.id, OpState.STARTING,
+                                           OpState.PROCESSING,
+                                           state_entered_time=iso(self.clock()),
+                                           error=None):
+                current = self.table.get(op.id)
+                raise LeaseLost(f"occurrence {op.id} is {current.state.value} "
+                                "before it started; nothing was done")
+        return self.table.get(op.id)
+
     def _transition(self, op: OpOcc, request: str, **changes: Any) -> OpOcc:
-        with self.store.transaction() as conn:
-            self._check_owner(conn, op.id)
+        with self.owned_transaction(op.id) as conn:
             current = self.table.get(op.id)
-            target = states.check(request, current.state, op.id)
+            try:
+                target = states.check(request, current.state, op.id)
+            except Conflict as exc:
+                # Only this run moves an occurrence it holds; anything else
+                # means it is no longer ours to change.
+                raise LeaseLost(str(exc)) from exc
             if "steps" in changes:
                 changes["steps"] = tuple(changes["steps"])
             if target in (OpState.PROCESSING, OpState.ROLLING_BACK, OpState.COMPLETED,
                           OpState.ROLLED_BACK):
                 changes.setdefault("error", current.error if target in (
                     OpState.ROLLING_BACK, OpState.ROLLED_BACK) else None)
+            if target in _FINAL:
+                changes["is_cancel_pending"] = False  # a final occurrence has none
             updated = dataclasses.replace(current, state=target,
                                           state_entered_time=iso(self.clock()), **changes)
             self.table.update(conn, updated)
@@ -234,91 +392,193 @@ class PlanRunner:
 
     # -- lease --------------------------------------------------------------------
     def _acquire(self, op_id: str) -> OpOcc:
-        now = self.clock()
         with self.store.transaction() as conn:
             op = self.table.get(op_id)
             if op is None:
                 raise NfvError(f"no operation occurrence {op_id} in {self.store.path}")
             if op.state not in states.ACTIVE:
                 raise LeaseLost(f"occurrence {op_id} is {op.state.value}")
-            if (op.worker_pid not in (None, self.pid) and op.lease_expires_at
-                    and op.lease_expires_at > now and _alive(op.worker_pid)):
+            held = (op.worker_pid is not None
+                    and (op.worker_pid, op.lease_token) != (self.pid, self.token))
+            if (held and not self.lease_clock.expired(op, self.clock)
+                    and _alive(op.worker_pid)):
                 raise LeaseLost(f"occurrence {op_id} is run by pid {op.worker_pid}")
-            conn.execute("UPDATE op_occs SET worker_pid = ?, lease_expires_at = ? "
-                         "WHERE id = ?", (self.pid, now + LEASE_SECONDS, op_id))
+            self._expires_at = self.lease_clock.now() + self.lease_seconds
+            self.table.take_lease(conn, op_id, self.pid, self.token, self._expires_at,
+                                  self.lease_clock.boot_id)
         return self.table.get(op_id)
 
     def _release(self, op_id: str) -> None:
-        with self.store.transaction() as conn:
-            conn.execute("UPDATE op_occs SET worker_pid = NULL, lease_expires_at = NULL "
-                         "WHERE id = ? AND worker_pid = ?", (op_id, self.pid))
+        try:
+            with self.store.transaction() as conn:
+                self.table.release_lease(conn, op_id, self.pid, self.token)
+        except (StoreError, sqlite3.Error) as exc:
+            # The lease then simply expires.
+            log.warning("could not release the lease on %s: %s", op_id, exc)
 
     def _renew_lease(self, op_id: str, stop: threading.Event) -> None:
-        # sqlite connections belong to one thread: the renewer has its own.
+        """Renew every third of a lease; through store errors until it would expire."""
+        # sqlite connections belong to one thread: the renewer has its own, and
+        # it waits for a busy store only briefly, so that it can try again
+        # several times before the lease runs out.
         store = Store(self.store.path)
+        expires_at = self._expires_at
+        pause = self.lease_seconds / 3
+        retry = self.lease_seconds / 20
         try:
-            while not stop.wait(LEASE_SECONDS / 3):
-                with store.transaction() as conn:
-                    cur = conn.execute(
-                        "UPDATE op_occs SET lease_expires_at = ? "
-                        "WHERE id = ? AND worker_pid = ?",
-                        (self.clock() + LEASE_SECONDS, op_id, self.pid))
-                if cur.rowcount != 1:
+            while not stop.wait(pause):
+                new_expiry = self.lease_clock.now() + self.lease_seconds
+                try:
+                    still_ours = self._renew_once(store, op_id, new_expiry)
+                except (StoreError, sqlite3.Error) as exc:
+                    store.close()  # a fresh connection for the next attempt
+                    if self.lease_clock.now() + retry >= expires_at:
+                        log.error("lease on %s expired while the store failed: %s",
+                                  op_id, exc)
+                        self._lost.set()
+                        return
+                    log.warning("renewing the lease on %s failed, retrying: %s",
+                                op_id, exc)
+                    pause = retry
+                    continue
+                if not still_ours:
                     self._lost.set()
                     return
+                expires_at, pause = new_expiry, self.lease_seconds / 3
         finally:
             store.close()
+
+    def _renew_once(self, store: Store, op_id: str, expires_at: float) -> bool:
+        busy_ms = max(1, int(self.lease_seconds * 1000 / 20))
+        store.conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        with store.transaction() as conn:
+            return OpOccTable(store).renew_lease(conn, op_id, self.pid, self.token,
+                                                 expires_at)
 
     def _ensure_lease(self) -> None:
         if self._lost.is_set():
             raise LeaseLost("the lease was lost")
 
     def _check_owner(self, conn: Any, op_id: str) -> None:
-        row = conn.execute("SELECT worker_pid FROM op_occs WHERE id = ?",
-                           (op_id,)).fetchone()
-        if row is None or row[0] != self.pid:
+        if self.table.owner(conn, op_id) != (self.pid, self.token):
             self._lost.set()
-            raise LeaseLost(f"occurrence {op_id} is no longer ours")
+            raise LeaseLost(f"occurrence {op_id} is no longer run by this worker")
 
-    def _cancel_requested(self, op_id: str) -> bool:
+    def _cancel_requested(self, op_id: str) -> str | None:
+        """The mode of a pending cancel, or None (LeaseLost if no longer ours)."""
+        self._ensure_lease()
         op = self.table.get(op_id)
-        return bool(op and op.is_cancel_pending)
+        if op is None or (op.worker_pid, op.lease_token) != (self.pid, self.token):
+            self._lost.set()
+            raise LeaseLost(f"occurrence {op_id} is no longer run by this worker")
+        return (op.cancel_mode or "GRACEFUL") if op.is_cancel_pending else None
 
 
-def reap_expired(store: Store, *, clock: Callable[[], float] = _wall) -> list[OpOcc]:
+class _Owned:
+    """Context manager: a store transaction whose first act is the owner check."""
+
+    def __init__(self, runner: PlanRunner, op_id: str) -> None:
+        self.runner = runner
+        self.op_id = op_id
+        self._cm = None
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._cm = self.runner.store.transaction()
+        conn = self._cm.__enter__()
+        try:
+            self.runner._check_owner(conn, self.op_id)
+        except BaseException as exc:
+            self._cm.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return conn
+
+    def __exit__(self, *exc_info) -> bool | None:
+        return self._cm.__exit__(*exc_info)
+
+
+def _align(op: OpOcc, plan: list[Step]) -> tuple[list[OpStep], int]:
+    """The journal laid over ``plan`` by step name, and the plan index to resume at.
+
+    Steps the plan has and the journal lacks are PENDING; they must come
+    after the point where a forward run resumes. Raises PlanMismatch when a
+    journal step is not in the plan, the order differs, or names repeat.
+    """
+    names = [s.name for s in plan]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PlanMismatch(f"the plan names step(s) {', '.join(twice)} more than once")
+    if not op.steps:
+        return [OpStep(n) for n in names], min(op.current_step, len(names))
+    position = {n: i for i, n in enumerate(names)}
+    unknown = [s.name for s in op.steps if s.name not in position]
+    if unknown:
+        raise PlanMismatch(f"its journal has step(s) {', '.join(unknown)} that the "
+                           "plan no longer has")
+    order = [position[s.name] for s in op.steps]
+    if order != sorted(order) or len(set(order)) != len(order):
+        raise PlanMismatch("the plan has the journal's steps in another order")
+    saved = {s.name: s for s in op.steps}
+    steps = [saved.get(n, OpStep(n)) for n in names]
+    if op.current_step < len(op.steps):
+        index = position[op.steps[op.current_step].name]
+    else:
+        index = order[-1] + 1
+    if op.direction != "rollback":
+        skipped = [n for n in names[:index] if n not in saved]
+        if skipped:
+            raise PlanMismatch(f"the plan has new step(s) {', '.join(skipped)} before "
+                               "the step where the operation stopped")
+    return steps, index
+
+
+def expired(store: Store, *, clock: Callable[[], float] = _wall,
+            lease_clock: LeaseClock | None = None) -> list[OpOcc]:
+    """Occurrences whose lease ran out, as :func:`reap_expired` would leave them.
+
+    Writes nothing, so it also answers on a store opened read-only.
+    """
+    lease_clock = lease_clock or LeaseClock()
+    now = clock()
+    return [_reaped(op, now) for op in OpOccTable(store).with_lease()
+            if lease_clock.expired(op, clock)]
+
+
+def reap_expired(store: Store, *, clock: Callable[[], float] = _wall,
+                 lease_clock: LeaseClock | None = None) -> list[OpOcc]:
     """Turn occurrences whose worker stopped renewing into FAILED_TEMP.
 
     A STARTING occurrence whose worker never began becomes ROLLED_BACK
     (nothing was done). Returns the occurrences changed.
     """
+    lease_clock = lease_clock or LeaseClock()
     table = OpOccTable(store)
-    now = clock()
     changed = []
-    for op in table.with_lease():
-        if op.lease_expires_at is None or op.lease_expires_at > now:
-            continue
+    for candidate in expired(store, clock=clock, lease_clock=lease_clock):
         with store.transaction() as conn:
-            current = table.get(op.id)
+            current = table.get(candidate.id)
             if (current is None or current.state not in states.ACTIVE
-                    or current.lease_expires_at is None
-                    or current.lease_expires_at > now):
+                    or not lease_clock.expired(current, clock)):
                 continue
-            where = current.step_summary or "before its first step"
-            if current.state is OpState.STARTING:
-                target = OpState.ROLLED_BACK
-                detail = (f"the worker (pid {current.worker_pid}) never started the "
-                          "operation; nothing was changed")
-            else:
-                target = OpState.FAILED_TEMP
-                detail = (f"the worker (pid {current.worker_pid}) stopped at {where} "
-                          "without finishing (its lease expired); retry or roll back")
-            updated = dataclasses.replace(
-                current, state=target, state_entered_time=iso(now),
-                error=_problem(detail), worker_pid=None, lease_expires_at=None,
-                is_cancel_pending=False)
+            updated = _reaped(current, clock())
             table.update(conn, updated)
             changed.append(updated)
     return changed
+
+
+def _reaped(current: OpOcc, now: float) -> OpOcc:
+    where = current.step_summary or "before its first step"
+    if current.state is OpState.STARTING:
+        target = OpState.ROLLED_BACK
+        detail = (f"the worker (pid {current.worker_pid}) never started the "
+                  "operation; nothing was changed")
+    else:
+        target = OpState.FAILED_TEMP
+        detail = (f"the worker (pid {current.worker_pid}) stopped at {where} "
+                  "without finishing (its lease expired); retry or roll back")
+    return dataclasses.replace(
+        current, state=target, state_entered_time=iso(now), error=_problem(detail),
+        worker_pid=None, lease_expires_at=None, lease_token=None, lease_boot_id=None,
+        is_cancel_pending=False)
 
 
 def _alive(pid: int) -> bool:

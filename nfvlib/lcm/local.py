@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from nfvlib.exceptions import Conflict, InvalidInput, NotFound
+from nfvlib.exceptions import Conflict, InvalidInput, NotFound, StoreError
 from nfvlib.lcm import engine, secrets, states
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
 from nfvlib.models import InstantiationState, Operation, OpOcc, OpState, OpStep
@@ -52,7 +53,8 @@ class LocalLcm:
     def __init__(self, store: Store, vims: Any, packages: LocalPackages,
                  vnfs: LocalVnfs, *, spawn: Callable[[str], None],
                  clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 lease_clock: engine.LeaseClock | None = None) -> None:
         self._store = store
         self._vims = vims
         self._table = OpOccTable(store)
@@ -61,6 +63,7 @@ class LocalLcm:
         self._spawn = spawn
         self._clock = clock
         self._sleep = sleep
+        self._lease_clock = lease_clock or engine.LeaseClock()
 
     # -- operations ---------------------------------------------------------------
     def instantiate(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
@@ -170,25 +173,23 @@ class LocalLcm:
             raise InvalidInput(f"cancel mode {cancel_mode!r} is not GRACEFUL or FORCEFUL")
         op = self.get_op_occ(op_id)
         with self._store.transaction() as conn:
-            current = self._table.get(op.id)
-            target = states.cancel_target(current.state)
-            if target is OpState.ROLLED_BACK:  # still STARTING: nothing ran
-                updated = dataclasses.replace(
-                    current, state=target, state_entered_time=engine.iso(self._clock()),
-                    cancel_mode=cancel_mode,
+            # One compare-and-set decides between this cancel and a worker
+            # starting the occurrence: whichever moves it off STARTING first.
+            if not self._table.set_state_if(
+                    conn, op.id, OpState.STARTING, OpState.ROLLED_BACK,
+                    state_entered_time=engine.iso(self._clock()), cancel_mode=cancel_mode,
+                    is_cancel_pending=False,
                     error={"title": "Operation cancelled", "status": 409,
-                           "detail": f"cancelled ({cancel_mode}) before it started"})
-                self._table.update(conn, updated)
-                return _shown(updated)
-            conn.execute("UPDATE op_occs SET is_cancel_pending = 1, cancel_mode = ? "
-                         "WHERE id = ?", (cancel_mode, op.id))
+                           "detail": f"cancelled ({cancel_mode}) before it started"}):
+                states.cancel_target(self._table.get(op.id).state)  # Conflict if final
+                conn.execute("UPDATE op_occs SET is_cancel_pending = 1, cancel_mode = ? "
+                             "WHERE id = ?", (cancel_mode, op.id))
         return _shown(self._table.get(op.id))
 
     # -- queries ----------------------------------------------------------------
     def get_op_occ(self, op_id: str) -> OpOcc:
         """The occurrence with this id (secret request values shown as ``***``)."""
-        engine.reap_expired(self._store, clock=self._clock)
-        op = self._table.get(op_id)
+        op = self._reap().get(op_id) or self._table.get(op_id)
         if op is None:
             raise OpOccNotFound(f"no operation occurrence with id {op_id}",
                                 hint="list them with 'vnflcm op list'")
@@ -196,18 +197,18 @@ class LocalLcm:
 
     def list_op_occs(self, filters: Mapping[str, str] | None = None) -> list[OpOcc]:
         """Occurrences, oldest first, matching every ``attribute: value`` filter."""
-        engine.reap_expired(self._store, clock=self._clock)
-        where, params = [], []
+        wanted = {}
         for key, value in (filters or {}).items():
             column = _FILTER_FIELDS.get(key)
             if column is None:
                 raise InvalidInput(f"cannot filter operation occurrences by {key!r}",
                                    hint="use id, operationState, vnfInstanceId or "
                                         "operation")
-            where.append(f"{column} = ?")
-            params.append(value)
-        return [_shown(op) for op in self._table.select(
-            " AND ".join(where), tuple(params), order="start_time, id")]
+            wanted[column] = value
+        reaped = self._reap()
+        ops = (reaped.get(op.id, op) for op in self._table.select(order="start_time, id"))
+        return [_shown(op) for op in ops
+                if all(_field_text(op, column) == value for column, value in wanted.items())]
 
     def wait(self, op_id: str, timeout: float | None = None,
              progress: Callable[[OpOcc], None] | None = None) -> OpOcc:
@@ -223,6 +224,21 @@ class LocalLcm:
                                  clock=self._clock, sleep=self._sleep)
 
     # -- internals ----------------------------------------------------------------
+    def _reap(self) -> dict[str, OpOcc]:
+        """Reap expired leases; where the store cannot be written, what it would give.
+
+        Reading works on a read-only store too: the occurrences whose lease
+        expired are then returned, by id, as the reaper would leave them, and
+        nothing is written.
+        """
+        try:
+            engine.reap_expired(self._store, clock=self._clock,
+                                lease_clock=self._lease_clock)
+            return {}
+        except (StoreError, sqlite3.OperationalError):
+            return {op.id: op for op in engine.expired(
+                self._store, clock=self._clock, lease_clock=self._lease_clock)}
+
     def _vnf_in(self, vnf_id: str, state: InstantiationState, verb: str):
         vnf = self._vnfs.get_vnf(vnf_id)
         if vnf.instantiation_state is not state:
@@ -237,7 +253,7 @@ class LocalLcm:
     def _start(self, vnf_id: str, operation: Operation, request: dict[str, Any]) -> OpOcc:
         from nfvlib.lcm import plans
 
-        engine.reap_expired(self._store, clock=self._clock)
+        engine.reap_expired(self._store, clock=self._clock, lease_clock=self._lease_clock)
         now = self._clock()
         vnf = self._vnfs.get_vnf(vnf_id)
         names = plans.step_names(operation, self._package_of(vnf), vnf, request)
@@ -245,8 +261,10 @@ class LocalLcm:
                    state=OpState.STARTING, start_time=engine.iso(now),
                    state_entered_time=engine.iso(now), request=request,
                    steps=tuple(OpStep(n) for n in names),
-                   lease_expires_at=now + engine.START_GRACE_SECONDS)
+                   lease_expires_at=self._lease_clock.now() + engine.START_GRACE_SECONDS,
+                   lease_boot_id=self._lease_clock.boot_id)
         with self._store.transaction() as conn:
+            self._vnfs.get_vnf(vnf_id)  # not deleted meanwhile: no foreign key checks it
             self._table.insert(conn, op)
         self._spawn(op.id)
         return _shown(op)
@@ -265,11 +283,17 @@ class LocalLcm:
             updated = dataclasses.replace(
                 current, state=target, state_entered_time=engine.iso(self._clock()),
                 is_cancel_pending=False, cancel_mode=None, worker_pid=None,
-                lease_expires_at=self._clock() + engine.START_GRACE_SECONDS,
+                lease_token=None, lease_boot_id=self._lease_clock.boot_id,
+                lease_expires_at=self._lease_clock.now() + engine.START_GRACE_SECONDS,
                 error=current.error if request == "rollback" else None, **changes)
             self._table.update(conn, updated)
         self._spawn(op.id)
         return _shown(updated)
+
+
+def _field_text(op: OpOcc, name: str) -> str:
+    value = getattr(op, name)
+    return str(getattr(value, "value", value))
 
 
 def _shown(op: OpOcc) -> OpOcc:

@@ -237,3 +237,314 @@ def test_cancel_targets():
     assert states.cancel_target(OpState.STARTING) is OpState.ROLLED_BACK
     assert states.cancel_target(OpState.PROCESSING) is OpState.FAILED_TEMP
     assert states.cancel_target(OpState.ROLLING_BACK) is OpState.FAILED_TEMP
+
+
+# -- cancel during rollback ---------------------------------------------------------
+def failed_at_c(store, rec):
+    """op1 FAILED_TEMP at step c (a and b done), then asked to roll back."""
+    rec.fail = {"c"}
+    new_op(store)
+    op = runner(store, rec).run("op1")
+    with store.transaction() as conn:
+        OpOccTable(store).update(conn, dataclasses.replace(
+            op, state=states.check("rollback", op.state), direction="rollback"))
+
+
+def request_cancel(store, mode):
+    """What LocalLcm.cancel does to a PROCESSING or ROLLING_BACK occurrence."""
+    store.conn.execute("UPDATE op_occs SET is_cancel_pending = 1, cancel_mode = ? "
+                       "WHERE id = 'op1'", (mode,))
+
+
+def test_graceful_cancel_during_rollback_stops_at_the_next_step(store):
+    rec = Recorder()
+    failed_at_c(store, rec)
+
+    def plans(op):
+        steps = rec.plans(op)
+        undo_c = steps[2].undo
+
+        def undo_then_cancel(ctx):
+            undo_c(ctx)
+            request_cancel(store, "GRACEFUL")
+        steps[2] = Step("c", steps[2].do, undo_then_cancel)
+        return steps
+    op = PlanRunner(store, plans, clock=Clock(), renew=False).run("op1")
+    assert op.state is OpState.FAILED_TEMP
+    assert rec.calls[-1] == "undo c"  # b and a were not undone
+    assert [s.status for s in op.steps] == ["DONE", "DONE", "UNDONE"]
+    assert op.error["title"] == "Operation cancelled"
+    assert "during rollback" in op.error["detail"] and "step b" in op.error["detail"]
+    assert not op.is_cancel_pending
+
+
+def test_forceful_cancel_inside_an_undo(store):
+    rec = Recorder()
+    failed_at_c(store, rec)
+
+    def plans(op):
+        steps = rec.plans(op)
+
+        def undo_waiting(ctx):
+            request_cancel(store, "FORCEFUL")
+            ctx.check_cancel(forceful_only=True)  # as a wait for Heat does
+            raise AssertionError("the cancel was not noticed")
+        steps[2] = Step("c", steps[2].do, undo_waiting)
+        return steps
+    op = PlanRunner(store, plans, clock=Clock(), renew=False).run("op1")
+    assert op.state is OpState.FAILED_TEMP
+    assert op.steps[2].status == "FAILED"
+    assert op.error["title"] == "Operation cancelled"
+    assert "FORCEFUL" in op.error["detail"] and not op.is_cancel_pending
+
+
+def test_a_final_occurrence_keeps_no_pending_cancel(store):
+    rec = Recorder()
+    new_op(store)
+
+    def plans(op):
+        steps = rec.plans(op)
+        do_c = steps[2].do
+
+        def last_then_cancel(ctx):
+            do_c(ctx)
+            request_cancel(store, "GRACEFUL")  # too late: the work is done
+        steps[2] = Step("c", last_then_cancel, steps[2].undo)
+        return steps
+    op = PlanRunner(store, plans, clock=Clock(), renew=False).run("op1")
+    assert op.state is OpState.COMPLETED and not op.is_cancel_pending
+
+
+# -- cancel between taking the lease and starting ----------------------------------
+def test_a_cancel_before_the_start_leaves_the_worker_nothing_to_do(store):
+    rec = Recorder()
+    new_op(store)
+    r = runner(store, rec)
+    acquire = r._acquire
+
+    def acquire_then_cancelled(op_id):
+        op = acquire(op_id)
+        # LocalLcm.cancel of the still STARTING occurrence lands here.
+        store.conn.execute("UPDATE op_occs SET state = 'ROLLED_BACK', "
+                           "cancel_mode = 'GRACEFUL' WHERE id = ?", (op_id,))
+        return op
+    r._acquire = acquire_then_cancelled
+    op = r.run("op1")  # no exception: the worker exits cleanly
+    assert op.state is OpState.ROLLED_BACK and rec.calls == []
+    assert [s.status for s in op.steps] == []  # the journal as the cancel left it
+    assert op.worker_pid is None and op.lease_token is None
+
+
+# -- leases: renewal, loss, clocks -----------------------------------------------------
+def test_renewer_keeps_a_long_step_alive_through_store_errors(store, tmp_path):
+    import sqlite3
+    import time
+
+    from nfvlib.exceptions import StoreError
+
+    lease = 1.0
+    new_op(store)
+    reaped, attempts = [], []
+
+    def long_step(ctx):
+        # Outlasts two leases; meanwhile another process holds the store's
+        # write lock for longer than the renewer waits for it.
+        other = sqlite3.connect(store.path, isolation_level=None)
+        deadline = time.monotonic() + 2.2
+        locked_until = time.monotonic() + 0.9
+        other.execute("BEGIN IMMEDIATE")
+        while time.monotonic() < deadline:
+            if other.in_transaction and time.monotonic() > locked_until:
+                other.execute("COMMIT")
+            if not other.in_transaction:
+                ctx.check_cancel()
+                reaped.extend(engine.reap_expired(store))
+            time.sleep(0.05)
+        other.close()
+        ctx.save()
+
+    r = PlanRunner(store, lambda op: [Step("long", long_step)], clock=Clock(),
+                   renew=True, lease_seconds=lease)
+    renew_once = r._renew_once
+
+    def flaky(renew_store, op_id, expires_at):
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            raise StoreError("the store is busy: disk I/O error")
+        return renew_once(renew_store, op_id, expires_at)
+    r._renew_once = flaky
+    op = r.run("op1")
+    assert op.state is OpState.COMPLETED, op.error
+    assert reaped == []
+    assert len(attempts) >= 5  # failures were retried, not fatal
+
+
+def test_a_worker_whose_lease_cannot_be_renewed_stops_before_it_expires(store):
+    import time
+
+    from nfvlib.exceptions import StoreError
+
+    new_op(store)
+    stopped = {}
+
+    def waiting(ctx):
+        start = time.monotonic()
+        try:
+            while time.monotonic() - start < 5:
+                ctx.check_cancel()
+                time.sleep(0.02)
+        except engine.LeaseLost:
+            stopped["after"] = time.monotonic() - start
+            raise
+
+    def broken(renew_store, op_id, expires_at):
+        raise StoreError("the store is busy: database is locked")
+    r = PlanRunner(store, lambda op: [Step("wait", waiting)], clock=Clock(), renew=True,
+                   lease_seconds=0.5)
+    r._renew_once = broken
+    op = r.run("op1")
+    assert 0.3 < stopped["after"] < 1.0  # gave up only as the lease ran out
+    assert op.state is OpState.PROCESSING and op.steps[0].status == "RUNNING"
+
+
+def test_a_runner_whose_lease_was_taken_over_stops_writing(store):
+    # The same pid, but another run: a reaper took the lease, the occurrence
+    # was retried, and a new runner (a reused pid) holds it now.
+    lease_time = Clock(now=100.0)
+    lease_clock = engine.LeaseClock(lease_time, "boot-1")
+    rec = Recorder()
+    new_op(store)
+    table = OpOccTable(store)
+    second = {}
+
+    def plans(op):
+        steps = rec.plans(op)
+
+        def overtaken(ctx):
+            lease_time.now += engine.LEASE_SECONDS + 1  # this worker hung
+            assert [o.id for o in engine.reap_expired(store, lease_clock=lease_clock)
+                    ] == ["op1"]
+            with store.transaction() as conn:
+                table.update(conn, dataclasses.replace(
+                    table.get("op1"), state=OpState.PROCESSING))
+            other = PlanRunner(store, rec.plans, clock=Clock(), lease_clock=lease_clock,
+                               renew=False)
+            other._acquire("op1")
+            second["token"] = other.token
+            second["row"] = table.get("op1")
+            ctx.data["stale"] = True
+            ctx.save()  # must not land
+            rec.calls.append("wrote after losing the lease")
+        steps[1] = Step("b", overtaken)
+        return steps
+    r = PlanRunner(store, plans, clock=Clock(), lease_clock=lease_clock, renew=False)
+    op = r.run("op1")
+    assert rec.calls == ["do a"]
+    assert op == second["row"]  # nothing written since the other run took over
+    assert op.worker_pid == os.getpid() and op.lease_token == second["token"]
+    assert "stale" not in table.context("op1")
+
+
+def test_a_reaped_runner_cannot_save_its_context(store):
+    lease_time = Clock(now=100.0)
+    lease_clock = engine.LeaseClock(lease_time, "boot-1")
+    new_op(store)
+
+    def hung(ctx):
+        lease_time.now += engine.LEASE_SECONDS + 1
+        engine.reap_expired(store, lease_clock=lease_clock)
+        ctx.data["late"] = True
+        ctx.save()
+    op = PlanRunner(store, lambda op: [Step("a", hung)], clock=Clock(),
+                    lease_clock=lease_clock, renew=False).run("op1")
+    assert op.state is OpState.FAILED_TEMP and "lease expired" in op.error["detail"]
+    assert "late" not in OpOccTable(store).context("op1")
+
+
+def test_leases_ignore_the_wall_clock_and_expire_across_a_reboot():
+    lease_time = Clock(now=100.0)
+    wall = Clock(now=1_800_000_000.0)
+    clock = engine.LeaseClock(lease_time, "boot-1")
+
+    def op(**kw):
+        return OpOcc(id="o", vnf_instance_id="v", operation=Operation.SCALE,
+                     state=OpState.PROCESSING, start_time="t", state_entered_time="t",
+                     **kw)
+    live = op(lease_expires_at=110.0, lease_boot_id="boot-1")
+    wall.now += 86_400  # the wall clock steps a day forward...
+    assert not clock.expired(live, wall)
+    wall.now -= 2 * 86_400  # ...or back
+    lease_time.now = 111.0
+    assert clock.expired(live, wall)
+    assert clock.expired(op(lease_expires_at=1e12, lease_boot_id="boot-0"), wall)
+    # a lease written by an older nfvkit counts on the wall clock
+    assert clock.expired(op(lease_expires_at=wall.now - 1), wall)
+    assert not clock.expired(op(lease_expires_at=wall.now + 1), wall)
+    assert not clock.expired(op(), wall)
+    assert engine.LeaseClock().boot_id  # this machine's
+
+
+def test_a_lease_from_before_a_reboot_is_taken_over(store):
+    # A live pid (the parent) holds a lease that is still far in the future,
+    # but it was written in another boot: the pid is not that worker.
+    new_op(store, state=OpState.PROCESSING, worker_pid=os.getppid(),
+           lease_expires_at=1e12, lease_boot_id="an-earlier-boot")
+    rec = Recorder()
+    op = PlanRunner(store, rec.plans, clock=Clock(),
+                    lease_clock=engine.LeaseClock(Clock(now=5.0), "boot-now"),
+                    renew=False).run("op1")
+    assert op.state is OpState.COMPLETED
+
+
+# -- the journal is matched to the plan by name ----------------------------------------
+def failed_temp_at_b(store, names=("a", "b", "c")):
+    new_op(store, state=OpState.PROCESSING, current_step=1,
+           steps=tuple(OpStep(n, s) for n, s in zip(names, ("DONE", "FAILED",
+                                                             "PENDING"))))
+
+
+def test_retry_with_a_step_added_after_the_failed_one(store):
+    failed_temp_at_b(store)
+    rec = Recorder(names=("a", "b", "x", "c"))
+    op = runner(store, rec).run("op1")
+    assert op.state is OpState.COMPLETED
+    assert rec.calls == ["do b", "do x", "do c"]
+    assert [(s.name, s.status) for s in op.steps] == [
+        ("a", "DONE"), ("b", "DONE"), ("x", "DONE"), ("c", "DONE")]
+
+
+def test_rollback_with_a_step_added(store):
+    new_op(store, state=OpState.ROLLING_BACK, direction="rollback", current_step=1,
+           steps=(OpStep("a", "DONE"), OpStep("b", "FAILED"), OpStep("c", "PENDING")))
+    with store.transaction() as conn:
+        OpOccTable(store).set_context(conn, "op1", {"a": True, "b": True})
+    rec = Recorder(names=("a", "x", "b", "c"))
+    op = runner(store, rec).run("op1")
+    assert op.state is OpState.ROLLED_BACK
+    assert rec.calls == ["undo b", "undo a"]
+    assert [(s.name, s.status) for s in op.steps] == [
+        ("a", "UNDONE"), ("x", "SKIPPED"), ("b", "UNDONE"), ("c", "SKIPPED")]
+
+
+@pytest.mark.parametrize("plan, words", [
+    (("a", "c"), "step(s) b that the plan no longer has"),
+    (("b", "a", "c"), "another order"),
+    (("x", "a", "b", "c"), "new step(s) x before the step where"),
+    (("a", "b", "b", "c"), "more than once"),
+])
+def test_a_journal_that_does_not_match_the_plan_runs_nothing(store, plan, words):
+    failed_temp_at_b(store)
+    rec = Recorder(names=plan)
+    op = runner(store, rec).run("op1")
+    assert op.state is OpState.FAILED_TEMP and rec.calls == []
+    assert words in op.error["detail"]
+    assert [s.name for s in op.steps] == ["a", "b", "c"]  # journal untouched
+
+
+def test_a_journal_that_does_not_match_the_plan_is_not_rolled_back(store):
+    new_op(store, state=OpState.ROLLING_BACK, direction="rollback", current_step=1,
+           steps=(OpStep("a", "DONE"), OpStep("b", "FAILED"), OpStep("c", "PENDING")))
+    rec = Recorder(names=("a", "c"))
+    op = runner(store, rec).run("op1")
+    assert op.state is OpState.FAILED_TEMP and rec.calls == []
+    assert "no longer has" in op.error["detail"]
