@@ -169,9 +169,6 @@ class _Env:
             self._heat = self.services.heat(data["vim_id"], data.get("region"))
         return self._heat
 
-    def save_vnf(self, vnf: VnfInstance) -> None:
-        with self.services.store.transaction() as conn:
-            self.table.update(conn, vnf)
 
     def now(self) -> str:
         from nfvlib.lcm.engine import iso
@@ -625,10 +622,18 @@ def _changes(before: tuple, after: tuple) -> dict[str, Any]:
     return {"affectedVnfcs": affected}
 
 
-def _set_changes(env: _Env, op: OpOcc, changes: dict[str, Any]) -> None:
-    with env.services.store.transaction() as conn:
-        conn.execute("UPDATE op_occs SET resource_changes = ? WHERE id = ?",
-                     (json.dumps(changes), op.id))
+def _record(ctx: StepContext, env: _Env, vnf: VnfInstance,
+            changes: dict[str, Any] | None = None) -> None:
+    """Save the instance record (and the occurrence's resource changes) at once.
+
+    The write and the check that this worker still holds the occurrence's
+    lease are one transaction: a worker that lost its lease changes nothing.
+    """
+    with ctx.transaction() as conn:
+        env.table.update(conn, vnf)
+        if changes is not None:
+            conn.execute("UPDATE op_occs SET resource_changes = ? WHERE id = ?",
+                         (json.dumps(changes), ctx.op.id))
 
 
 def _record_instantiated(ctx: StepContext, env: _Env) -> None:
@@ -639,7 +644,7 @@ def _record_instantiated(ctx: StepContext, env: _Env) -> None:
     package = env.package()
     vnfcs = _current_vnfcs(ctx, env, vnf, data["flavour_id"])
     level = data.get("instantiation_level_id")
-    env.save_vnf(dataclasses.replace(
+    _record(ctx, env, dataclasses.replace(
         vnf, instantiation_state=InstantiationState.INSTANTIATED, vim_id=data["vim_id"],
         region=data.get("region"), flavour_id=data["flavour_id"],
         instantiation_level_id=level, stack_id=data["stack_id"],
@@ -648,14 +653,13 @@ def _record_instantiated(ctx: StepContext, env: _Env) -> None:
                            "additionalParams": secrets.mask(ctx.op.request.get(
                                "additionalParams", {})),
                            "stackOutputs": data.get("stack_outputs", {})},
-        vnfc=vnfcs, updated_at=env.now()))
-    _set_changes(env, ctx.op, _changes((), vnfcs))
+        vnfc=vnfcs, updated_at=env.now()), _changes((), vnfcs))
 
 
 def _record_not_instantiated(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
-    env.save_vnf(_cleared(vnf, env.now()))
-    _set_changes(env, ctx.op, _changes(_saved_vnfcs(ctx.data.get("rollback_from")), ()))
+    _record(ctx, env, _cleared(vnf, env.now()),
+            _changes(_saved_vnfcs(ctx.data.get("rollback_from")), ()))
 
 
 def _cleared(vnf: VnfInstance, now: str) -> VnfInstance:
@@ -670,11 +674,10 @@ def _record_scaled(ctx: StepContext, env: _Env) -> None:
     vnfcs = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
     info = dict(vnf.instantiated_info, nfv=ctx.data["nfv"],
                 stackOutputs=ctx.data.get("stack_outputs", {}))
-    env.save_vnf(dataclasses.replace(vnf, scale_status=ctx.data["scale_status"],
-                                     instantiated_info=info, vnfc=vnfcs,
-                                     updated_at=env.now()))
-    _set_changes(env, ctx.op, _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")),
-                                       vnfcs))
+    _record(ctx, env, dataclasses.replace(vnf, scale_status=ctx.data["scale_status"],
+                                          instantiated_info=info, vnfc=vnfcs,
+                                          updated_at=env.now()),
+            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs))
 
 
 def _record_scale_rolled_back(ctx: StepContext, env: _Env) -> None:
@@ -684,23 +687,22 @@ def _record_scale_rolled_back(ctx: StepContext, env: _Env) -> None:
         return
     vnfcs = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
     info = dict(vnf.instantiated_info, nfv=ctx.data["prev_nfv"])
-    env.save_vnf(dataclasses.replace(
-        vnf, scale_status=ctx.data["prev_scale_status"], instantiated_info=info,
-        vnfc=vnfcs, updated_at=env.now()))
     rolled_back_from = ctx.data.get("rollback_from")
-    if rolled_back_from is not None:
-        _set_changes(env, ctx.op, _changes(_saved_vnfcs(rolled_back_from), vnfcs))
+    _record(ctx, env, dataclasses.replace(
+        vnf, scale_status=ctx.data["prev_scale_status"], instantiated_info=info,
+        vnfc=vnfcs, updated_at=env.now()),
+        None if rolled_back_from is None
+        else _changes(_saved_vnfcs(rolled_back_from), vnfcs))
 
 
 def _record_healed(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     vnfcs = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
-    env.save_vnf(dataclasses.replace(vnf, vnfc=vnfcs, updated_at=env.now()))
-    _set_changes(env, ctx.op, _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")),
-                                       vnfcs))
+    _record(ctx, env, dataclasses.replace(vnf, vnfc=vnfcs, updated_at=env.now()),
+            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs))
 
 
 def _record_terminated(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
-    env.save_vnf(_cleared(vnf, env.now()))
-    _set_changes(env, ctx.op, _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), ()))
+    _record(ctx, env, _cleared(vnf, env.now()),
+            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), ()))
