@@ -247,18 +247,10 @@ class PlanRunner:
     def _forward(self, op: OpOcc) -> OpOcc:
         if op.state is OpState.STARTING:
             op = self._start(op)
-        try:
-            plan = self.plans(op)
-            steps, index = _align(op, plan)
-        except (LeaseLost, StoreError):
-            raise
-        except PlanMismatch as exc:
-            return self._fail_temp(op, list(op.steps), op.current_step,
-                                   f"cannot run {op.operation.value}: {exc}; "
-                                   "fail it with 'vnflcm op fail'")
-        except Exception as exc:  # noqa: BLE001 - e.g. the package is gone
-            return self._fail_temp(op, list(op.steps), op.current_step,
-                                   f"cannot build the plan: {_reason(exc)}")
+        built = self._plan(op, "run", "plan")
+        if isinstance(built, OpOcc):
+            return built
+        plan, steps, index = built
         data = self.table.context(op.id)
         while index < len(plan):
             if self._cancel_requested(op.id):
@@ -285,19 +277,31 @@ class PlanRunner:
             op = self._journal(op, steps, index)
         return self._transition(op, "complete", steps=steps, current_step=len(plan))
 
-    def _rollback(self, op: OpOcc) -> OpOcc:
+    def _plan(self, op: OpOcc, verb: str, what: str):
+        """``(plan, steps, index)`` with the journal laid over the plan by step name.
+
+        A plan that cannot be built or does not match the journal leaves the
+        occurrence FAILED_TEMP, which is returned instead.
+        """
         try:
             plan = self.plans(op)
-            steps, _ = _align(op, plan)
+            steps, index = _align(op, plan)
         except (LeaseLost, StoreError):
             raise
         except PlanMismatch as exc:
             return self._fail_temp(op, list(op.steps), op.current_step,
-                                   f"cannot roll back {op.operation.value}: {exc}; "
+                                   f"cannot {verb} {op.operation.value}: {exc}; "
                                    "fail it with 'vnflcm op fail'")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - e.g. the package is gone
             return self._fail_temp(op, list(op.steps), op.current_step,
-                                   f"cannot build the rollback plan: {_reason(exc)}")
+                                   f"cannot build the {what}: {_reason(exc)}")
+        return plan, steps, index
+
+    def _rollback(self, op: OpOcc) -> OpOcc:
+        built = self._plan(op, "roll back", "rollback plan")
+        if isinstance(built, OpOcc):
+            return built
+        plan, steps, _ = built
         data = self.table.context(op.id)
         index = len(plan) - 1
         while index >= 0:
