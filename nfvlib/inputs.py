@@ -64,7 +64,7 @@ def short(value: Any, limit: int = _SHORT_LIMIT) -> str:
     return text
 
 
-def _name(path: str | os.PathLike) -> str:
+def display_path(path: str | os.PathLike) -> str:
     """A path for a message: the user's own text, bounded and escaped."""
     text = os.fsdecode(path)
     if len(text) > 200 or not text.isprintable():
@@ -78,7 +78,7 @@ def read_text_file(path: str | os.PathLike, limit: int = DEFAULT_LIMIT,
 
     ``what`` names the input in messages (e.g. ``"config file"``).
     """
-    name = _name(path)
+    name = display_path(path)
     try:
         with open(path, "rb") as f:
             data = f.read(limit + 1)

@@ -232,3 +232,121 @@ def test_parse_config_uses_the_source_name():
         parse_config({"username": "u"}, source="request")
     assert str(info.value).startswith("request: missing key(s)")
     assert parse_config({"password": 7}, partial=True) == {"password": "7"}
+
+
+# -- hostile input: bounded, one line, fast ----------------------------------
+
+def alias_bomb(key: str) -> str:
+    """The 473-byte-class bomb: nine levels of nine aliases to the level below."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
+    return "\n".join(lines) + f"\n{key}: *a8\n"
+
+
+@pytest.mark.parametrize("key", ["cert_verify", "type", "username"])
+def test_alias_bomb_fails_at_once(write, key):
+    import time
+
+    text = alias_bomb(key)
+    assert len(text) < 600
+    start = time.monotonic()
+    message = error_of(write(MINIMAL + text))
+    assert time.monotonic() - start < 0.5
+    assert "is refused at line" in message and "aliases" in message
+    assert len(message) < 300
+
+
+def test_small_alias_inside_bounds_is_read(write):
+    path = write("username: &u alice\nproject_name: *u\n"
+                 "auth_url: http://h\npassword: p\n")
+    assert load_config_file(path)["project_name"] == "alice"
+
+
+def test_dev_zero_fails_fast():
+    import time
+
+    start = time.monotonic()
+    message = error_of("/dev/zero")
+    assert time.monotonic() - start < 0.5
+    assert message.startswith("config file /dev/zero is larger than 64 KiB")
+
+
+@pytest.mark.parametrize("text", ["cert_verify: " + "[" * 3000 + "]" * 3000 + "\n",
+                                  "{" * 3000])
+def test_deep_nesting_is_refused_without_recursion_error(write, text):
+    message = error_of(write(MINIMAL + text))
+    assert "nesting is deeper than 8 levels" in message or "not valid YAML" in message
+    assert "recursion" not in message
+
+
+@pytest.mark.parametrize("key", ["cert_verify", "type", "username"])
+def test_values_in_messages_are_truncated(write, key):
+    message = error_of(write(MINIMAL.replace("username: alice\n", "")
+                             + f"{key}: [{', '.join(['x' * 50] * 100)}]\n"))
+    assert len(message) < 300
+
+
+def test_unknown_keys_are_bounded_in_the_message(write):
+    text = "".join(f"{'k' * 1000}{n}: 1\n" for n in range(50))
+    message = error_of(write(MINIMAL + text))
+    assert "and 45 more" in message and len(message) < 600
+
+
+@pytest.mark.parametrize("key, limit", [("username", 255), ("password", 4096),
+                                        ("project_name", 64),
+                                        ("user_domain_name", 64),
+                                        ("project_domain_name", 64)])
+def test_field_lengths_are_bounded_as_keystone_bounds_them(write, key, limit):
+    base = MINIMAL + "user_domain_name: D\nproject_domain_name: D\n"
+    line = next(ln for ln in base.splitlines() if ln.startswith(key + ":"))
+    ok = load_config_file(write(base.replace(line, f"{key}: {'v' * limit}")))
+    assert len(ok[key]) == limit
+    message = error_of(write(base.replace(line, f"{key}: {'v' * (limit + 1)}")))
+    assert f"{key} is {limit + 1} characters long; Keystone accepts at most {limit}" \
+        in message
+    assert "vvvvvvvvvv" not in message
+    # A 2 MB field (Keystone would answer HTTP 413) is refused for its size.
+    assert "larger than 64 KiB" in error_of(
+        write(base.replace(line, f"{key}: {'v' * 2_000_000}")))
+    with pytest.raises(InvalidInput, match="is 2000000 characters long"):
+        parse_config({key: "v" * 2_000_000}, partial=True)
+
+
+@pytest.mark.parametrize("char", ["\n", "\t", "\x1b", "\x01", "\x7f", "\u200b"])
+def test_control_characters_in_user_and_project_names(char):
+    with pytest.raises(InvalidInput, match=r"holds .* \(U\+[0-9A-F]{4}\) at position 3"):
+        parse_config({"username": f"al{char}ice"}, partial=True)
+    assert parse_config({"password": f"pa{char}ss"}, partial=True)
+
+
+@pytest.mark.parametrize("url, words", [
+    ("http://[::1", "is not a valid URL (Invalid IPv6 URL)"),
+    ("http://[zz::1]:5000/v3", "is not a valid URL"),
+    ("http://a..b:5000/v3", "invalid host name"),
+    ("http://" + "a" * 64 + ".test/v3", "invalid host name"),
+    ("http://.test/v3", "invalid host name"),
+    ("http://h:99999/v3", "Port out of range"),
+    ("http://h:0/v3", "has port 0"),
+    ("http://h:abc/v3", "is not a valid URL"),
+    ("http://user:pw@h/v3", "must not hold a user name or password"),
+    ("http://h/v3\x1b[2J", "holds an escape character (U+001B) at position 12"),
+    ("http://h/ v3", "holds a space (U+0020)"),
+    ("http://" + "h" * 3000, "auth_url is 3007 characters long"),
+])
+def test_auth_url_is_checked_before_any_request(url, words):
+    with pytest.raises(InvalidInput) as info:
+        parse_config({"auth_url": url}, partial=True)
+    message = str(info.value)
+    assert words in message
+    assert "\n" not in message and len(message) < 300
+    assert "pw" not in message.replace("pwd", "")
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("http://bücher.test:5000", "http://bücher.test:5000/v3"),
+    ("http://[fe80::1%25eth0]:5000", "http://[fe80::1%25eth0]:5000/v3"),
+    ("https://keystone.example.com./identity", "https://keystone.example.com./identity/v3"),
+    ("http://10.0.0.1:5000", "http://10.0.0.1:5000/v3"),
+])
+def test_valid_auth_urls_still_accepted(url, expected):
+    assert normalize_auth_url(url) == expected
