@@ -28,6 +28,20 @@ def _status_rows(status: dict) -> tuple[tuple[str, ...], tuple]:
     rows["vim"] = vim.get("name")
     rows["vim_status"] = vim.get("status")
     rows["vim_regions"] = ", ".join(vim.get("regions") or ())
+    tacker = status.get("tacker")
+    if tacker:
+        rows["tacker_running"] = bool(tacker.get("running"))
+        rows["tacker_pid"] = tacker.get("pid")
+        rows["tacker_url"] = tacker.get("url")
+        rows["tacker_version"] = tacker.get("version")
+        rows["tacker_rss_mb"] = (round(tacker["rss_kb"] / 1024, 1)
+                                 if tacker.get("rss_kb") else None)
+        mariadb = tacker.get("mariadb") or {}
+        rows["mariadb_running"] = bool(mariadb.get("running"))
+        rows["mariadb_pid"] = mariadb.get("pid")
+        image = status.get("image") or {}
+        rows["image_stub_running"] = bool(image.get("running"))
+        rows["image_stub_url"] = image.get("url")
     rows["data_dir"] = status.get("data_dir")
     for step, seconds in (status.get("timings") or {}).items():
         rows[f"time: {step}"] = seconds
@@ -38,12 +52,20 @@ class SandboxUp(NfvCommandMixin, show.ShowOne):
     _description = ("Install (once) and start a real Keystone and Heat on 127.0.0.1 "
                     "and register them as the VIM 'sandbox'")
 
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--tacker", action="store_true",
+                            help="Also start a Tacker server (with MariaDB) that "
+                                 "drives the sandbox's Heat; see 'nfv sandbox openrc'")
+        return parser
+
     def take_action(self, parsed_args):
         def progress(message: str) -> None:
             self.app.stderr.write(f"sandbox: {message}\n")
             self.app.stderr.flush()
 
-        return _status_rows(_sandbox(self.app).up(progress=progress))
+        return _status_rows(_sandbox(self.app).up(progress=progress,
+                                                  tacker=parsed_args.tacker))
 
 
 class SandboxStatus(NfvCommandMixin, show.ShowOne):
@@ -53,8 +75,20 @@ class SandboxStatus(NfvCommandMixin, show.ShowOne):
         return _status_rows(_sandbox(self.app).status())
 
 
+class SandboxOpenrc(NfvCommandMixin, command.Command):
+    _description = ("Print 'export OS_*' lines that point OpenStackClient and nfv "
+                    "(remote mode) at the sandbox's Tacker")
+
+    def take_action(self, parsed_args):
+        import shlex
+
+        for key, value in _sandbox(self.app).openrc().items():
+            self.app.stdout.write(f"export {key}={shlex.quote(value)}\n")
+
+
 class SandboxDown(NfvCommandMixin, command.Command):
-    _description = "Stop the sandbox's Keystone and Heat (by recorded pid)"
+    _description = ("Stop the sandbox's services: Keystone, Heat and, if started, "
+                    "Tacker, its MariaDB and the image stand-in (by recorded pid)")
 
     def take_action(self, parsed_args):
         stopped = _sandbox(self.app).down()
@@ -68,7 +102,7 @@ class SandboxLogs(NfvCommandMixin, command.Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("--service", choices=("keystone", "heat"),
+        parser.add_argument("--service", choices=("keystone", "heat", "tacker"),
                             help="Only this service's log")
         parser.add_argument("--lines", type=int, default=40, metavar="N",
                             help="Lines from the end of each log (default 40)")

@@ -27,6 +27,7 @@ COMMANDS = {
     "sandbox status": "nfvcli.sandbox:SandboxStatus",
     "sandbox logs": "nfvcli.sandbox:SandboxLogs",
     "sandbox inject": "nfvcli.sandbox:SandboxInject",
+    "sandbox openrc": "nfvcli.sandbox:SandboxOpenrc",
     "vnf package create": "nfvcli.package:CreateVnfPackage",
     "vnf package upload": "nfvcli.package:UploadVnfPackage",
     "vnf package list": "nfvcli.package:ListVnfPackage",

@@ -158,7 +158,7 @@ class HeatService:
             port = self._choose_port(state)
             self.lock_dir.mkdir(parents=True, exist_ok=True)
             self._write_conf(venv, state["auth_encryption_key"])
-            state.update(port=port, version=HEAT_VERSION)
+            state.update(port=port, version=HEAT_VERSION, global_environment=True)
             self._write_state(state)
             init_db = not (self.db_file.exists()
                            and state.get("db_version") == HEAT_VERSION)
@@ -188,7 +188,9 @@ class HeatService:
             f"auth_encryption_key = {auth_key}",
             "deferred_auth_method = password",
             "convergence_engine = true",
-            f"environment_dir = {etc / 'environment.d'}",
+            # Heat's defaults plus the stand-in types, for stacks (Tacker's)
+            # that carry no environment of their own.
+            f"environment_dir = {self._write_global_environment(etc)}",
             f"template_dir = {etc / 'templates'}",
             # The stand-ins for Nova/Neutron/Cinder add a level or two of nesting.
             "max_nested_stack_depth = 10",
@@ -209,6 +211,28 @@ class HeatService:
             "",
         ])
         _write_private(self.conf_file, text)
+
+    def _write_global_environment(self, etc: Path) -> Path:
+        """Write Heat's default environment and the sandbox's stand-in mapping
+        (``file://`` templates, allowed in a global environment) to a
+        directory of this service; return it."""
+        from nfvlib.sandbox.heat_env import RESOURCE_REGISTRY, TEMPLATES_DIR
+
+        env_dir = self.state_dir.resolve() / "environment.d"
+        env_dir.mkdir(parents=True, exist_ok=True)
+        for default in sorted((etc / "environment.d").glob("*.yaml")):
+            process.write_atomic(env_dir / default.name, default.read_text())
+        registry = {kind: (TEMPLATES_DIR / name).as_uri()
+                    for kind, name in sorted(RESOURCE_REGISTRY.items())}
+        process.write_atomic(env_dir / "zz-sandbox.yaml",
+                             json.dumps({"resource_registry": registry}, indent=2) + "\n")
+        return env_dir
+
+    @property
+    def has_global_environment(self) -> bool:
+        """True if the running Heat was started with the stand-in mapping."""
+        return (self.state_dir / "environment.d" / "zz-sandbox.yaml").exists() and (
+            self._read_state().get("global_environment") is True)
 
     def _service_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()

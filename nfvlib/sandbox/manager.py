@@ -40,10 +40,36 @@ class Sandbox:
         self.keystone = KeystoneService(self.dir / "keystone", paths.cache_dir)
         self.heat = HeatService(self.dir / "heat", paths.cache_dir)
         self._vims = vims
+        self._tacker: Any = None
+        self._image: Any = None
+
+    @property
+    def tacker(self):
+        """The sandbox's Tacker server (:class:`~nfvlib.sandbox.tacker.TackerService`)."""
+        if self._tacker is None:
+            from nfvlib.sandbox.tacker import TackerService
+
+            self._tacker = TackerService(self.dir / "tacker", self.paths.cache_dir)
+        return self._tacker
+
+    @property
+    def image(self):
+        """The image-service stand-in that Tacker asks for images."""
+        if self._image is None:
+            from nfvlib.sandbox.image_stub import ImageStubService
+
+            self._image = ImageStubService(self.dir / "image")
+        return self._image
 
     # -- lifecycle -------------------------------------------------------------
-    def up(self, progress: Progress | None = None) -> dict[str, Any]:
-        """Install (once), start and register the sandbox; idempotent."""
+    def up(self, progress: Progress | None = None, *, tacker: bool = False
+           ) -> dict[str, Any]:
+        """Install (once), start and register the sandbox; idempotent.
+
+        ``tacker``: also start a Tacker server (with its MariaDB and an
+        image-service stand-in), registered in the sandbox's Keystone as
+        ``nfv-orchestration`` and holding the sandbox VIM as its default VIM.
+        """
         say = progress or (lambda _msg: None)
         timings: dict[str, float] = {}
 
@@ -57,13 +83,16 @@ class Sandbox:
                 say(f"{name}: {timings[name]:.1f} s")
 
         # The two installs are network- and disk-bound: run them side by side.
-        def install_both() -> None:
-            with ThreadPoolExecutor(max_workers=2) as pool:
+        def install_all() -> None:
+            with ThreadPoolExecutor(max_workers=3) as pool:
                 jobs = [pool.submit(self.keystone.install), pool.submit(self.heat.install)]
+                if tacker:
+                    jobs.append(pool.submit(self.tacker.install))
                 for job in jobs:
                     job.result()
 
-        step("install Keystone and Heat", install_both)
+        step("install Keystone, Heat and Tacker" if tacker
+             else "install Keystone and Heat", install_all)
         with ThreadPoolExecutor(max_workers=2) as pool:
             jobs = [pool.submit(step, "start Keystone", self.keystone.start),
                     pool.submit(step, "start Heat", self.heat.start)]
@@ -71,6 +100,12 @@ class Sandbox:
                 job.result()
         step("configure Keystone", self._configure_keystone)
         vim = step("register VIM 'sandbox'", self._register_vim)
+        if tacker:
+            if not self.heat.has_global_environment:
+                step("restart Heat with the global environment", self._restart_heat)
+            step("start the image service stand-in", self.image.start)
+            step("start Tacker", self._start_tacker)
+            step("register VIM 'sandbox' in Tacker", self._register_tacker_vim)
         status = self.status()
         status["timings"] = timings
         status["vim"] = {"id": vim.id, "name": vim.name, "status": vim.status.value,
@@ -78,14 +113,23 @@ class Sandbox:
         return status
 
     def down(self) -> dict[str, bool]:
-        """Stop both services (by recorded pid); report which were running."""
-        return {"heat": self.heat.stop(), "keystone": self.keystone.stop()}
+        """Stop every service (by recorded pid); report which were running."""
+        stopped: dict[str, bool] = {}
+        if self.tacker.state_dir.exists():
+            stopped.update(self.tacker.stop())
+        if self.image.state_dir.exists():
+            stopped["image"] = self.image.stop()
+        stopped.update(heat=self.heat.stop(), keystone=self.keystone.stop())
+        return stopped
 
     def status(self) -> dict[str, Any]:
         """Processes, ports, versions and the VIM's last known health."""
         result: dict[str, Any] = {"keystone": self.keystone.status(),
                                   "heat": self.heat.status(),
                                   "data_dir": str(self.dir)}
+        if self.tacker.configured:
+            result["tacker"] = self.tacker.status()
+            result["image"] = self.image.status()
         try:
             vim = self._registry().find_vim(VIM_NAME)
         except VimNotFound:
@@ -98,8 +142,11 @@ class Sandbox:
 
     def log_files(self) -> dict[str, Path]:
         """The log file of each service."""
-        return {"keystone": self.dir / "keystone" / "keystone.log",
-                "heat": self.dir / "heat" / "heat.log"}
+        files = {"keystone": self.dir / "keystone" / "keystone.log",
+                 "heat": self.dir / "heat" / "heat.log"}
+        if self.tacker.configured:
+            files["tacker"] = self.tacker.log_file
+        return files
 
     def vim_config(self) -> dict[str, Any]:
         """The VIM config (as a config file holds it) for the sandbox's user."""
@@ -141,7 +188,53 @@ class Sandbox:
         heat.update_stack(target, environment=environment, files=files)
         return heat.wait_for_stack(target["id"], "UPDATE", timeout=timeout)
 
+    def openrc(self) -> dict[str, str]:
+        """``OS_*`` variables pointing OpenStackClient and ``nfv`` at the sandbox's
+        Tacker (remote mode), as the sandbox VIM's user."""
+        if not self.tacker.configured:
+            raise SandboxError("the sandbox has no Tacker",
+                               hint="start it with 'nfv sandbox up --tacker'")
+        return {"OS_AUTH_URL": self.keystone.auth_url, "OS_USERNAME": USER,
+                "OS_PASSWORD": self._vim_password(), "OS_PROJECT_NAME": PROJECT,
+                "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
+                "OS_REGION_NAME": REGIONS[0], "OS_IDENTITY_API_VERSION": "3",
+                "OS_INTERFACE": "public", "OS_NFV_MODE": "remote"}
+
+    def tacker_client(self):
+        """An :class:`nfvlib.Client` in remote mode on the sandbox's Tacker."""
+        from nfvlib.client import Client
+
+        return Client("remote", env=self.openrc(), paths=self.paths)
+
     # -- steps -------------------------------------------------------------------
+    def _restart_heat(self) -> None:
+        self.heat.stop()
+        self.heat.start()
+
+    def _start_tacker(self) -> None:
+        from nfvlib.sandbox.tacker import SERVICE_PROJECT, SERVICE_USER
+
+        password = self.tacker.service_password()
+        for role in ("admin", "service"):
+            self.keystone.ensure_project_user(SERVICE_PROJECT, SERVICE_USER, password,
+                                              role=role)
+        self.keystone.ensure_service_endpoints("image", "glance", self.image.url,
+                                               list(REGIONS))
+        self.tacker.start(self.keystone.auth_url)
+        self.keystone.ensure_service_endpoints("nfv-orchestration", "tacker",
+                                               self.tacker.url, list(REGIONS))
+
+    def _register_tacker_vim(self):
+        vims = self.tacker_client().vims
+        for vim in vims.list_vims():
+            if vim.name == VIM_NAME:
+                if vim.auth_url == self.keystone.auth_url:
+                    return vim
+                vims.delete_vim(vim.id)  # the Keystone port moved
+        return vims.register_vim(VIM_NAME, self.vim_config(), is_default=True,
+                                 description="Keystone and Heat on this machine "
+                                             "(nfv sandbox)")
+
     def _configure_keystone(self) -> None:
         for region in REGIONS:
             self.keystone.ensure_region(region)
