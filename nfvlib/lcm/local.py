@@ -69,11 +69,10 @@ class LocalLcm:
     def instantiate(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
         """Instantiate a NOT_INSTANTIATED VNF (InstantiateVnfRequest as Tacker's)."""
         from nfvlib.lcm import heat_params, plans
+        from nfvlib.lcm.requests import validate
 
+        request = validate("InstantiateVnfRequest", request)
         vnf = self._vnf_in(vnf_id, InstantiationState.NOT_INSTANTIATED, "instantiate")
-        if not isinstance(request, Mapping) or not request.get("flavourId"):
-            raise InvalidInput("the instantiate request needs a flavourId",
-                               hint='write e.g. {"flavourId": "simple"}')
         package = self._package_of(vnf)
         heat_params.build_instantiate_nfv(package, request["flavourId"], dict(request))
         plans.resolve_vim(self._vims, dict(request))
@@ -84,7 +83,11 @@ class LocalLcm:
               additional_params: Mapping[str, Any] | None = None) -> OpOcc:
         """Scale an aspect out or in by ``number_of_steps``."""
         from nfvlib.lcm import heat_params
+        from nfvlib.lcm.requests import validate
 
+        validate("ScaleVnfRequest", {"type": scale_type, "aspectId": aspect_id,
+                                     "numberOfSteps": number_of_steps,
+                                     "additionalParams": additional_params or {}})
         if scale_type not in ("SCALE_OUT", "SCALE_IN"):
             raise InvalidInput(f"scale type {scale_type!r} is not SCALE_OUT or SCALE_IN")
         if not isinstance(number_of_steps, int) or number_of_steps < 1:
@@ -105,6 +108,12 @@ class LocalLcm:
              cause: str | None = None,
              additional_params: Mapping[str, Any] | None = None) -> OpOcc:
         """Recreate the given VNFCs (all of them when none are named)."""
+        from nfvlib.lcm.requests import validate
+
+        validate("HealVnfRequest", {
+            "vnfcInstanceId": list(vnfc_instance_ids) if isinstance(
+                vnfc_instance_ids, tuple) else vnfc_instance_ids or [],
+            "cause": cause or "", "additionalParams": additional_params or {}})
         vnf = self._vnf_in(vnf_id, InstantiationState.INSTANTIATED, "heal")
         known = {c.id for c in vnf.vnfc}
         unknown = [v for v in vnfc_instance_ids or () if v not in known]
@@ -122,6 +131,11 @@ class LocalLcm:
     def terminate(self, vnf_id: str, termination_type: str = "GRACEFUL",
                   graceful_termination_timeout: int | None = None) -> OpOcc:
         """Delete the VNF's stack and return it to NOT_INSTANTIATED."""
+        from nfvlib.lcm.requests import validate
+
+        validate("TerminateVnfRequest", {"terminationType": termination_type} | (
+            {} if graceful_termination_timeout is None
+            else {"gracefulTerminationTimeout": graceful_termination_timeout}))
         if termination_type not in ("GRACEFUL", "FORCEFUL"):
             raise InvalidInput(f"termination type {termination_type!r} is not GRACEFUL "
                                "or FORCEFUL")

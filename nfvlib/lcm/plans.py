@@ -8,6 +8,10 @@ SCALE          validate request, [scale_start], (SCALE_IN: mark members
                instance
 HEAL           validate request, [heal_start], mark members unhealthy, update
                stack, wait for stack, [heal_end], record instance
+OPERATE        validate request, (graceful stop wait), [operate_start], one
+               step per VDU in dependency order (reverse to stop) or per
+               named VNFC, (suspend stack | resume stack), [operate_end],
+               record instance (see :mod:`nfvlib.lcm.operate`)
 TERMINATE      validate request, (GRACEFUL: graceful wait), [terminate_start],
                delete stack, wait for stack, [terminate_end], record instance
 =============  ================================================================
@@ -40,6 +44,22 @@ from nfvlib.store.lcm import VnfTable
 
 #: Seconds Heat may take for one stack action before the step fails.
 STACK_TIMEOUT = 1800
+#: Seconds a stack in progress may show no sign of work (no new event, no
+#: resource status change, or no answer from Heat) before the wait fails.
+#: Heat's convergence engine never takes over a stack whose engine died (it
+#: stays ``X_IN_PROGRESS``); a retry re-drives it. Long enough for one slow
+#: resource: a Nova server booting a large image shows no event until it
+#: is ACTIVE. ``NFV_HEAT_STALL_SECONDS`` overrides it.
+STACK_STALL = 300.0
+
+
+def stall_limit() -> float:
+    """The stall limit in seconds (``NFV_HEAT_STALL_SECONDS``, else :data:`STACK_STALL`)."""
+    import os
+
+    from nfvlib.config import env_timeout
+
+    return env_timeout(os.environ, "NFV_HEAT_STALL_SECONDS", STACK_STALL)
 
 _NO_ROLLBACK = {
     Operation.TERMINATE: "the stack is deleted and cannot be brought back",
@@ -51,6 +71,8 @@ def no_rollback_reason(op: OpOcc) -> str | None:
     """Why an occurrence cannot be rolled back, or None if it can."""
     if op.operation is Operation.SCALE and op.request.get("type") == "SCALE_IN":
         return "removed VNFCs cannot be brought back"
+    if op.operation is Operation.OPERATE and op.request.get("reboot"):
+        return "a reboot cannot be undone"
     return _NO_ROLLBACK.get(op.operation)
 
 
@@ -73,21 +95,57 @@ def build(op: OpOcc, services: Any) -> list[Step]:
 
 
 def resolve_vim(vims: Any, request: dict[str, Any]) -> tuple[Any, str | None]:
-    """The VIM and region an instantiate request names (else the default VIM)."""
+    """The VIM and region an instantiate request names (else the default VIM).
+
+    Every ``vimConnectionInfo`` entry must be an object naming a registered
+    VIM (``vimId``: its id or name) of an OpenStack ``vimType``, and all
+    entries the same VIM: an instance runs on one VIM. Anything else is an
+    :class:`InvalidInput` naming the entry.
+    """
+    from nfvlib.inputs import short
+    from nfvlib.lcm.requests import OPENSTACK_VIM_TYPES
+
     infos = request.get("vimConnectionInfo") or {}
-    if isinstance(infos, list):  # SOL003 v1 shape
-        infos = {str(i): v for i, v in enumerate(infos)}
-    if not isinstance(infos, dict):
+    if isinstance(infos, list):  # SOL003 v2.6.1 shape
+        entries = [(f"vimConnectionInfo[{i}]", v) for i, v in enumerate(infos)]
+    elif isinstance(infos, dict):
+        entries = [(f"vimConnectionInfo.{short(k)[1:-1] if isinstance(k, str) else k}", v)
+                   for k, v in infos.items()]
+    else:
         raise InvalidInput("vimConnectionInfo must be an object of VIM connections")
-    for info in infos.values():
-        if not isinstance(info, dict) or not info.get("vimId"):
-            continue
-        vim = vims.find_vim(info["vimId"])
-        region = (info.get("accessInfo") or {}).get("region")
+    chosen: tuple[Any, str | None] | None = None
+    for where, info in entries:
+        if not isinstance(info, dict):
+            raise InvalidInput(f"{where} must be an object with vimId and vimType, not "
+                               f"{short(info)}")
+        vim_id = info.get("vimId")
+        if not isinstance(vim_id, str) or not vim_id:
+            raise InvalidInput(f"{where}.vimId must name a registered VIM, not "
+                               f"{short(vim_id)}", hint="see the VIMs with 'vim list'")
+        if info.get("vimType") not in OPENSTACK_VIM_TYPES:
+            raise InvalidInput(f"{where}.vimType {short(info.get('vimType'))} is not "
+                               f"supported", hint=f"use {' or '.join(OPENSTACK_VIM_TYPES)}")
+        access = info.get("accessInfo") or {}
+        region = access.get("region") if isinstance(access, dict) else None
+        if not isinstance(access, dict) or not isinstance(region, (str, type(None))):
+            raise InvalidInput(f"{where}.accessInfo must be an object whose region is "
+                               "a string")
+        try:
+            vim = vims.find_vim(vim_id)
+        except NotFound as exc:
+            raise InvalidInput(f"{where}.vimId: no VIM has the id or name "
+                               f"{short(vim_id)}", hint="see the VIMs with 'vim list'"
+                               ) from exc
         if region and vim.regions and region not in vim.regions:
-            raise InvalidInput(f"VIM {vim.name} has no region {region!r}",
+            raise InvalidInput(f"{where}: VIM {vim.name} has no region {short(region)}",
                                hint=f"use one of {', '.join(vim.regions)}")
-        return vim, region or (vim.regions[0] if vim.regions else None)
+        if chosen is not None and chosen[0].id != vim.id:
+            raise InvalidInput(f"{where} names VIM {vim.name} but an earlier entry names "
+                               f"{chosen[0].name}", hint="a VNF instance runs on one VIM")
+        if chosen is None:
+            chosen = vim, region or (vim.regions[0] if vim.regions else None)
+    if chosen is not None:
+        return chosen
     vim = vims.default_vim()
     return vim, (vim.regions[0] if vim.regions else None)
 
@@ -138,6 +196,10 @@ def _spec(operation: Operation, package: Any, flavour_id: str | None,
                 ("wait for stack", _wait_stack, None),
                 *script("terminate_end"),
                 ("record instance", _record_terminated, None)]
+    if operation is Operation.OPERATE:
+        from nfvlib.lcm import operate
+
+        return operate.spec(package, flavour_id, request, script)
     raise InvalidInput(f"operation {operation.value} is not supported in local mode")
 
 
@@ -168,6 +230,17 @@ class _Env:
         if self._heat is None:
             self._heat = self.services.heat(data["vim_id"], data.get("region"))
         return self._heat
+
+    def session(self, data: dict[str, Any]):
+        """The VIM's Keystone session (the one Heat uses)."""
+        self.heat(data)
+        return self.services._sessions[data["vim_id"]]
+
+    def nova(self, data: dict[str, Any]):
+        """A Nova client for the VIM's region, on the same session."""
+        from nfvlib.nova import NovaClient
+
+        return NovaClient(self.session(data), region_name=data.get("region"))
 
 
     def now(self) -> str:
@@ -485,7 +558,7 @@ def _undo_update_nfv(ctx: StepContext, env: _Env) -> None:
 
 
 def _wait_stack(ctx: StepContext, env: _Env) -> None:
-    from nfvlib.heat import HeatError
+    from nfvlib.heat import HeatError, StackStalled
 
     heat = env.heat(ctx.data)
     expect = ctx.data.get("expect", "CREATE")
@@ -498,16 +571,26 @@ def _wait_stack(ctx: StepContext, env: _Env) -> None:
     ctx.save()
 
     def watch(stack: dict[str, Any]) -> None:
-        try:
-            ctx.check_cancel(forceful_only=True)
-        except Cancelled:
-            if expect == "UPDATE" and stack.get("stack_status") == "UPDATE_IN_PROGRESS":
+        mode = ctx.pending_cancel()
+        if mode is None:
+            return
+        status = stack.get("stack_status")
+        if mode == "FORCEFUL":
+            if expect == "UPDATE" and status == "UPDATE_IN_PROGRESS":
                 heat.stack_action(stack, "cancel_update")
-            raise
+            raise Cancelled(f"cancelled (FORCEFUL) while waiting for stack "
+                            f"{stack.get('stack_name')} ({status})")
+        raise Cancelled(f"cancelled (GRACEFUL) while waiting for stack "
+                        f"{stack.get('stack_name')} ({status}): Heat's {expect} was left "
+                        "to finish; retry waits for it, rollback undoes it")
 
     try:
         stack = heat.wait_for_stack(_stack_ref(ctx.data), expect, timeout=STACK_TIMEOUT,
-                                    progress=watch, missing_ok=expect == "DELETE")
+                                    progress=watch, missing_ok=expect == "DELETE",
+                                    stall=stall_limit())
+    except StackStalled:
+        ctx.data["stalled"] = expect
+        raise
     except HeatError as exc:
         if exc.stack_status is None:
             raise
@@ -526,10 +609,17 @@ def _redrive(heat: Any, ctx: StepContext, env: _Env, expect: str) -> str:
     """On retry: the action to wait for, sending the failed Heat action again.
 
     A failed delete is deleted again; a failed create or update is updated
-    again with the operation's ``nfv`` parameter.
+    again with the operation's ``nfv`` parameter. A stack the last wait found
+    stalled in progress (its engine died: convergence never takes it over)
+    gets the same again at once: Heat's convergence engine accepts an update
+    or a delete of a stack in progress and starts a new traversal, which
+    takes over the resources the dead engine held (verified on Heat 27: a
+    stack stuck CREATE_IN_PROGRESS after an engine restart ends
+    UPDATE_COMPLETE).
     """
     from nfvlib.heat import StackNotFound
 
+    stalled = ctx.data.pop("stalled", None)
     try:
         stack = heat.get_stack(_stack_ref(ctx.data))
     except StackNotFound:
@@ -538,12 +628,21 @@ def _redrive(heat: Any, ctx: StepContext, env: _Env, expect: str) -> str:
         raise
     action, _, status = stack.get("stack_status", "").partition("_")
     if expect == "DELETE":
-        if stack.get("stack_status") != "DELETE_IN_PROGRESS":
+        if stalled and status == "IN_PROGRESS":
+            heat.delete_stack(stack)
+            ctx.note(f"re-sent the delete of stack {stack.get('stack_name')}, which "
+                     f"had stalled {stack.get('stack_status')}")
+        elif stack.get("stack_status") != "DELETE_IN_PROGRESS":
             heat.wait_until_quiet(stack)
             heat.delete_stack(stack)
         return "DELETE"
     if status == "IN_PROGRESS":
-        return action
+        if not stalled:
+            return action
+        heat.update_stack(stack, parameters={"nfv": env.heat_nfv(ctx.data["nfv"])})
+        ctx.note(f"re-drove stack {stack.get('stack_name')}, which had stalled "
+                 f"{stack.get('stack_status')}, with an update")
+        return "UPDATE"
     if status == "COMPLETE" and action != "DELETE":
         return action
     heat.wait_until_quiet(stack)

@@ -22,6 +22,7 @@ from tests.unit.conftest import vim_config
 
 SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
 LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
+V3 = "ETSINFV.OPENSTACK_KEYSTONE.V_3"
 
 
 @pytest.fixture
@@ -70,9 +71,9 @@ def test_bad_requests_write_nothing(world):
         lcm.instantiate(vnf.id, {"flavourId": "huge"})
     with pytest.raises(InvalidInput, match="instantiation"):
         lcm.instantiate(vnf.id, {"flavourId": "simple", "instantiationLevelId": "x"})
-    with pytest.raises(NotFound):
+    with pytest.raises(InvalidInput, match=r"vimConnectionInfo.v.vimId: no VIM"):
         lcm.instantiate(vnf.id, dict(LEVEL_1, vimConnectionInfo={
-            "v": {"vimId": "no-such-vim"}}))
+            "v": {"vimId": "no-such-vim", "vimType": V3}}))
     with pytest.raises(Conflict, match="NOT_INSTANTIATED, and scale needs INSTANTIATED"):
         lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale")
     with pytest.raises(InvalidInput, match="SCALE_OUT or SCALE_IN"):
