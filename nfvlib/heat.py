@@ -33,6 +33,22 @@ class StackNotFound(NotFound):
     """No stack has this name or id."""
 
 
+class StackStalled(HeatError):
+    """A stack stayed in progress with no sign of work for the stall limit.
+
+    No new event (nested stacks included), no resource status change and no
+    answer at all count the same: Heat's convergence engine does not take
+    over a stack whose engine died, so such a stack stays ``X_IN_PROGRESS``
+    forever. ``stack_status`` is None: the stack did not end.
+    """
+
+    def __init__(self, message: str, *, last_status: str | None, stalled_for: float,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.last_status = last_status
+        self.stalled_for = stalled_for
+
+
 class HeatClient:
     """Stacks, resources and events of one Heat endpoint."""
 
@@ -179,7 +195,8 @@ class HeatClient:
     # -- waiting --------------------------------------------------------------
     def wait_for_stack(self, name_or_id: str, action: str, *, timeout: float = 600,
                        progress: Callable[[dict[str, Any]], None] | None = None,
-                       missing_ok: bool = False) -> dict[str, Any] | None:
+                       missing_ok: bool = False,
+                       stall: float | None = None) -> dict[str, Any] | None:
         """Poll until the stack's ``action`` completes; return the stack.
 
         ``action`` is CREATE, UPDATE, DELETE, SUSPEND, RESUME, CHECK, ROLLBACK
@@ -187,8 +204,16 @@ class HeatClient:
         reason; any status other than ``X_IN_PROGRESS``/``X_COMPLETE`` is a
         failure too. With ``missing_ok`` (deletes), a vanished stack counts as
         done and None is returned.
+
+        ``stall`` (seconds) bounds how long the stack may show no progress:
+        no new event (nested stacks included), no resource status change,
+        or no answer from Heat at all (it may be restarting). After that,
+        :class:`StackStalled` is raised. Without ``stall``, Heat not
+        answering raises at once.
         """
         backoff = self._backoff(timeout)
+        watch = _Progress(self, stall) if stall else None
+        stack: dict[str, Any] | None = None
         while True:
             try:
                 stack = self.get_stack(name_or_id)
@@ -196,6 +221,14 @@ class HeatClient:
                 if missing_ok:
                     return None
                 raise
+            except VimUnreachable as exc:
+                if watch is None:
+                    raise
+                watch.silent(stack, name_or_id, action, exc)
+                if progress is not None and stack is not None:
+                    progress(stack)
+                backoff.pause()
+                continue
             status = stack.get("stack_status", "")
             if progress is not None:
                 progress(stack)
@@ -210,7 +243,19 @@ class HeatClient:
                 raise WaitTimeout(
                     f"stack {stack.get('stack_name')} still {status} after "
                     f"{timeout:.0f} s", last_seen=status, timeout=timeout)
+            if watch is not None:
+                try:
+                    watch.check(stack)
+                except VimUnreachable as exc:
+                    watch.silent(stack, name_or_id, action, exc)
             backoff.pause()
+
+    def latest_event(self, stack: Mapping[str, Any], *,
+                     nested_depth: int = 5) -> dict[str, Any] | None:
+        """The stack's newest event (nested stacks included), or None."""
+        events = self._call("GET", _stack_url(stack) + "/events", params={
+            "sort_dir": "desc", "limit": 1, "nested_depth": nested_depth})["events"]
+        return events[0] if events else None
 
     def _backoff(self, timeout: float):
         from nfvlib._wait import Backoff
@@ -242,6 +287,68 @@ class HeatClient:
         if cause in own:
             return own
         return f"{own} (cause: {event.get('resource_name')}: {cause})" if own else cause
+
+
+class _Progress:
+    """Whether a stack in progress still moves, judged every few seconds.
+
+    Its fingerprint is the stack's status and update time, its newest event
+    (nested included) and every resource's status: Heat adds an event for
+    every resource status change, and a working engine makes one at least
+    when each resource starts and ends.
+    """
+
+    def __init__(self, heat: HeatClient, stall: float) -> None:
+        self.heat = heat
+        self.stall = stall
+        # A few looks per stall limit, at most every 10 s (each look is two GETs).
+        self.every = min(max(stall / 6, POLL_CAP), 10.0)
+        self.changed = heat._clock()
+        self.next_look = self.changed
+        self.fingerprint: Any = None
+
+    def check(self, stack: dict[str, Any]) -> None:
+        now = self.heat._clock()
+        if now < self.next_look:
+            return
+        self.next_look = now + self.every
+        event = self.heat.latest_event(stack)
+        rows = self.heat.list_resources(stack, nested_depth=5)
+        fingerprint = (
+            stack.get("stack_status"), stack.get("updated_time"),
+            (event or {}).get("id"),
+            tuple(sorted((r.get("parent_resource") or "", r.get("resource_name") or "",
+                          r.get("physical_resource_id") or "",
+                          r.get("resource_status") or "") for r in rows)))
+        if fingerprint != self.fingerprint:
+            self.fingerprint = fingerprint
+            self.changed = now
+            return
+        self._maybe_stalled(stack, stack.get("stack_name"), now)
+
+    def silent(self, stack: dict[str, Any] | None, name: str, action: str,
+               exc: VimUnreachable) -> None:
+        """Heat did not answer: no progress either, up to the stall limit."""
+        now = self.heat._clock()
+        if now - self.changed < self.stall:
+            return
+        label = (stack or {}).get("stack_name") or name
+        raise StackStalled(
+            f"Heat has not answered about stack {label} ({action}) for "
+            f"{now - self.changed:.0f} s: {exc.message}; retry re-drives it once "
+            "Heat is back", last_status=(stack or {}).get("stack_status"),
+            stalled_for=now - self.changed,
+            hint="check the VIM with 'nfv vim check'") from exc
+
+    def _maybe_stalled(self, stack: dict[str, Any], label: str | None,
+                       now: float) -> None:
+        if now - self.changed < self.stall:
+            return
+        status = stack.get("stack_status")
+        raise StackStalled(
+            f"Heat has not progressed stack {label} ({status}) for "
+            f"{now - self.changed:.0f} s: its engine may have restarted; retry "
+            "re-drives it", last_status=status, stalled_for=now - self.changed)
 
 
 def _stack_url(stack: Mapping[str, Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import requests
@@ -10,7 +11,7 @@ from keystoneauth1 import session
 from keystoneauth1.identity import v3
 
 from nfvlib.exceptions import VimUnreachable, WaitTimeout
-from nfvlib.heat import HeatClient, HeatError, StackNotFound
+from nfvlib.heat import HeatClient, HeatError, StackNotFound, StackStalled
 from tests.unit.conftest import AUTH_URL, FakeClock
 from tests.unit.fake_heat import FakeHeat
 
@@ -355,3 +356,93 @@ def test_the_catalogs_heat_is_used(keystone, requests_mock):
     heat = HeatClient(session.Session(auth=auth), region_name="RegionTwo")
     heat.create_stack("s1", TEMPLATE, parameters=nfv(1), files=FILES)
     assert fake.stack("s1")["stack_status"] == "CREATE_IN_PROGRESS"
+
+
+# -- stalled stacks ----------------------------------------------------------------------
+def stalled_heat(requests_mock, clock, **kwargs):
+    fake = FakeHeat(requests_mock, **kwargs)
+    heat = HeatClient(session.Session(), endpoint_override=fake.url, sleep=clock.sleep,
+                      clock=clock)
+    return fake, heat
+
+
+def test_a_stack_no_engine_works_on_fails_after_the_stall_limit(requests_mock, clock):
+    fake, heat = stalled_heat(requests_mock, clock, polls=None)  # never moves again
+    heat.create_stack("s1", TEMPLATE, parameters=nfv(1), files=FILES)
+    start = clock.now
+    with pytest.raises(StackStalled) as stalled:
+        heat.wait_for_stack("s1", "CREATE", timeout=1800, stall=60)
+    assert 60 <= clock.now - start <= 60 + 10 + 0.25  # within one look of the limit
+    assert stalled.value.stack_status is None and stalled.value.stalled_for >= 60
+    assert stalled.value.last_status == "CREATE_IN_PROGRESS"
+    assert str(stalled.value) == ("Heat has not progressed stack s1 (CREATE_IN_PROGRESS) "
+                                  "for 60 s: its engine may have restarted; retry "
+                                  "re-drives it")
+    assert fake.stack("s1")["stack_status"] == "CREATE_IN_PROGRESS"
+
+
+def test_a_slow_stack_that_makes_progress_is_not_stalled(requests_mock, clock):
+    fake, heat = stalled_heat(requests_mock, clock, polls=None)
+    heat.create_stack("s1", TEMPLATE, parameters=nfv(1), files=FILES)
+    lone = fake._get("s1").resources["lone"]
+    changes = []
+
+    def work(stack):  # the engine moves one resource (an event) every 40 s
+        if not changes or clock.now - changes[-1] >= 40:
+            changes.append(clock.now)
+            fake._set(lone, "CREATE_IN_PROGRESS", f"step {len(changes)}")
+
+    with pytest.raises(WaitTimeout):
+        heat.wait_for_stack("s1", "CREATE", timeout=300, stall=60, progress=work)
+    assert len(changes) >= 7
+
+
+def test_heat_not_answering_counts_as_no_progress(requests_mock, clock):
+    fake, heat = stalled_heat(requests_mock, clock, polls=None)
+    heat.create_stack("s1", TEMPLATE, parameters=nfv(1), files=FILES)
+    down = []
+
+    def answer(request, context):
+        if down:
+            raise requests.exceptions.ConnectionError("connection refused")
+        return fake._answer(request, context)
+
+    requests_mock.register_uri("GET", re.compile(re.escape(fake.url) + "/stacks/.*"),
+                               text=answer)
+    seen = []
+    down.append(True)
+    start = clock.now
+    with pytest.raises(StackStalled) as stalled:
+        heat.wait_for_stack("s1", "CREATE", timeout=1800, stall=30,
+                            progress=lambda s: seen.append(s))
+    assert 30 <= clock.now - start <= 30 + 0.25
+    assert "Heat has not answered about stack s1 (CREATE) for 30 s" in str(stalled.value)
+    assert "did not answer" in str(stalled.value)
+
+
+def test_heat_back_within_the_stall_limit_is_waited_for(requests_mock, clock):
+    fake, heat = stalled_heat(requests_mock, clock, polls=40)
+    heat.create_stack("s1", TEMPLATE, parameters=nfv(1), files=FILES)
+    calls = []
+
+    def answer(request, context):
+        calls.append(clock.now)
+        if 5 <= len(calls) < 25:  # a restart: 20 GETs refused
+            raise requests.exceptions.ConnectionError("connection refused")
+        return fake._answer(request, context)
+
+    requests_mock.register_uri("GET", re.compile(re.escape(fake.url) + "/stacks/.*"),
+                               text=answer)
+    done = heat.wait_for_stack("s1", "CREATE", timeout=1800, stall=30)
+    assert done["stack_status"] == "CREATE_COMPLETE"
+
+
+def test_without_a_stall_limit_heat_not_answering_fails_at_once(requests_mock, clock):
+    fake, heat = stalled_heat(requests_mock, clock, polls=None)
+    heat.create_stack("s1", TEMPLATE, parameters=nfv(1), files=FILES)
+    requests_mock.register_uri("GET", re.compile(re.escape(fake.url) + "/stacks/.*"),
+                               exc=requests.exceptions.ConnectionError)
+    start = clock.now
+    with pytest.raises(VimUnreachable):
+        heat.wait_for_stack("s1", "CREATE", timeout=1800)
+    assert clock.now == start
