@@ -19,6 +19,7 @@ code    final state
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -267,7 +268,13 @@ class CreateVnfLcm(NfvCommandMixin, show.ShowOne):
         vnf = self.nfv.vnfs.create_vnf(parsed_args.vnfd_id, name=parsed_args.name,
                                        description=parsed_args.description)
         if request is not None:
-            op = self.nfv.lcm.instantiate(vnf.id, request)
+            try:
+                op = self.nfv.lcm.instantiate(vnf.id, request)
+            except Exception:
+                # A refused request leaves nothing behind: not even the instance.
+                with contextlib.suppress(Exception):
+                    self.nfv.vnfs.delete_vnf(vnf.id)
+                raise
             self.app.stderr.write(f"VNF Instance {vnf.id} is created and instantiation "
                                   "request has been accepted.\n"
                                   f"VNF LCM operation occurrence ID: {op.id}\n")
