@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from nfvlib.config import DEFAULT_REMOTE_TIMEOUT
 from nfvlib.exceptions import (AuthFailed, BackendError, Conflict, InvalidInput,
-                               NotFound, Unreachable)
+                               NfvError, NotFound, Unreachable, VimUnreachable)
 
 SERVICE_TYPE = "nfv-orchestration"
 #: Seconds a request may take to connect, and then to answer.
@@ -76,30 +76,85 @@ class TackerApi:
                               ) from exc
         if resp.status_code < 400:
             return resp
-        message = _error_message(resp)
-        status = resp.status_code
-        if status == 404:
-            raise not_found(message)
-        if status == 409:
-            raise Conflict(message)
-        if status in (400, 422):
-            raise InvalidInput(message)
-        if status in (401, 403):
-            raise AuthFailed(message)
-        raise BackendError(f"Tacker answered HTTP {status}: {message}")
+        raise error_from_response(resp, not_found=not_found)
+
+
+#: Tacker's ``TackerError.type`` -> the error local mode raises for the same
+#: cause. Tacker answers most of these with HTTP 500, so the type decides.
+_TACKER_TYPES: dict[str, type[NfvError]] = {
+    "VimDefaultDuplicateException": Conflict,
+    "DuplicateEntity": Conflict,
+    "VimInUseException": Conflict,
+    "VimUnauthorizedException": AuthFailed,
+    "VimConnectionException": VimUnreachable,
+    "VimRegionNotFoundException": InvalidInput,
+    "VimKeyNotFoundException": BackendError,
+}
+
+
+def error_from_response(resp: Any, *, not_found: type[NotFound] = NotFound) -> NfvError:
+    """The one mapping of a Tacker error answer to nfvlib's exception tree.
+
+    Decided by ``TackerError.type`` first (Tacker's VIM errors are HTTP 500
+    with a typed body), then by the HTTP status (ProblemDetails' ``status``
+    when the body has one). ``not_found`` is the NotFound subclass of the
+    resource asked for.
+    """
+    message = _error_message(resp)
+    kind = _tacker_error_type(resp)
+    if kind is not None:
+        if kind in _TACKER_TYPES:
+            return _TACKER_TYPES[kind](message)
+        if kind.endswith(("NotFound", "NotFoundException")):
+            return not_found(message)
+        if kind.endswith(("InUse", "InUseException")):
+            return Conflict(message)
+    status = resp.status_code
+    if status == 404:
+        return not_found(message)
+    if status == 409:
+        return Conflict(message)
+    if status in (400, 422):
+        return InvalidInput(message)
+    if status in (401, 403):
+        return AuthFailed(message)
+    return BackendError(f"Tacker answered HTTP {status}: {message}")
+
+
+def _json_body(resp: Any) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def _tacker_error_type(resp: Any) -> str | None:
+    body = _json_body(resp)
+    if isinstance(body, dict) and isinstance(body.get("TackerError"), dict):
+        kind = body["TackerError"].get("type")
+        return str(kind) if kind else None
+    return None
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """Text (HTML tags removed) on one line, at most ``limit`` characters."""
+    import re
+
+    plain = re.sub(r"<[^>]*>", " ", text)
+    line = " ".join(plain.split())
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 def _error_message(resp: Any) -> str:
-    try:
-        body = resp.json()
-    except ValueError:
-        return resp.text.strip()[:200] or f"HTTP {resp.status_code}"
+    body = _json_body(resp)
+    if body is None:
+        return _one_line(resp.text or "") or f"HTTP {resp.status_code}"
     if isinstance(body, dict):
         for key in ("TackerError", "NeutronError"):
             if isinstance(body.get(key), dict):
                 return str(body[key].get("message") or body[key])
         if "detail" in body:  # SOL013 ProblemDetails
-            return str(body["detail"])
+            return _one_line(str(body["detail"]), 400)
         if "message" in body:
             return str(body["message"])
         if len(body) == 1:  # {"itemNotFound": {"message": ..., "code": 404}}

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from nfvlib._wait import Backoff, follow_occurrence
-from nfvlib.exceptions import BackendError, Conflict, InvalidInput, WaitTimeout
+from nfvlib.exceptions import (BackendError, Conflict, InvalidInput, Unsupported,
+                               WaitTimeout)
 from nfvlib.lcm.catalog import PackageNotFound, VnfNotFound
 from nfvlib.lcm.local import OpOccNotFound, redact
 from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc,
@@ -371,10 +372,13 @@ class RemoteLcm:
         return self.get_op_occ(op_id)
 
     def cancel(self, op_id: str, cancel_mode: str = "GRACEFUL") -> OpOcc:
-        """Ask the server to stop an occurrence (GRACEFUL or FORCEFUL)."""
+        """Not offered: Tacker's v2 LCM API has no cancel (no request is sent)."""
         if cancel_mode not in ("GRACEFUL", "FORCEFUL"):
             raise InvalidInput(f"cancel mode {cancel_mode!r} is not GRACEFUL or FORCEFUL")
-        return self._task(op_id, "cancel", {"cancelMode": cancel_mode})
+        raise Unsupported("a Tacker server's v2 LCM API (/vnflcm/v2) cannot cancel an "
+                          "operation occurrence",
+                          hint="wait for it, then roll it back or fail it; or use "
+                               "local mode, which cancels")
 
     # -- queries ----------------------------------------------------------------
     def get_op_occ(self, op_id: str) -> OpOcc:

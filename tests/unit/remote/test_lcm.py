@@ -11,7 +11,7 @@ import pytest
 from keystoneauth1 import session as ks_session
 
 from nfvlib.exceptions import (BackendError, Conflict, InvalidInput, NotFound,
-                               WaitTimeout)
+                               Unsupported, WaitTimeout)
 from nfvlib.lcm.catalog import PackageNotFound, VnfNotFound
 from nfvlib.lcm.local import OpOccNotFound
 from nfvlib.models import (MASK, InstantiationState, OnboardingState, Operation,
@@ -382,13 +382,11 @@ def test_fail_returns_the_body_and_conflicts_are_mapped(lcm, requests_mock):
         lcm.fail(OCC)
 
 
-def test_cancel_sends_the_mode(lcm, requests_mock):
-    requests_mock.post(f"{OCCS}/{OCC}/cancel", status_code=202)
-    requests_mock.get(f"{OCCS}/{OCC}", json=occ_wire(
-        "PROCESSING", isCancelPending=True, cancelMode="FORCEFUL"))
-    op = lcm.cancel(OCC, "FORCEFUL")
-    assert requests_mock.request_history[0].json() == {"cancelMode": "FORCEFUL"}
-    assert op.is_cancel_pending and op.cancel_mode == "FORCEFUL"
+def test_cancel_is_unsupported_on_v2_and_sends_nothing(lcm, requests_mock):
+    # Tacker 16's /vnflcm/v2 has no cancel route (it answers an HTML 404).
+    with pytest.raises(Unsupported, match="cannot cancel"):
+        lcm.cancel(OCC, "FORCEFUL")
+    assert requests_mock.request_history == []
     with pytest.raises(InvalidInput, match="GRACEFUL or FORCEFUL"):
         lcm.cancel(OCC, "NOW")
 

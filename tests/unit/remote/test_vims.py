@@ -305,11 +305,51 @@ def test_other_error_bodies(registry, requests_mock, body, expected):
 
 def test_non_json_error_body(registry, requests_mock):
     requests_mock.get(VIMS, status_code=502, text="<html>Bad Gateway</html>\n")
-    with pytest.raises(BackendError, match="HTTP 502: <html>Bad Gateway</html>"):
+    with pytest.raises(BackendError, match="HTTP 502: Bad Gateway$"):
         registry.list_vims()
+    # Tacker's answer to a route it lacks: an HTML page, reported on one line.
+    page = ("<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n"
+            "  <h1>404 Not Found</h1>\n  The resource could not be found.<br /><br />\n"
+            "\n\n\n </body>\n</html>")
+    requests_mock.get(VIMS, status_code=404, text=page)
+    with pytest.raises(NotFound) as caught:
+        registry.list_vims()
+    assert str(caught.value) == ("404 Not Found 404 Not Found The resource could not "
+                                 "be found.")
     requests_mock.get(VIMS, status_code=502, text="")
     with pytest.raises(BackendError, match="HTTP 502: HTTP 502"):
         registry.list_vims()
+
+
+# What a real Tacker 16 answers (HTTP 500 with a typed TackerError for VIM
+# errors) -> the error local mode raises for the same cause, and its exit code.
+@pytest.mark.parametrize("status, kind, expected, code", [
+    (500, "VimDefaultDuplicateException", Conflict, 4),
+    (409, "DuplicateEntity", Conflict, 4),
+    (500, "VimUnauthorizedException", AuthFailed, 5),
+    (500, "VimConnectionException", Unreachable, 6),
+    (500, "VimNotFoundException", VimNotFound, 3),
+    (500, "VimInUseException", Conflict, 4),
+    (500, "SomethingElse", BackendError, 1),
+])
+def test_tacker_error_type_decides_the_error(registry, requests_mock, status, kind,
+                                              expected, code):
+    from nfvcli.errors import exit_code
+
+    message = f"{kind} happened"
+    requests_mock.get(f"{VIMS}/{ID1}", status_code=status,
+                      json={"TackerError": {"type": kind, "message": message,
+                                            "detail": ""}})
+    with pytest.raises(expected, match=message) as caught:
+        registry.get_vim(ID1)
+    assert exit_code(caught.value) == code
+
+
+def test_problem_details_status_and_detail(registry, requests_mock):
+    requests_mock.get(f"{VIMS}/{ID1}", status_code=409, json={
+        "status": 409, "detail": "VIM is\n in use"})
+    with pytest.raises(Conflict, match="^VIM is in use$"):
+        registry.get_vim(ID1)
 
 
 @pytest.mark.parametrize("error", [requests.exceptions.ConnectionError,
