@@ -103,6 +103,14 @@ class StepContext:
         """
         self.runner.check_cancel(self.op.id, forceful_only=forceful_only)
 
+    def pending_cancel(self) -> str | None:
+        """The mode of a pending cancel (``"GRACEFUL"``/``"FORCEFUL"``), or None.
+
+        For a step that waits and stops differently per mode. Raises
+        :class:`LeaseLost` if the lease is no longer this run's.
+        """
+        return self.runner._cancel_requested(self.op.id)
+
     def transaction(self):
         """A store transaction that first checks the lease is still this run's.
 

@@ -333,3 +333,131 @@ def test_a_secret_reaches_heat_intact_and_the_store_never_in_clear(world):
         assert secret.encode() not in path.read_bytes(), path
     shown = world.vnfs.get_vnf(vnf.id).instantiated_info
     assert secret not in json.dumps(shown)
+
+
+# -- a stack no engine works on, and cancel inside a wait ------------------------------
+def convergence_updates(heat: FakeHeat, monkeypatch) -> None:
+    """Let the fake take an update of a stack in progress, as Heat's convergence does.
+
+    The fake refuses it (409) like Heat's legacy engine; the convergence
+    engine (Heat's default, the sandbox's) starts a new traversal instead.
+    """
+    update = heat._update
+
+    def converge(stack, body, *, patch):
+        if stack.status.endswith("_IN_PROGRESS"):
+            stack.op = None
+            stack.status = stack.status.replace("_IN_PROGRESS", "_FAILED")
+        update(stack, body, patch=patch)
+    monkeypatch.setattr(heat, "_update", converge)
+
+
+def with_cancel_at(world, step_name: str, lcm_cancel):
+    """Request a cancel as the step starts, after the runner's own check."""
+    plans_of = world._plans
+
+    def plans_with_cancel(op):
+        steps = plans_of(op)
+        for step in steps:
+            if step.name == step_name:
+                do = step.do
+
+                def cancelled_do(ctx, do=do):
+                    lcm_cancel(ctx.op.id)
+                    do(ctx)
+                step.do = cancelled_do
+        return steps
+    world._plans = plans_with_cancel
+
+
+def test_a_stalled_create_fails_the_wait_and_retry_redrives_it(world, monkeypatch):
+    monkeypatch.setenv("NFV_HEAT_STALL_SECONDS", "0.3")
+    monkeypatch.setattr(plans, "STACK_TIMEOUT", 30)
+    world.heat.polls = None  # the engine working on the create died
+    vnf = world.new_vnf()
+    failed = world.done(world.lcm.instantiate(vnf.id, LEVEL_1))
+
+    assert failed.state is OpState.FAILED_TEMP
+    assert failed.steps[failed.current_step].name == "wait for stack"
+    detail = failed.error["detail"]
+    assert detail.startswith(f"Heat has not progressed stack {vnf.stack_name} "
+                             "(CREATE_IN_PROGRESS) for ")
+    assert detail.endswith("its engine may have restarted; retry re-drives it")
+    assert world.heat.stack(vnf.stack_name)["stack_status"] == "CREATE_IN_PROGRESS"
+
+    world.heat.polls = 1
+    convergence_updates(world.heat, monkeypatch)
+    world.heat.requests.clear()
+    retried = world.run(world.lcm.retry(failed.id).id)
+
+    assert retried.state is OpState.COMPLETED, retried.error
+    assert [r.method for r in world.heat.requests].count("PATCH") == 1
+    assert world.heat.stack(vnf.stack_name)["stack_status"] == "UPDATE_COMPLETE"
+    assert "re-drove stack" in retried.steps[failed.current_step].detail
+    after = world.vnfs.get_vnf(vnf.id)
+    assert after.instantiation_state is InstantiationState.INSTANTIATED
+    assert {c.id for c in after.vnfc} == heat_vnfc_ids(world.heat, vnf) != set()
+
+
+def test_a_stalled_delete_is_sent_again_on_retry(world, monkeypatch):
+    vnf = world.instantiated()
+    monkeypatch.setenv("NFV_HEAT_STALL_SECONDS", "0.3")
+    world.heat.polls = None
+    failed = world.done(world.lcm.terminate(vnf.id, "FORCEFUL"))
+    assert failed.state is OpState.FAILED_TEMP
+    assert "Heat has not progressed stack" in failed.error["detail"]
+    assert world.heat.stack(vnf.stack_name)["stack_status"] == "DELETE_IN_PROGRESS"
+
+    world.heat.polls = 1
+    world.heat.requests.clear()
+    retried = world.run(world.lcm.retry(failed.id).id)
+    assert retried.state is OpState.COMPLETED, retried.error
+    assert [r.method for r in world.heat.requests].count("DELETE") == 1
+    assert world.heat.stack(vnf.stack_id)["stack_status"] == "DELETE_COMPLETE"
+    assert world.vnfs.get_vnf(vnf.id).instantiation_state \
+        is InstantiationState.NOT_INSTANTIATED
+
+
+def test_graceful_cancel_stops_a_wait_at_its_next_poll(world, monkeypatch):
+    monkeypatch.setattr(plans, "STACK_TIMEOUT", 5)  # a wait that ignored it fails late
+    world.heat.polls = None  # Heat's create goes on and on
+    with_cancel_at(world, "wait for stack",
+                   lambda op_id: world.lcm.cancel(op_id, "GRACEFUL"))
+    vnf = world.new_vnf()
+    world.heat.requests.clear()
+    cancelled = world.done(world.lcm.instantiate(vnf.id, LEVEL_1))
+
+    assert cancelled.state is OpState.FAILED_TEMP
+    assert cancelled.error["title"] == "Operation cancelled"
+    detail = cancelled.error["detail"]
+    assert detail == (f"cancelled (GRACEFUL) while waiting for stack {vnf.stack_name} "
+                      "(CREATE_IN_PROGRESS): Heat's CREATE was left to finish; retry "
+                      "waits for it, rollback undoes it")
+    assert not cancelled.is_cancel_pending
+    # Heat's action was left alone: no cancel, update or delete was sent.
+    assert [r.method for r in world.heat.requests
+            if r.method not in ("GET",)] == ["POST"]
+    assert world.heat.stack(vnf.stack_name)["stack_status"] == "CREATE_IN_PROGRESS"
+
+    world._plans = World._plans.__get__(world)
+    world.heat.settle()
+    world.heat.requests.clear()
+    retried = world.run(world.lcm.retry(cancelled.id).id)
+    assert retried.state is OpState.COMPLETED, retried.error
+    assert {r.method for r in world.heat.requests} == {"GET"}  # waited, re-drove nothing
+    assert world.heat.stack(vnf.stack_name)["stack_status"] == "CREATE_COMPLETE"
+
+
+def test_forceful_cancel_of_a_waiting_update_cancels_it_in_heat(world):
+    vnf = world.instantiated()
+    world.heat.polls = None
+    with_cancel_at(world, "wait for stack",
+                   lambda op_id: world.lcm.cancel(op_id, "FORCEFUL"))
+    cancelled = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
+    assert cancelled.state is OpState.FAILED_TEMP
+    assert cancelled.error["detail"].startswith(
+        f"cancelled (FORCEFUL) while waiting for stack {vnf.stack_name} "
+        "(UPDATE_IN_PROGRESS)")
+    assert any(r.method == "POST" and r.path.endswith("/actions")
+               and r.json == {"cancel_update": None} for r in world.heat.requests)
+    assert world.heat.stack(vnf.stack_name)["stack_status"] == "ROLLBACK_IN_PROGRESS"
