@@ -94,41 +94,52 @@ class NfvCommandMixin:
             result = super().run(parsed_args)  # type: ignore[misc]
         except NfvError as exc:
             return self._report(exc)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, MemoryError, RecursionError) as exc:
             return self._report(exc)
         return getattr(self, "exit_code", None) or result or 0
 
-    def _report(self, exc: BaseException) -> int:
+    def _report(self, exc: BaseException, line: str | None = None) -> int:
+        """Write ``line`` (default: the error's) as the one error line."""
         if getattr(self.app.options, "debug", False):
             traceback.print_exception(exc, file=sys.stderr)
         name = getattr(self.app, "NAME", "nfv")
-        self.app.stderr.write(f"{name}: error: {errors.one_line(exc)}\n")
+        self.app.stderr.write(f"{name}: error: {line or errors.one_line(exc)}\n")
         return errors.exit_code(exc)
 
 
 def delete_each(command: Any, names: list[str], delete: Any, *,
                 failure: str, summary: str, success: str) -> None:
-    """Delete every named object; report each failure and an "N of M" summary.
+    """Delete every named object; any failure is ONE error line on stderr.
 
     ``failure`` is formatted with ``name`` and ``error``, ``summary`` with
-    ``failed`` and ``total``. The command's exit code is the first failure's.
+    ``failed`` and ``total``. With one name, its failure is the error line.
+    With several, stdout lists each outcome (``Deleted NAME`` or the failure)
+    and the error line is the "N of M" summary with the first failure. The
+    command's exit code is the first failure's.
     """
     from nfvlib.exceptions import NfvError
 
-    failed: list[BaseException] = []
+    failed: list[tuple[NfvError, str]] = []
+    outcomes: list[str] = []
     for name in names:
+        shown = errors.printable(name, 200)
         try:
             delete(name)
         except NfvError as exc:
-            failed.append(exc)
-            command.app.stderr.write(
-                failure.format(name=name, error=errors.one_line(exc)) + "\n")
-    if failed:
-        command.app.stderr.write(summary.format(failed=len(failed), total=len(names))
-                                 + "\n")
-        command.exit_code = errors.exit_code(failed[0])
-    else:
+            line = failure.format(name=shown, error=errors.one_line(exc))
+            failed.append((exc, line))
+            outcomes.append(line)
+        else:
+            outcomes.append(f"Deleted {shown}")
+    if not failed:
         command.app.stdout.write(success + "\n")
+        return
+    first, line = failed[0]
+    if len(names) > 1:
+        command.app.stdout.write("".join(o + "\n" for o in outcomes))
+        line = (f"{summary.format(failed=len(failed), total=len(names)).rstrip('.')}"
+                f"; first: {line}")
+    command.exit_code = command._report(first, line)
 
 
 class DictColumn(columns.FormattableColumn):

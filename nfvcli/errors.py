@@ -39,6 +39,7 @@ _CODES = (
     ("WaitTimeout", 11),
 )
 EXIT_UNREACHABLE = 6
+EXIT_VAULT = 7
 EXIT_FAILED_TEMP = 20
 EXIT_FAILED = 21
 EXIT_ROLLED_BACK = 22
@@ -53,10 +54,32 @@ def exit_code(exc: BaseException) -> int:
     return EXIT_ERROR
 
 
+#: Longest error line written; the rest of a longer message is cut.
+MAX_LINE = 1000
+
+
 def one_line(exc: BaseException) -> str:
-    """The exception as one line of text."""
+    """The exception as one bounded line of printable text."""
+    if isinstance(exc, MemoryError):
+        return ("ran out of memory; the input is too large (or the machine too "
+                "busy) for this command")
     text = " ".join(str(exc).split()) or type(exc).__name__
     sandbox_log = getattr(exc, "log_path", None)
     if sandbox_log:
         text += f" (log: {sandbox_log})"
+    return printable(text)
+
+
+def printable(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` with control and format characters escaped, cut to ``limit``.
+
+    An error line goes to a terminal: an escape sequence in a user's value
+    must not reach it as such.
+    """
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape",
+                                                         "backslashreplace").decode()
+                       for c in text)
+    if len(text) > limit:
+        text = text[:limit] + "..."
     return text

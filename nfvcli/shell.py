@@ -149,7 +149,33 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``nfv`` with ``argv`` (default: the process arguments)."""
-    return NfvApp().run(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    problem = _undecodable(args)
+    if problem is not None:
+        from nfvcli import errors
+
+        sys.stderr.write(f"{NfvApp.NAME}: error: {errors.one_line(problem)}\n")
+        return errors.exit_code(problem)
+    return NfvApp().run(args)
+
+
+def _undecodable(args: list[str]) -> Exception | None:
+    """An InvalidInput naming the first argument that is not UTF-8 text.
+
+    Python hands such bytes over as lone surrogates, which fail much later
+    (in the store, in a request, on output) with a codec error.
+    """
+    for number, arg in enumerate(args, 1):
+        bad = next((i for i, c in enumerate(arg) if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:
+            from nfvlib.exceptions import InvalidInput
+
+            raw = os.fsencode(arg[bad]) if "\udc80" <= arg[bad] <= "\udcff" else b"?"
+            return InvalidInput(
+                f"command-line argument {number} is not valid UTF-8 text (byte "
+                f"0x{raw[0]:02x} at character {bad + 1})",
+                hint="give names, ids and paths as UTF-8 text")
+    return None
 
 
 if __name__ == "__main__":

@@ -139,7 +139,8 @@ class DeleteVim(NfvCommandMixin, command.Command):
 
 class CheckVim(NfvCommandMixin, lister.Lister):
     _description = ("Check VIM health: re-authenticate and probe Heat in every "
-                    "region; exit 6 if any VIM is unreachable")
+                    "region; exit 6 if any VIM is unreachable, 7 if the stored "
+                    "password of any cannot be decrypted (status ERROR)")
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -149,7 +150,9 @@ class CheckVim(NfvCommandMixin, lister.Lister):
 
     def take_action(self, parsed_args):
         vims = self.nfv.vims.check_vims(parsed_args.vim)
-        if any(v.status.value == "UNREACHABLE" for v in vims):
+        if any(v.status.value == "ERROR" for v in vims):
+            self.exit_code = errors.EXIT_VAULT
+        elif any(v.status.value == "UNREACHABLE" for v in vims):
             self.exit_code = errors.EXIT_UNREACHABLE
         return (("ID", "Name", "Status", "Checked At", "Status Reason"),
                 ((v.id, v.name, v.status.value, v.status_checked_at, v.status_reason)
@@ -158,7 +161,8 @@ class CheckVim(NfvCommandMixin, lister.Lister):
 
 class RotateVimKeys(NfvCommandMixin, command.Command):
     _description = ("Re-encrypt every VIM password with a fresh fernet key, verify, "
-                    "then retire the old keys")
+                    "then retire the old keys; a VIM whose password cannot be "
+                    "decrypted is named and does not stop the others (exit 7)")
 
     def take_action(self, parsed_args):
         count = self.nfv.vims.rotate_keys()

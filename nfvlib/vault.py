@@ -133,16 +133,21 @@ class Vault:
         return self._fernet(key_id).encrypt(secret.encode()).decode()
 
     def decrypt(self, key_id: str, token: str, *, what: str = "the stored password",
-                hint: str = "the key file was replaced; re-enter the password with "
+                hint: str = "re-enter the password with "
                             "'nfv vim set VIM --config-file FILE'") -> str:
-        """Decrypt a token made by :meth:`encrypt` with the same key."""
+        """Decrypt a token made by :meth:`encrypt` with the same key.
+
+        A token that does not match its key (either was altered or replaced)
+        is a :class:`VaultError` saying ``what`` cannot be decrypted.
+        """
         from cryptography.fernet import InvalidToken
 
         try:
             return self._fernet(key_id).decrypt(token.encode()).decode()
-        except InvalidToken as exc:
-            raise VaultError(f"key {key_id} in {self.key_dir} does not decrypt {what}",
-                             hint=hint) from exc
+        except (InvalidToken, UnicodeError) as exc:
+            raise VaultError(f"{what} cannot be decrypted: it does not match its key "
+                             f"{key_id} in {self.key_dir} (the stored value or the "
+                             "key file was altered)", hint=hint) from exc
 
     # -- internals ----------------------------------------------------------
     def _path(self, key_id: str) -> Path:

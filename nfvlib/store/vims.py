@@ -7,7 +7,7 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from nfvlib.exceptions import Conflict
+from nfvlib.exceptions import Conflict, VimNotFound
 from nfvlib.models import Vim, VimCredentials, VimStatus
 from nfvlib.store.sqlite import Store
 
@@ -48,6 +48,8 @@ class VimTable:
         """``(key_id, password_token)`` of a VIM."""
         row = self.store.conn.execute(
             "SELECT key_id, password_token FROM vims WHERE id = ?", (vim_id,)).fetchone()
+        if row is None:
+            raise VimNotFound(f"VIM {vim_id} was deleted meanwhile")
         return row["key_id"], row["password_token"]
 
     def key_ids(self) -> set[str]:

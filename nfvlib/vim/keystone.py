@@ -2,7 +2,8 @@
 
 Every keystoneauth1 error is translated here, where it enters nfvlib:
 a URL that does not answer is :class:`VimUnreachable`, credentials Keystone
-refuses are :class:`AuthFailed`, a URL that answers but is not Keystone v3 is
+refuses (HTTP 401, at any step) are :class:`AuthFailed`, a URL that answers
+but is not Keystone v3, or a request Keystone finds too large (HTTP 413), is
 :class:`InvalidInput`.
 """
 
@@ -135,10 +136,15 @@ def _authenticate(session: Any, creds: VimCredentials):
         raise VimUnreachable(
             f"Keystone at {creds.auth_url} did not answer ({_reason(exc)})",
             hint="check auth_url and that the VIM is up") from exc
+    except ks_exc.RequestEntityTooLarge as exc:
+        raise _too_large(creds.auth_url) from exc
     except ks_exc.HttpError as exc:
         raise BackendError(
             f"Keystone at {creds.auth_url} failed to authenticate: HTTP "
-            f"{exc.http_status} {exc.message}") from exc
+            f"{exc.http_status} {_clip(exc.message)}") from exc
+    except ks_exc.ClientException as exc:  # e.g. a token without a catalog
+        raise BackendError(f"Keystone at {creds.auth_url} failed to authenticate: "
+                           f"{_clip(str(exc))}") from exc
 
 
 def _list_regions(session: Any, auth_url: str) -> list[str]:
@@ -149,10 +155,33 @@ def _list_regions(session: Any, auth_url: str) -> list[str]:
     except ks_exc.ConnectionError as exc:
         raise VimUnreachable(f"Keystone at {auth_url} did not answer "
                              f"({_reason(exc)})") from exc
+    except ks_exc.Unauthorized as exc:
+        raise AuthFailed(f"Keystone at {auth_url} refused the new token when listing "
+                         "regions (HTTP 401)",
+                         hint="check the credentials and that the user has a role "
+                              "on the project") from exc
+    except ks_exc.RequestEntityTooLarge as exc:
+        raise _too_large(auth_url) from exc
     except ks_exc.HttpError as exc:
         raise BackendError(f"Keystone at {auth_url} refused to list regions: HTTP "
                            f"{exc.http_status}") from exc
-    return [r["id"] for r in resp.json().get("regions", [])]
+    try:
+        return [str(r["id"]) for r in resp.json().get("regions", [])]
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise BackendError(f"Keystone at {auth_url} answered the region list with "
+                           "something that is not one") from exc
+
+
+def _too_large(auth_url: str) -> InvalidInput:
+    return InvalidInput(f"Keystone at {auth_url} refused the request as too large "
+                        "(HTTP 413)",
+                        hint="check the lengths of username, password, project "
+                             "and domain names in the config file")
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _reason(exc: Exception) -> str:

@@ -11,14 +11,20 @@ import dataclasses
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from nfvlib.exceptions import Conflict, InvalidInput, NfvError, VimNotFound
+from nfvlib.exceptions import (Conflict, InvalidInput, NfvError, RotationIncomplete,
+                                VaultError, VimNotFound)
 from nfvlib.models import Vim, VimCredentials, VimHealth, VimStatus
 from nfvlib.store import Store
 from nfvlib.store.vims import VaultKeyTable, VimTable
 from nfvlib.vault import Vault
 from nfvlib.vim import keystone
-from nfvlib.vim.config_file import parse_config
+from nfvlib.vim.config_file import check_text, parse_config
 
+#: Tacker's bound of a VIM name; descriptions are bounded alike.
+MAX_NAME_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 1024
+#: How often a password is read again when its key changed while being read.
+SECRET_READ_ATTEMPTS = 3
 #: A key file younger than this is never treated as an orphan: its VIM row
 #: may still be on its way into the store.
 ORPHAN_MIN_AGE_S = 600
@@ -94,9 +100,30 @@ class LocalVimRegistry:
 
     def credentials(self, vim: Vim) -> VimCredentials:
         """The VIM's credentials with its password decrypted from the vault."""
-        key_id, token = self._table.secret(vim.id)
-        return dataclasses.replace(vim.credentials,
-                                   password=self._vault.decrypt(key_id, token))
+        _, password = self._password(vim)
+        return dataclasses.replace(vim.credentials, password=password)
+
+    def _password(self, vim: Vim) -> tuple[str, str]:
+        """``(key_id, password)`` of the VIM as stored now.
+
+        Another process (``vim set``, ``rotate-keys``) deletes the old key
+        file right after committing the row that stops using it. When the key
+        read fails and the row meanwhile points at another key, that was such
+        a change, not a lost key: read again.
+        """
+        for _ in range(SECRET_READ_ATTEMPTS):
+            key_id, token = self._table.secret(vim.id)
+            try:
+                return key_id, self._vault.decrypt(
+                    key_id, token, what=f"the stored password of VIM {vim.name!r}",
+                    hint=_reenter_hint(vim))
+            except VaultError:
+                if self._table.secret(vim.id) == (key_id, token):
+                    raise
+        raise Conflict(f"the key of VIM {vim.name!r} changed {SECRET_READ_ATTEMPTS} "
+                       "times while it was being read",
+                       hint="run the command again once other key changes "
+                            "(rotate-keys, vim set) are done")
 
     def session(self, vim: Vim):
         """An authenticated keystoneauth1 session to the VIM."""
@@ -114,6 +141,7 @@ class LocalVimRegistry:
         into every stack created on the VIM) and ``heat_files``.
         """
         name = _check_name(name)
+        description = _check_description(description)
         values = parse_config(config)
         tenant = tenant_id or self._tenant_id
         self._precheck(name, tenant, is_default)
@@ -161,18 +189,25 @@ class LocalVimRegistry:
         if name is not None:
             changes["name"] = _check_name(name)
         if description is not None:
-            changes["description"] = description
+            changes["description"] = _check_description(description)
         if is_default is not None:
             changes["is_default"] = is_default
         new_password: str | None = None
         read_password: str | None = None
+        read_secret: tuple[str, str] | None = None
         if config:
             values = parse_config(config, partial=True)
             if values.get("type", vim.type) != vim.type:
                 raise InvalidInput("a VIM's type cannot change",
                                    hint="register a new VIM instead")
-            read_creds = self.credentials(vim)
-            read_password = read_creds.password
+            read_secret = self._table.secret(vim.id)
+            try:
+                read_secret, read_password = self._password(vim)
+            except VaultError:
+                # The stored password is lost; a new one replaces it.
+                if "password" not in values:
+                    raise
+            read_creds = dataclasses.replace(vim.credentials, password=read_password)
             creds = dataclasses.replace(
                 read_creds, **{k: values[k] for k in _CRED_KEYS if k in values})
             discovery, session = self._discover(creds, self._timeout)
@@ -196,7 +231,7 @@ class LocalVimRegistry:
         try:
             token = self._vault.encrypt(key_id, new_password)
             with self._store.transaction() as conn:
-                updated = self._merge(vim, changes, read_password)
+                updated = self._merge(vim, changes, read_password, read_secret)
                 old_key_id, _ = self._table.secret(vim.id)
                 self._table.update(conn, updated, secret=(key_id, token))
         except BaseException:
@@ -206,18 +241,25 @@ class LocalVimRegistry:
         return updated
 
     def _merge(self, vim: Vim, changes: dict[str, Any],
-               read_password: str | None = None) -> Vim:
+               read_password: str | None = None,
+               read_secret: tuple[str, str] | None = None) -> Vim:
         """The stored row, re-read in the open transaction, with ``changes``.
 
-        ``vim`` and ``read_password`` are what the credential check was based
-        on; when the stored credentials differ now, the check proved nothing.
+        ``vim``, ``read_password`` and ``read_secret`` (the key id and token
+        it was read from) are what the credential check was based on; when the
+        stored credentials differ now, the check proved nothing. A password
+        only re-encrypted meanwhile (rotate-keys) is the same password.
         """
         current = self._table.get(vim.id)
         if current is None:
             raise VimNotFound(f"VIM {vim.name!r} was deleted meanwhile")
         if "credentials" in changes:
-            if (current.credentials != vim.credentials or self._vault.decrypt(
-                    *self._table.secret(vim.id)) != read_password):
+            secret = self._table.secret(vim.id)
+            same_password = secret == read_secret or (
+                read_password is not None and self._vault.decrypt(
+                    *secret, what=f"the stored password of VIM {vim.name!r}",
+                    hint=_reenter_hint(vim)) == read_password)
+            if current.credentials != vim.credentials or not same_password:
                 raise Conflict(f"the credentials of VIM {vim.name!r} changed while "
                                "this update was being validated",
                                hint="show the VIM and run 'vim set' again")
@@ -271,7 +313,9 @@ class LocalVimRegistry:
     def check_vims(self, names_or_ids: Iterable[str] = ()) -> list[Vim]:
         """Re-authenticate and probe Heat in each region; record the outcome.
 
-        Checks run in parallel; each is bounded by the registry's timeout.
+        Checks run in parallel; each is bounded by the registry's timeout. A
+        VIM whose stored password cannot be read is marked ERROR with the
+        vault's reason; one that does not answer, UNREACHABLE.
         """
         names = list(names_or_ids)
         vims = [self.find_vim(n) for n in names] if names else self.list_vims()
@@ -298,6 +342,8 @@ class LocalVimRegistry:
             return exc
 
     def _check_one(self, creds: VimCredentials | NfvError) -> VimHealth:
+        if isinstance(creds, VaultError):  # nothing to do with the VIM's reachability
+            return VimHealth(VimStatus.ERROR, str(creds), self._now())
         if isinstance(creds, NfvError):
             return VimHealth(VimStatus.UNREACHABLE, str(creds), self._now())
         try:
@@ -326,11 +372,20 @@ class LocalVimRegistry:
         For each VIM: write a new key, encrypt, verify by decrypting, commit the
         row, delete the old key. A crash at any point leaves each VIM pointing
         at a key file that exists. Returns the number of VIMs rotated.
+
+        A VIM whose password cannot be read does not stop the others: they are
+        rotated, then :class:`RotationIncomplete` names the first that failed.
         """
         rotated = 0
+        failed: list[tuple[Vim, NfvError]] = []
         for vim in self.list_vims():
-            old_key_id, token = self._table.secret(vim.id)
-            password = self._vault.decrypt(old_key_id, token)
+            try:
+                old_key_id, password = self._password(vim)
+            except VimNotFound:  # deleted meanwhile
+                continue
+            except (VaultError, Conflict) as exc:
+                failed.append((vim, exc))
+                continue
             key_id = self._vault.new_key()
             new_token = self._vault.encrypt(key_id, password)
             if self._vault.decrypt(key_id, new_token) != password:
@@ -345,6 +400,13 @@ class LocalVimRegistry:
             self._vault.delete_key(old_key_id)
             rotated += 1
         self._remove_orphan_keys()
+        if failed:
+            vim, exc = failed[0]
+            others = f" and {len(failed) - 1} other VIM(s)" if len(failed) > 1 else ""
+            raise RotationIncomplete(
+                f"rotated the keys of {rotated} VIM(s) but not of VIM {vim.name!r}"
+                f"{others}: {exc.message}", hint=exc.hint,
+                rotated=rotated, failed=tuple(v.name for v, _ in failed))
         return rotated
 
     def _remove_orphan_keys(self) -> None:
@@ -375,6 +437,12 @@ class LocalVimRegistry:
         return self._clock().isoformat(timespec="seconds")
 
 
+def _reenter_hint(vim: Vim) -> str:
+    ref = vim.name if vim.name.isprintable() and " " not in vim.name else vim.id
+    return (f"re-enter it with 'nfv vim set {ref} --config-file FILE', FILE "
+            "holding the line 'password: ...'")
+
+
 def _some(vnf_ids: Iterable[str], shown: int = 3) -> str:
     """``N VNF instance(s): a, b, c, ...`` naming the first few."""
     ids = list(vnf_ids)
@@ -385,6 +453,12 @@ def _some(vnf_ids: Iterable[str], shown: int = 3) -> str:
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("a VIM name must not be empty", hint="give a NAME")
-    if len(name) > 255:
-        raise InvalidInput("a VIM name is at most 255 characters")
-    return name.strip()
+    return check_text(name.strip(), "VIM name", MAX_NAME_LENGTH)
+
+
+def _check_description(description: str | None) -> str:
+    if description is None:
+        return ""
+    if not isinstance(description, str):
+        raise InvalidInput("a VIM description must be text")
+    return check_text(description, "VIM description", MAX_DESCRIPTION_LENGTH)

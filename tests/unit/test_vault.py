@@ -138,7 +138,9 @@ def test_decrypt_with_another_key(vault):
     with pytest.raises(VaultError) as info:
         vault.decrypt(second, token)
     text = one_line(info.value)
-    assert second in text and "does not decrypt" in text
+    assert second in text and "the stored password cannot be decrypted" in text
+    assert "nfv vim set VIM --config-file FILE" in text
+    assert "key file was replaced" not in text
     assert isinstance(info.value.__cause__, Exception)
 
 

@@ -164,12 +164,14 @@ def test_delete_several_reports_n_of_m(packages, capsys):
     packages.delete_package.side_effect = [
         created(), Conflict("VNF package p2 is IN_USE"), NotFound("no VNF package p3")]
     code, out, err = run(capsys, "vnf", "package", "delete", PKG_ID, "p2", "p3")
-    assert code == 4 and out == ""
+    assert code == 4
     assert [c.args for c in packages.delete_package.call_args_list] == [
         (PKG_ID,), ("p2",), ("p3",)]
-    assert err.splitlines() == ["Cannot delete p2: VNF package p2 is IN_USE",
-                                "Cannot delete p3: no VNF package p3",
-                                "2 of 3 VNF packages failed to delete."]
+    assert out.splitlines() == [f"Deleted {PKG_ID}",
+                                "Cannot delete p2: VNF package p2 is IN_USE",
+                                "Cannot delete p3: no VNF package p3"]
+    assert err.splitlines() == ["nfv: error: 2 of 3 VNF packages failed to delete; "
+                                "first: Cannot delete p2: VNF package p2 is IN_USE"]
 
     packages.delete_package.side_effect = None
     code, out, _ = run(capsys, "vnf", "package", "delete", PKG_ID, "p2")

@@ -142,7 +142,12 @@ def test_set_and_delete_several(nfv_home, keystone, config_file, capsys):
 
     code, out, err = run(capsys, "vim", "delete", "a2", "nope", "b")
     assert code == 3
-    assert "Cannot delete nope" in err and "1 of 3 VIMs failed to delete." in err
+    assert out.splitlines() == ["Deleted a2", "Cannot delete nope: no VIM named or "
+                                "with id 'nope'; list VIMs with 'vim list'",
+                                "Deleted b"]
+    assert err.splitlines() == ["nfv: error: 1 of 3 VIMs failed to delete; first: "
+                                "Cannot delete nope: no VIM named or with id 'nope'; "
+                                "list VIMs with 'vim list'"]
     assert run(capsys, "vim", "list", "-f", "value")[1] == ""
     code, out, _ = run(capsys, "vim", "register", "c", "--config-file", config_file())
     code, out, _ = run(capsys, "vim", "delete", "c")
@@ -200,10 +205,10 @@ def test_delete_of_a_vim_in_use_is_a_conflict(nfv_home, keystone, config_file, c
 
     code, out, err = run(capsys, "vim", "delete", "site")
     assert code == 4 and out == ""
-    failure, summary = err.splitlines()
-    assert failure.startswith("Cannot delete site: VIM 'site' is used by 1 VNF instance")
+    [failure] = err.splitlines()
+    assert failure.startswith("nfv: error: Cannot delete site: VIM 'site' is used by "
+                              "1 VNF instance")
     assert vnf.id in failure and "terminate" in failure
-    assert summary == "1 of 1 VIMs failed to delete."
     assert "site" in run(capsys, "vim", "list", "-f", "value")[1]
 
 

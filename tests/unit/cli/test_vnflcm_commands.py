@@ -201,9 +201,12 @@ def test_delete_several_reports_n_of_m(nfv, capsys):
     assert code == 3
     assert [c.args for c in nfv.vnfs.delete_vnf.call_args_list] == [("a",), ("b",),
                                                                      ("c",)]
-    assert "Failed to delete vnf instance with ID 'b': no VNF b" in err
-    assert "Failed to delete vnf instance with ID 'c': c is INSTANTIATED" in err
-    assert "Failed to delete 2 of 3 vnf instances." in err and out == ""
+    assert out.splitlines() == [
+        "Deleted a", "Failed to delete vnf instance with ID 'b': no VNF b",
+        "Failed to delete vnf instance with ID 'c': c is INSTANTIATED"]
+    assert err.splitlines() == ["nfv: error: Failed to delete 2 of 3 vnf instances; "
+                                "first: Failed to delete vnf instance with ID 'b': "
+                                "no VNF b"]
 
     nfv.vnfs.delete_vnf.side_effect = None
     code, out, _ = run(capsys, "vnflcm", "delete", "a")
