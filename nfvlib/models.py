@@ -149,6 +149,13 @@ class InstantiationState(str, enum.Enum):
     INSTANTIATED = "INSTANTIATED"
 
 
+class OperationalState(str, enum.Enum):
+    """SOL003 VnfOperationalStateType: whether an instantiated VNF runs."""
+
+    STARTED = "STARTED"
+    STOPPED = "STOPPED"
+
+
 class Operation(str, enum.Enum):
     """SOL003 LCM operation types."""
 
@@ -246,6 +253,13 @@ class VnfInstance:
     def stack_name(self) -> str:
         """Tacker v2's stack name for this VNF."""
         return f"vnf-{self.id}"
+
+    @property
+    def operational_state(self) -> OperationalState | None:
+        """STARTED or STOPPED when instantiated (SOL003 ``vnfState``), else None."""
+        if self.instantiation_state is not InstantiationState.INSTANTIATED:
+            return None
+        return OperationalState(self.instantiated_info.get("vnfState") or "STARTED")
 
 
 @dataclass(frozen=True)

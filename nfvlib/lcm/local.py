@@ -94,6 +94,7 @@ class LocalLcm:
             raise InvalidInput(f"number of steps must be a positive integer, not "
                                f"{number_of_steps!r}")
         vnf = self._vnf_in(vnf_id, InstantiationState.INSTANTIATED, "scale")
+        _must_run(vnf, "scale")
         package = self._package_of(vnf)
         heat_params.build_scale_nfv(
             package, vnf.flavour_id, vnf.instantiated_info.get("nfv", {}),
@@ -115,6 +116,7 @@ class LocalLcm:
                 vnfc_instance_ids, tuple) else vnfc_instance_ids or [],
             "cause": cause or "", "additionalParams": additional_params or {}})
         vnf = self._vnf_in(vnf_id, InstantiationState.INSTANTIATED, "heal")
+        _must_run(vnf, "heal")
         known = {c.id for c in vnf.vnfc}
         unknown = [v for v in vnfc_instance_ids or () if v not in known]
         if unknown:
@@ -146,6 +148,74 @@ class LocalLcm:
         if graceful_termination_timeout is not None:
             request["gracefulTerminationTimeout"] = graceful_termination_timeout
         return self._start(vnf.id, Operation.TERMINATE, request)
+
+    def operate(self, vnf_id: str, change_state_to: str, *,
+                stop_type: str | None = None, graceful_stop_timeout: int | None = None,
+                vnfc_instance_ids: list[str] | None = None, force: bool = False,
+                additional_params: Mapping[str, Any] | None = None) -> OpOcc:
+        """Start or stop a VNF, or only the given VNFCs (SOL003 OPERATE).
+
+        VDUs start in dependency order and stop in reverse
+        (:mod:`nfvlib.lcm.operate`). ``force`` skips the graceful stop and its
+        wait. Starting a STARTED VNF or stopping a STOPPED one is a Conflict.
+        """
+        if change_state_to not in ("STARTED", "STOPPED"):
+            raise InvalidInput(f"change state to {change_state_to!r} is not STARTED or "
+                               "STOPPED")
+        if stop_type not in (None, "GRACEFUL", "FORCEFUL"):
+            raise InvalidInput(f"stop type {stop_type!r} is not GRACEFUL or FORCEFUL")
+        if graceful_stop_timeout is not None and (
+                isinstance(graceful_stop_timeout, bool)
+                or not isinstance(graceful_stop_timeout, int) or graceful_stop_timeout < 0):
+            raise InvalidInput("the graceful stop timeout must be a whole number of "
+                               f"seconds >= 0, not {graceful_stop_timeout!r}")
+        if change_state_to == "STARTED" and (stop_type or graceful_stop_timeout is not None):
+            raise InvalidInput("--stop-type and --graceful-stop-timeout only apply when "
+                               "stopping (--change-to-state STOPPED)")
+        if stop_type == "FORCEFUL" and graceful_stop_timeout is not None:
+            raise InvalidInput("--graceful-stop-timeout only applies to a GRACEFUL stop")
+        vnf = self._vnf_in(vnf_id, InstantiationState.INSTANTIATED, "operate")
+        self._known_vnfcs(vnf, vnfc_instance_ids)
+        if not vnfc_instance_ids and vnf.operational_state.value == change_state_to:
+            raise Conflict(f"VNF instance {vnf.id} is already {change_state_to}")
+        request: dict[str, Any] = {"changeStateTo": change_state_to,
+                                   "additionalParams": self._seal(dict(
+                                       additional_params or {}))}
+        if change_state_to == "STOPPED":
+            request["stopType"] = "FORCEFUL" if force else (stop_type or "GRACEFUL")
+            if graceful_stop_timeout is not None:
+                request["gracefulStopTimeout"] = graceful_stop_timeout
+        if vnfc_instance_ids:
+            request["vnfcInstanceId"] = list(vnfc_instance_ids)
+        if force:
+            request["force"] = True
+        return self._start(vnf.id, Operation.OPERATE, request)
+
+    def reboot(self, vnf_id: str, *, hard: bool = False,
+               vnfc_instance_ids: list[str] | None = None,
+               additional_params: Mapping[str, Any] | None = None) -> OpOcc:
+        """Reboot a STARTED VNF, or only the given VNFCs (an OPERATE occurrence).
+
+        With Nova: a SOFT (or ``hard``: HARD) server reboot; on a VIM with Heat
+        only: suspend then resume of the VNFC's or VDU's stack.
+        """
+        vnf = self._vnf_in(vnf_id, InstantiationState.INSTANTIATED, "reboot")
+        _must_run(vnf, "reboot")
+        self._known_vnfcs(vnf, vnfc_instance_ids)
+        request: dict[str, Any] = {"changeStateTo": "STARTED",
+                                   "reboot": "HARD" if hard else "SOFT",
+                                   "additionalParams": self._seal(dict(
+                                       additional_params or {}))}
+        if vnfc_instance_ids:
+            request["vnfcInstanceId"] = list(vnfc_instance_ids)
+        return self._start(vnf.id, Operation.OPERATE, request)
+
+    def _known_vnfcs(self, vnf: Any, vnfc_instance_ids: list[str] | None) -> None:
+        known = {c.id for c in vnf.vnfc}
+        unknown = [v for v in vnfc_instance_ids or () if v not in known]
+        if unknown:
+            raise InvalidInput(f"VNF instance {vnf.id} has no VNFC {', '.join(unknown)}",
+                               hint="see the VNFC ids with 'vnflcm show'")
 
     # -- error handling -----------------------------------------------------------
     def rollback(self, op_id: str) -> OpOcc:
@@ -303,6 +373,15 @@ class LocalLcm:
             self._table.update(conn, updated)
         self._spawn(op.id)
         return _shown(updated)
+
+
+def _must_run(vnf: Any, verb: str) -> None:
+    """Conflict unless the VNF is STARTED (Heat cannot update a suspended stack)."""
+    state = vnf.operational_state
+    if state is not None and state.value == "STOPPED":
+        raise Conflict(f"cannot {verb} VNF instance {vnf.id}: it is STOPPED",
+                       hint=f"start it first with 'vnflcm operate {vnf.id} "
+                            "--change-to-state STARTED'")
 
 
 def _field_text(op: OpOcc, name: str) -> str:

@@ -89,7 +89,11 @@ def build(op: OpOcc, services: Any) -> list[Step]:
     vnf = env.vnf()
     flavour_id = op.request.get("flavourId") or vnf.flavour_id
     steps = []
-    for name, do, undo in _spec(op.operation, env.package(), flavour_id, op.request):
+    package = env.package()
+    flavour = package.flavours.get(flavour_id) if flavour_id else None
+    spec = _with_rollback_scripts(op.operation, flavour.lifecycle if flavour else {},
+                                  _spec(op.operation, package, flavour_id, op.request))
+    for name, do, undo in spec:
         steps.append(Step(name, _bind(do, env), _bind(undo, env) if undo else None))
     return steps
 
@@ -366,27 +370,139 @@ def _capacity_drop(before: dict[str, Any], after: dict[str, Any]) -> dict[str, i
 # -- scripts ------------------------------------------------------------------------
 def _script_step(event: str) -> Callable[[StepContext, _Env], None]:
     def run(ctx: StepContext, env: _Env) -> None:
-        from nfvlib.lcm import secrets
-        from nfvlib.lcm.scripts import ScriptFailed, run_script
-
-        package = env.package()
-        vnf = env.vnf()
-        flavour = package.flavours[ctx.data.get("flavour_id") or vnf.flavour_id]
-        params = {"vnf_instance_id": vnf.id, "op_occ_id": ctx.op.id,
-                  "operation": ctx.op.operation.value,
-                  "vim_id": ctx.data.get("vim_id") or vnf.vim_id or "",
-                  "region": ctx.data.get("region") or vnf.region or "",
-                  "stack_id": ctx.data.get("stack_id") or vnf.stack_id or "",
-                  "stack_outputs": ctx.data.get("stack_outputs") or {},
-                  "additional_params": env.request().get("additionalParams") or {}}
-        hidden = secrets.secret_values(params["additional_params"])
-        try:
-            output = run_script(package.path, flavour.lifecycle[event], event, params)
-        except ScriptFailed as exc:
-            raise ScriptFailed(secrets.scrub(str(exc), hidden)) from None
-        ctx.data.setdefault("script_output", {})[event] = secrets.scrub(output,
-                                                                        hidden)[-1000:]
+        _run_script(ctx, env, event)
     return run
+
+
+def _run_script(ctx: StepContext, env: _Env, event: str) -> None:
+    """Run the VNFD's script for ``event`` with the operation's NFV_* parameters.
+
+    Its exit code, duration and last lines of output go to the step's journal
+    entry (and ``script_output`` of the occurrence's data), scrubbed of the
+    request's secrets; a failure names the script, its exit code and output.
+    """
+    from nfvlib.lcm import scripts, secrets
+
+    package = env.package()
+    vnf = env.vnf()
+    flavour = package.flavours[ctx.data.get("flavour_id") or vnf.flavour_id]
+    params = _script_params(ctx, env, event)
+    hidden = secrets.secret_values(params["additional_params"])
+    script = flavour.lifecycle[event]
+    began = time.monotonic()
+    try:
+        output = scripts.run_script(package.path, script, event, params)
+    except scripts.ScriptFailed as exc:
+        raise scripts.ScriptFailed(secrets.scrub(str(exc), hidden),
+                                   exit_code=exc.exit_code) from None
+    took = time.monotonic() - began
+    output = secrets.scrub(output, hidden)
+    ctx.data.setdefault("script_output", {})[event] = output[-1000:]
+    note = getattr(ctx.runner, "notes", None)
+    if note is not None:
+        ctx.note(f"{script.file} ({event}) exit 0 in {took:.2f} s; output: "
+                 f"{scripts.tail(output) or '(none)'}")
+
+
+def _vnfc_view(c: Any) -> dict[str, Any]:
+    return {"id": c.id, "vduId": c.vdu_id, "status": c.status,
+            **({"member": c.member} if c.member else {})}
+
+
+def _script_params(ctx: StepContext, env: _Env, event: str) -> dict[str, Any]:
+    """What a lifecycle script gets, as ``NFV_<KEY>`` variables (see scripts.py)."""
+    from nfvlib.heat import StackNotFound
+
+    vnf = env.vnf()
+    data = ctx.data
+    request = env.request()
+    current: tuple = ()
+    if data.get("stack_id") or vnf.stack_id:
+        try:
+            current = _vnfcs_in(env, _stack_resources(
+                env, {**_placement(vnf), **{k: v for k, v in data.items()
+                                            if k in ("vim_id", "region", "stack_name",
+                                                     "stack_id") and v}}),
+                data.get("flavour_id") or vnf.flavour_id)
+        except StackNotFound:
+            current = ()
+    added: list = []
+    removed: list = []
+    before = data.get("vnfcs_before")
+    if event.endswith("_rollback_start") or event.endswith("_rollback_end"):
+        known = {c["id"] for c in before or ()}
+        gone = data.get("rollback_from") or [dataclasses.asdict(c) for c in current]
+        removed = [c for c in _saved_vnfcs(gone) if c.id not in known]
+    elif event.endswith("_start"):
+        removed = list(_saved_vnfcs(data.get("victims")))
+    elif before is not None:
+        old = {c["id"] for c in before}
+        new = {c.id for c in current}
+        added = [c for c in current if c.id not in old]
+        removed = [c for c in _saved_vnfcs(before) if c.id not in new]
+    params: dict[str, Any] = {
+        "vnf_instance_id": vnf.id, "vnf_instance_name": vnf.name,
+        "op_occ_id": ctx.op.id, "operation": ctx.op.operation.value,
+        "vim_id": data.get("vim_id") or vnf.vim_id or "",
+        "region": data.get("region") or vnf.region or "",
+        "flavour_id": data.get("flavour_id") or vnf.flavour_id or "",
+        "instantiation_level_id": (data.get("instantiation_level_id")
+                                   or vnf.instantiation_level_id or ""),
+        "stack_id": data.get("stack_id") or vnf.stack_id or "",
+        "stack_outputs": (data.get("stack_outputs")
+                          or vnf.instantiated_info.get("stackOutputs") or {}),
+        "vnfcs": [_vnfc_view(c) for c in current],
+        "vnfcs_added": [_vnfc_view(c) for c in added],
+        "vnfcs_removed": [_vnfc_view(c) for c in removed],
+        "additional_params": request.get("additionalParams") or {}}
+    if ctx.op.operation is Operation.SCALE:
+        params.update(scale_type=request.get("type", ""),
+                      aspect_id=request.get("aspectId", ""),
+                      number_of_steps=str(request.get("numberOfSteps", 1)))
+    if ctx.op.operation is Operation.OPERATE:
+        from nfvlib.lcm import operate
+
+        params["change_state_to"] = {"start": "STARTED", "stop": "STOPPED",
+                                     "reboot": "REBOOT"}[operate.kind(request)]
+    for key, value in (params["additional_params"] or {}).items():
+        params[f"param_{key}"] = value
+    return params
+
+
+_ROLLBACK_EVENTS = {Operation.INSTANTIATE: "instantiate", Operation.SCALE: "scale",
+                    Operation.OPERATE: "operate"}
+
+
+def _with_rollback_scripts(operation: Operation, events: Any,
+                           spec: list[tuple[str, Callable, Callable | None]]
+                           ) -> list[tuple[str, Callable, Callable | None]]:
+    """Undo steps that run ``<op>_rollback_start`` first and ``<op>_rollback_end`` last.
+
+    The first undo a rollback runs runs ``_rollback_start`` before it (once);
+    the first step's undo, which a rollback runs last, runs ``_rollback_end``
+    after it. Tacker v2 names these events so (``scale_rollback_start``, ...).
+    """
+    base = _ROLLBACK_EVENTS.get(operation)
+    first, last = f"{base}_rollback_start", f"{base}_rollback_end"
+    if base is None or (first not in events and last not in events):
+        return spec
+
+    def wrap(undo: Callable | None, *, end: bool) -> Callable:
+        def run(ctx: StepContext, env: _Env) -> None:
+            done = ctx.data.setdefault("rollback_scripts", [])
+            if first in events and first not in done:
+                _run_script(ctx, env, first)
+                done.append(first)
+                ctx.save()
+            if undo is not None:
+                undo(ctx, env)
+            if end and last in events and last not in done:
+                _run_script(ctx, env, last)
+                done.append(last)
+        return run
+
+    return [(name, do, wrap(undo, end=i == 0) if (undo is not None or i == 0) else None)
+            for i, (name, do, undo) in enumerate(spec)]
 
 
 # -- Heat ------------------------------------------------------------------------------

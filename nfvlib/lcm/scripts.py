@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +32,23 @@ _KEEP_CHARS = 4000
 
 
 class ScriptFailed(NfvError):
-    """A lifecycle script exited non-zero or ran too long."""
+    """A lifecycle script exited non-zero or ran too long.
+
+    ``exit_code`` is None when it was stopped for running too long;
+    ``output`` is the tail of what it wrote (stdout then stderr).
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 exit_code: int | None = None, output: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = exit_code
+        self.output = output
+
+
+def tail(text: str, lines: int = 5, chars: int = 600) -> str:
+    """The last ``lines`` non-empty lines of ``text``, at most ``chars`` long."""
+    kept = [line for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)[-chars:]
 
 
 def script_env(params: Mapping[str, Any]) -> dict[str, str]:
@@ -59,15 +76,33 @@ def run_script(package_dir: str | Path, script: Any, event: str,
         argv = [shutil.which("bash") or "/bin/sh", str(path), event]
     env = {name: os.environ[name] for name in INHERITED if name in os.environ}
     env.update(script_env(params), NFV_LCM_EVENT=event)
+    # A session of its own, so that a script that hangs is stopped with
+    # everything it started (a child holding the pipes open would block us).
+    proc = subprocess.Popen(argv, cwd=path.parent, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(argv, cwd=path.parent, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        stdout, stderr = proc.communicate()
+        partial = _text(stdout) + _text(stderr)
         raise ScriptFailed(f"lifecycle script {script.file} ({event}) ran longer than "
-                           f"{timeout:g} s and was stopped") from exc
-    output = (proc.stdout + proc.stderr)[-_KEEP_CHARS:]
+                           f"{timeout:g} s and was stopped; output: "
+                           f"{tail(partial) or '(none)'}",
+                           output=partial[-_KEEP_CHARS:]) from exc
+    output = (stdout + stderr)[-_KEEP_CHARS:]
     if proc.returncode != 0:
-        last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:] or [""]
         raise ScriptFailed(f"lifecycle script {script.file} ({event}) exited "
-                           f"{proc.returncode}: {last[0][:300]}")
+                           f"{proc.returncode}; output: {tail(output) or '(none)'}",
+                           exit_code=proc.returncode, output=output)
     return output
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
