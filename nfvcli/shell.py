@@ -38,6 +38,8 @@ COMMANDS = {
     "vnflcm scale": "nfvcli.vnflcm:ScaleVnfLcm",
     "vnflcm heal": "nfvcli.vnflcm:HealVnfLcm",
     "vnflcm terminate": "nfvcli.vnflcm:TerminateVnfLcm",
+    "vnflcm operate": "nfvcli.vnflcm:OperateVnfLcm",
+    "vnflcm reboot": "nfvcli.vnflcm:RebootVnfLcm",
     "vnflcm delete": "nfvcli.vnflcm:DeleteVnfLcm",
     "vnflcm list": "nfvcli.vnflcm:ListVnfLcm",
     "vnflcm show": "nfvcli.vnflcm:ShowVnfLcm",

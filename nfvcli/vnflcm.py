@@ -1,4 +1,5 @@
-"""`vnflcm` commands: create, instantiate, scale, heal, terminate, delete, list, show.
+"""`vnflcm` commands: create, instantiate, scale, heal, terminate, operate, reboot,
+delete, list, show.
 
 Names, positional arguments, options, columns and messages follow
 python-tackerclient. Our addition on every operation request is ``--wait``
@@ -238,6 +239,9 @@ def _show(vnf: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
         from nfvlib.lcm.secrets import mask
 
         info.update(mask(vnf.instantiated_info))
+        state = getattr(vnf, "operational_state", None)
+        info["vnfState"] = getattr(state, "value", state) or "STARTED"
+        data["Operational State"] = info["vnfState"]
         data["Instantiated Vnf Info"] = DictColumn(info)
         data["VNFC Instances"] = VnfcColumn(vnf.vnfc)
     names = tuple(sorted(data))
@@ -435,6 +439,77 @@ class TerminateVnfLcm(OperationCommand):
         self.nfv.vnfs.delete_vnf(parsed_args.vnf_instance)
         self.app.stdout.write(f"VNF Instance '{parsed_args.vnf_instance}' deleted "
                               "successfully\n")
+
+
+class OperateVnfLcm(OperationCommand):
+    _description = "Start or stop a VNF instance, or some of its VNFC instances"
+
+    def add_arguments(self, parser):
+        parser.add_argument("vnf_instance", metavar="<vnf-instance>",
+                            help="VNF instance ID to operate")
+        parser.add_argument("--change-to-state", metavar="<change-to-state>",
+                            required=True, choices=("STARTED", "STOPPED"),
+                            help="The desired operational state: STARTED or STOPPED. VDUs "
+                                 "start in dependency order and stop in reverse.")
+        parser.add_argument("--stop-type", metavar="<stop-type>",
+                            choices=("GRACEFUL", "FORCEFUL"),
+                            help="GRACEFUL (default) or FORCEFUL, when stopping")
+        parser.add_argument("--graceful-stop-timeout", metavar="<graceful-stop-timeout>",
+                            type=non_negative_int,
+                            help="Seconds to wait for the VNF to be taken out of service "
+                                 "before a GRACEFUL stop")
+        add_vnfc_options(parser, "operate")
+
+    def request(self, parsed_args):
+        params = load_additional_params(parsed_args.additional_param_file)
+        return self.nfv.lcm.operate(
+            parsed_args.vnf_instance, parsed_args.change_to_state,
+            stop_type=parsed_args.stop_type,
+            graceful_stop_timeout=parsed_args.graceful_stop_timeout,
+            vnfc_instance_ids=parsed_args.vnfc_instance, force=parsed_args.force,
+            additional_params=params)
+
+    def accepted(self, parsed_args):
+        return (f"Operate request for VNF Instance {parsed_args.vnf_instance} has been "
+                "accepted.")
+
+
+class RebootVnfLcm(OperationCommand):
+    _description = "Reboot a VNF instance, or some of its VNFC instances"
+
+    def add_arguments(self, parser):
+        parser.add_argument("vnf_instance", metavar="<vnf-instance>",
+                            help="VNF instance ID to reboot")
+        parser.add_argument("--hard", action="store_true",
+                            help="A HARD reboot (Nova); the default is SOFT. On a VIM "
+                                 "with Heat only, a reboot is a suspend then a resume.")
+        add_vnfc_options(parser, "reboot", force=False)
+
+    def request(self, parsed_args):
+        params = load_additional_params(parsed_args.additional_param_file)
+        return self.nfv.lcm.reboot(parsed_args.vnf_instance, hard=parsed_args.hard,
+                                   vnfc_instance_ids=parsed_args.vnfc_instance,
+                                   additional_params=params)
+
+    def accepted(self, parsed_args):
+        return (f"Reboot request for VNF Instance {parsed_args.vnf_instance} has been "
+                "accepted.")
+
+
+def add_vnfc_options(parser: argparse.ArgumentParser, verb: str, *,
+                     force: bool = True) -> None:
+    """``--vnfc-instance``, ``--additional-param-file`` (and ``--force``)."""
+    parser.add_argument("--vnfc-instance", metavar="<vnfc-instance-id>", nargs="+",
+                        action="extend",
+                        help=f"Only {verb} these VNFC instances (IDs as 'vnflcm show' "
+                             "lists them); when <vnf-instance> comes after this option, "
+                             "put '--' before it.")
+    if force:
+        parser.add_argument("--force", action="store_true",
+                            help="Skip the graceful stop and its wait (a FORCEFUL stop)")
+    parser.add_argument("--additional-param-file", metavar="<additional-param-file>",
+                        help="Additional parameters for the lifecycle scripts (a json "
+                             'file: {"additionalParams": {...}}).')
 
 
 class DeleteVnfLcm(NfvCommandMixin, command.Command):

@@ -354,6 +354,36 @@ class RemoteLcm:
             request["gracefulTerminationTimeout"] = graceful_termination_timeout
         return self._start(vnf_id, "terminate", request)
 
+    def operate(self, vnf_id: str, change_state_to: str, *,
+                stop_type: str | None = None, graceful_stop_timeout: int | None = None,
+                vnfc_instance_ids: list[str] | None = None, force: bool = False,
+                additional_params: Mapping[str, Any] | None = None) -> OpOcc:
+        """Start or stop a VNF (Tacker v2 ``POST .../operate``, OperateVnfRequest)."""
+        from nfvlib.exceptions import Unsupported
+
+        if change_state_to not in ("STARTED", "STOPPED"):
+            raise InvalidInput(f"change state to {change_state_to!r} is not STARTED or "
+                               "STOPPED")
+        if vnfc_instance_ids:
+            raise Unsupported("operating single VNFC instances is a local-mode feature",
+                              hint="operate the whole VNF, or use --os-nfv-mode local")
+        request: dict[str, Any] = {"changeStateTo": change_state_to}
+        if change_state_to == "STOPPED":
+            request["stopType"] = "FORCEFUL" if force else (stop_type or "GRACEFUL")
+            if graceful_stop_timeout is not None:
+                request["gracefulStopTimeout"] = graceful_stop_timeout
+        if additional_params:
+            request["additionalParams"] = dict(additional_params)
+        return self._start(vnf_id, "operate", request)
+
+    def reboot(self, vnf_id: str, **_: Any) -> OpOcc:
+        """Not in SOL003 nor Tacker: a local-mode operation."""
+        from nfvlib.exceptions import Unsupported
+
+        raise Unsupported("reboot is a local-mode operation (Tacker has none)",
+                          hint="stop and start it with 'vnflcm operate', or use "
+                               "--os-nfv-mode local")
+
     # -- error handling -----------------------------------------------------------
     def rollback(self, op_id: str) -> OpOcc:
         """Ask the server to roll a FAILED_TEMP occurrence back."""
