@@ -236,3 +236,259 @@ def test_remote_mode_with_os_cloud(nfv_home, keystone, capsys, tmp_path, monkeyp
     assert requests_mock.last_request.headers["X-Auth-Token"] == "tok"
     assert requests_mock.last_request.verify is not False  # True or a CA bundle
     assert requests_mock.last_request.timeout == 60
+
+
+# -- hostile input: one line, a documented exit code, nothing changed ---------
+
+def state(home):
+    """A hash of every store row and every key file (name and content)."""
+    import hashlib
+    import sqlite3
+
+    digest = hashlib.sha256()
+    store = home / "nfv.sqlite"
+    if store.exists():
+        conn = sqlite3.connect(store)
+        try:
+            for line in conn.iterdump():
+                digest.update(line.encode())
+        finally:
+            conn.close()
+    keys = home / "keys"
+    if keys.is_dir():
+        for path in sorted(keys.iterdir()):
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def one_error(err: str) -> str:
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("nfv: error: ") and "Traceback" not in err
+    assert "\x1b" not in err
+    return lines[0]
+
+
+def alias_bomb(key):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
+    return "\n".join(lines) + f"\n{key}: *a8\n"
+
+
+GOOD = (f"auth_url: {AUTH_URL}\nusername: alice\npassword: {SECRET}\n"
+        "project_name: demo\n")
+
+
+@pytest.fixture
+def registered(nfv_home, keystone, config_file, capsys):
+    code, _, err = run(capsys, "vim", "register", "site", "--config-file", config_file())
+    assert code == 0, err
+    return nfv_home
+
+
+@pytest.mark.parametrize("argv, content, words", [
+    (("bomb",), GOOD + alias_bomb("cert_verify"), "aliases (*name) are expanded"),
+    (("bomb",), GOOD + alias_bomb("type"), "aliases (*name) are expanded"),
+    (("deep",), GOOD + "cert_verify: " + "[" * 3000 + "]" * 3000 + "\n",
+     "nesting is deeper than 8 levels"),
+    (("zero",), "/dev/zero", "is larger than 64 KiB"),
+    (("big",), GOOD.replace("alice", "a" * 2_000_000), "is larger than 64 KiB"),
+    (("long",), GOOD.replace(SECRET, "p" * 5000),
+     "password is 5000 characters long; Keystone accepts at most 4096"),
+    (("ipv6",), GOOD.replace(AUTH_URL, "http://[::1:5000/v3"), "Invalid IPv6 URL"),
+    (("idna",), GOOD.replace(AUTH_URL, "http://a..b:5000/v3"), "invalid host name"),
+    (("idna",), GOOD.replace(AUTH_URL, f"http://{'x' * 64}.test/v3"),
+     "invalid host name"),
+    (("new\nline",), GOOD, "VIM name 'new\\nline' holds a newline (U+000A)"),
+    (("t\tab",), GOOD, "holds a tab (U+0009) at position 2"),
+    (("\x1b[31mred",), GOOD, "holds an escape character (U+001B) at position 1"),
+    (("ctl\x01",), GOOD, "holds a control character (U+0001)"),
+    (("del\x7f",), GOOD, "holds a control character (U+007F)"),
+    (("zw\u200bsp",), GOOD, "ZERO WIDTH SPACE (U+200B)"),
+    (("n" * 256,), GOOD, "VIM name is 256 characters long; at most 255"),
+    (("ok", "--description", "x\x1b]0;title\x07"), GOOD,
+     "VIM description 'x\\x1b]0;title\\x07' holds an escape character"),
+])
+def test_register_refuses_bad_input(registered, tmp_path, capsys, requests_mock,
+                                    argv, content, words):
+    import time
+
+    path = content if content == "/dev/zero" else tmp_path / "bad.yaml"
+    if path != content:
+        path.write_text(content)
+    before, calls = state(registered), requests_mock.call_count
+    start = time.monotonic()
+    code, out, err = run(capsys, "vim", "register", *argv, "--config-file", str(path))
+    assert time.monotonic() - start < 2
+    assert code == 2 and out == ""
+    assert words in one_error(err)
+    assert len(err) < 600
+    assert state(registered) == before
+    assert requests_mock.call_count == calls  # refused before any request
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--name", "two\nlines"), "holds a newline"),
+    (("--name", "esc\x1bc"), "holds an escape character"),
+    (("--description", "d\x00"), "holds a control character (U+0000)"),
+    (("--description", "d" * 1025), "at most 1024"),
+])
+def test_set_refuses_control_characters_and_long_text(registered, capsys, args, words):
+    before = state(registered)
+    code, out, err = run(capsys, "vim", "set", "site", *args)
+    assert code == 2 and out == ""
+    assert words in one_error(err)
+    assert state(registered) == before
+
+
+def test_set_refuses_a_bomb_config(registered, tmp_path, capsys):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(alias_bomb("cert_verify"))
+    before = state(registered)
+    code, _, err = run(capsys, "vim", "set", "site", "--config-file", str(path))
+    assert code == 2 and "aliases" in one_error(err)
+    assert state(registered) == before
+
+
+def test_non_utf8_argument_is_one_line(registered, capsys):
+    import os
+
+    before = state(registered)
+    code, out, err = run(capsys, "vim", "register", os.fsdecode(b"caf\xe9"),
+                         "--config-file", "x.yaml")
+    assert code == 2 and out == ""
+    assert one_error(err) == (
+        "nfv: error: command-line argument 3 is not valid UTF-8 text (byte 0xe9 at "
+        "character 4); give names, ids and paths as UTF-8 text")
+    assert state(registered) == before
+
+
+def test_non_utf8_argument_in_a_real_process(registered):
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "nfvcli.shell", b"vim", b"show",
+                           b"\xff\xfe"], capture_output=True,
+                          env={**os.environ, "NFV_DATA_DIR": str(registered)},
+                          timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.decode().splitlines() == [
+        "nfv: error: command-line argument 3 is not valid UTF-8 text (byte 0xff at "
+        "character 1); give names, ids and paths as UTF-8 text"]
+
+
+def test_memory_error_is_one_line(registered, tmp_path, capsys, monkeypatch):
+    import nfvlib.vim.config_file
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(nfvlib.vim.config_file, "load_config_file", exhausted)
+    code, _, err = run(capsys, "vim", "register", "x", "--config-file", "x.yaml")
+    assert code == 1
+    assert "ran out of memory" in one_error(err)
+
+
+def test_keystone_413_is_invalid_input(nfv_home, keystone, config_file, capsys,
+                                       requests_mock):
+    requests_mock.post(AUTH_URL + "/auth/tokens", status_code=413,
+                       json={"error": {"code": 413, "message": "Request is too large."}})
+    code, _, err = run(capsys, "vim", "register", "x", "--config-file", config_file())
+    assert code == 2
+    line = one_error(err)
+    assert "refused the request as too large (HTTP 413)" in line
+    assert run(capsys, "vim", "list", "-f", "value")[1] == ""
+    assert not (nfv_home / "keys").exists() or not list((nfv_home / "keys").iterdir())
+
+
+def test_keystone_401_listing_regions_is_auth_failed(nfv_home, keystone, config_file,
+                                                     capsys, requests_mock):
+    requests_mock.get(AUTH_URL + "/regions", status_code=401,
+                      json={"error": {"code": 401, "title": "Unauthorized"}})
+    code, _, err = run(capsys, "vim", "register", "x", "--config-file", config_file())
+    assert code == 5
+    assert "refused the new token when listing regions (HTTP 401)" in one_error(err)
+
+
+def test_delete_of_an_unknown_vim_is_one_line(registered, capsys):
+    before = state(registered)
+    code, out, err = run(capsys, "vim", "delete", "nope")
+    assert code == 3 and out == ""
+    assert one_error(err) == ("nfv: error: Cannot delete nope: no VIM named or with id "
+                              "'nope'; list VIMs with 'vim list'")
+    assert state(registered) == before
+
+
+def test_delete_names_with_control_characters_are_escaped(registered, capsys):
+    code, out, err = run(capsys, "vim", "delete", "a\x1b[2Jb", "site")
+    assert code == 3
+    assert "Cannot delete a\\x1b[2Jb" in one_error(err)
+    assert "\x1b" not in out and "Deleted site" in out
+
+
+# -- an undecryptable password ----------------------------------------------
+
+def tamper(home, name):
+    """Alter one character of a VIM's stored ciphertext, as a bad restore would."""
+    import sqlite3
+
+    conn = sqlite3.connect(home / "nfv.sqlite")
+    with conn:
+        (token,) = conn.execute("SELECT password_token FROM vims WHERE name = ?",
+                                (name,)).fetchone()
+        middle = len(token) // 2
+        token = token[:middle] + ("A" if token[middle] != "A" else "B") + \
+            token[middle + 1:]
+        conn.execute("UPDATE vims SET password_token = ? WHERE name = ?", (token, name))
+    conn.close()
+
+
+def key_of(home, name):
+    import sqlite3
+
+    conn = sqlite3.connect(home / "nfv.sqlite")
+    try:
+        return conn.execute("SELECT key_id FROM vims WHERE name = ?",
+                            (name,)).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_tampered_password_check_rotate_and_reenter(registered, config_file, capsys,
+                                                   tmp_path):
+    assert run(capsys, "vim", "register", "other", "--config-file", config_file())[0] == 0
+    tamper(registered, "site")
+
+    code, out, err = run(capsys, "vim", "check", "-f", "json")
+    assert code == 7, err
+    rows = {r["Name"]: r for r in json.loads(out)}
+    assert rows["other"]["Status"] == "REACHABLE"
+    assert rows["site"]["Status"] == "ERROR"
+    reason = rows["site"]["Status Reason"]
+    assert "the stored password of VIM 'site' cannot be decrypted" in reason
+    assert "nfv vim set site --config-file FILE" in reason
+    assert "key file was replaced" not in reason
+
+    other_key = key_of(registered, "other")
+    code, out, err = run(capsys, "vim", "rotate-keys")
+    assert code == 7
+    line = one_error(err)
+    assert line.startswith("nfv: error: rotated the keys of 1 VIM(s) but not of VIM "
+                           "'site': the stored password of VIM 'site' cannot be "
+                           "decrypted")
+    assert key_of(registered, "other") != other_key  # the others were rotated
+
+    # Without a password the VIM cannot be re-validated: one line, exit 7.
+    code, _, err = run(capsys, "vim", "set", "site", "--config-file",
+                       config_file(password=None, username="alice"))
+    assert code == 7 and "cannot be decrypted" in one_error(err)
+    # Re-entering the password repairs it.
+    password_only = tmp_path / "password.yaml"
+    password_only.write_text(f"password: {SECRET}\n")
+    code, _, err = run(capsys, "vim", "set", "site", "--config-file", str(password_only))
+    assert code == 0, err
+    code, out, _ = run(capsys, "vim", "check", "-f", "json")
+    assert code == 0
+    assert {r["Status"] for r in json.loads(out)} == {"REACHABLE"}
+    assert run(capsys, "vim", "rotate-keys")[0] == 0

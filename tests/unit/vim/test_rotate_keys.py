@@ -104,3 +104,157 @@ def test_migration_records_the_keys_of_existing_vims(tmp_path, key_dir, keystone
         assert registry.credentials(vim).password == "s3cret"
     finally:
         store.close()
+
+
+
+def interleave(registry, action):
+    """Run ``action`` right after ``registry`` next reads a VIM's secret row.
+
+    That is the window the race hits: the row is read, another process
+    commits a new key and deletes the old one, then the old key is read.
+    """
+    read = registry._table.secret
+    fired = []
+
+    def secret(vim_id):
+        row = read(vim_id)
+        if not fired:
+            fired.append(vim_id)
+            action(vim_id)
+        return row
+
+    registry._table.secret = secret
+    return fired
+
+
+@pytest.fixture
+def same_store(tmp_path, key_dir, keystone):
+    path = tmp_path / "shared" / "nfv.sqlite"
+    stores = [Store(path), Store(path)]
+    yield [LocalVimRegistry(s, Vault(key_dir)) for s in stores]
+    for s in stores:
+        s.close()
+
+
+def test_rotate_rereads_a_row_that_vim_set_changed_meanwhile(same_store, key_dir):
+    rotating, setting = same_store
+    vim = setting.register_vim("site", vim_config())
+    other = setting.register_vim("other", vim_config())
+    fired = interleave(rotating, lambda vim_id: setting.update_vim(
+        vim_id, config={"password": "s3cret"}))
+    # The first VIM was re-keyed by vim set meanwhile; both are rotated.
+    assert rotating.rotate_keys() == 2
+    assert fired == [vim.id]
+    for v in (vim, other):
+        assert setting.credentials(v).password == "s3cret"
+        assert (key_dir / f"{setting._table.secret(v.id)[0]}.key").exists()
+
+
+def test_vim_set_rereads_a_row_that_rotate_keys_changed_meanwhile(same_store):
+    setting, rotating = same_store
+    vim = setting.register_vim("site", vim_config())
+    old_key = setting._table.secret(vim.id)[0]
+    fired = interleave(setting, lambda vim_id: rotating.rotate_keys())
+    updated = setting.update_vim("site", config={"password": "s3cret"},
+                                 description="after the race")
+    assert fired == [vim.id]
+    assert updated.description == "after the race"
+    assert setting._table.secret(vim.id)[0] != old_key
+    assert rotating.credentials(vim).password == "s3cret"
+
+
+def test_a_key_changing_at_every_read_is_a_conflict(same_store):
+    from nfvlib.exceptions import Conflict
+
+    reader, changer = same_store
+    vim = reader.register_vim("site", vim_config())
+    read = reader._table.secret
+    changes = []
+
+    def secret(vim_id):
+        row = read(vim_id)
+        if len(changes) < 10:  # re-key after every read of the row
+            changes.append(vim_id)
+            changer.rotate_keys()
+        return row
+
+    reader._table.secret = secret
+    with pytest.raises(Conflict, match="changed 3 times while it was being read"):
+        reader.credentials(vim)
+
+
+def test_one_undecryptable_vim_does_not_stop_rotation(same_store, key_dir):
+    from nfvlib.exceptions import RotationIncomplete
+
+    registry, _ = same_store
+    vims = [registry.register_vim(f"site-{n}", vim_config()) for n in range(3)]
+    keys = {v.id: registry._table.secret(v.id)[0] for v in vims}
+    broken = vims[1]
+    # Its key file replaced by another valid key: the token no longer matches.
+    (key_dir / f"{keys[broken.id]}.key").write_bytes(
+        (key_dir / f"{keys[vims[0].id]}.key").read_bytes())
+    with pytest.raises(RotationIncomplete) as info:
+        registry.rotate_keys()
+    assert info.value.rotated == 2 and info.value.failed == ("site-1",)
+    text = str(info.value)
+    assert "but not of VIM 'site-1'" in text and "cannot be decrypted" in text
+    assert "nfv vim set site-1 --config-file FILE" in text
+    for v in (vims[0], vims[2]):
+        assert registry._table.secret(v.id)[0] != keys[v.id]
+        assert registry.credentials(v).password == "s3cret"
+    assert registry._table.secret(broken.id)[0] == keys[broken.id]
+
+
+
+_RACER = """
+import sys
+from nfvlib.exceptions import NfvError
+from nfvlib.store import Store
+from nfvlib.vault import Vault
+from nfvlib.vim.keystone import Discovery
+from nfvlib.vim.registry import LocalVimRegistry
+
+kind, store_path, key_dir = sys.argv[1:4]
+registry = LocalVimRegistry(
+    Store(store_path), Vault(key_dir),
+    discover=lambda creds, timeout: (Discovery("p1", ("RegionOne",), {}), None),
+    probe_heat=lambda session, endpoints: {})
+for n in range(20):
+    try:
+        if kind == "set":
+            registry.update_vim(f"site-{n % 3}", config={"password": "s3cret"})
+        else:
+            registry.rotate_keys()
+        print("ok")
+    except NfvError as exc:
+        print(type(exc).__name__, " ".join(str(exc).split()))
+"""
+
+
+def test_set_and_rotate_in_two_processes(tmp_path, key_dir, keystone):
+    """The reported race: `vim set --config-file` against `rotate-keys`, 20 times."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "shared" / "nfv.sqlite"
+    setup = Store(path)
+    for n in range(3):
+        LocalVimRegistry(setup, Vault(key_dir)).register_vim(f"site-{n}", vim_config())
+    setup.close()
+    procs = [subprocess.Popen([sys.executable, "-c", _RACER, kind, str(path),
+                               str(key_dir)], stdout=subprocess.PIPE, text=True)
+             for kind in ("set", "rotate")]
+    outputs = [p.communicate(timeout=120)[0].splitlines() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    lines = outputs[0] + outputs[1]
+    assert len(lines) == 40
+    assert not [ln for ln in lines if "missing" in ln], lines
+    # A transient conflict may be reported as one, never as anything else.
+    assert all(ln == "ok" or ln.startswith("Conflict ") for ln in lines), lines
+    store = Store(path)
+    try:
+        registry = LocalVimRegistry(store, Vault(key_dir))
+        for vim in registry.list_vims():
+            assert registry.credentials(vim).password == "s3cret"
+    finally:
+        store.close()
