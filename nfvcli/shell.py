@@ -49,6 +49,12 @@ COMMANDS = {
     "vnflcm op retry": "nfvcli.vnflcm_op:RetryVnfLcmOp",
     "vnflcm op fail": "nfvcli.vnflcm_op:FailVnfLcmOp",
     "vnflcm op cancel": "nfvcli.vnflcm_op:CancelVnfLcmOp",
+    "vnflcm subsc create": "nfvcli.subscription:CreateLccnSubscription",
+    "vnflcm subsc list": "nfvcli.subscription:ListLccnSubscription",
+    "vnflcm subsc show": "nfvcli.subscription:ShowLccnSubscription",
+    "vnflcm subsc delete": "nfvcli.subscription:DeleteLccnSubscription",
+    "vnflcm subsc deliveries": "nfvcli.subscription:ListLccnDeliveries",
+    "vnflcm subsc deliver": "nfvcli.subscription:DeliverLccnNotifications",
 }
 
 

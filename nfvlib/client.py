@@ -56,6 +56,7 @@ class Client:
         self._packages = None
         self._vnfs = None
         self._lcm = None
+        self._subscriptions = None
         self._api = None
 
     @property
@@ -129,15 +130,36 @@ class Client:
             if self.mode == "local":
                 from nfvlib.lcm.local import LocalLcm, detached_spawner
 
+                from nfvlib.lcm.notify import deliverer_spawner
+
                 spawn = detached_spawner(self.paths.store_file, self.paths.key_dir,
                                          self.paths.data_dir / "workers")
+                # Whoever opens the LCM next delivers what is due.
+                deliver = deliverer_spawner(self.store, self.paths.store_file,
+                                            self.paths.key_dir,
+                                            self.paths.data_dir / "workers")
                 self._lcm = LocalLcm(self.store, self.vims, self.packages, self.vnfs,
-                                     spawn=spawn)
+                                     spawn=spawn, deliver=deliver)
+                deliver()
             else:
                 from nfvlib.remote.lcm import RemoteLcm
 
                 self._lcm = RemoteLcm(self._tacker(), vnfs=self.vnfs)
         return self._lcm
+
+    @property
+    def subscriptions(self):
+        """SOL003 LCCN subscriptions: create, list, get, delete; deliveries."""
+        if self._subscriptions is None:
+            if self.mode == "local":
+                from nfvlib.lcm.notify import LocalSubscriptions
+
+                self._subscriptions = LocalSubscriptions(self.store, self.vims.vault)
+            else:
+                from nfvlib.remote.subscriptions import RemoteSubscriptions
+
+                self._subscriptions = RemoteSubscriptions(self._tacker())
+        return self._subscriptions
 
     def close(self) -> None:
         """Release the store connection."""

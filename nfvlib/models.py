@@ -313,3 +313,42 @@ class OpOcc:
         index = min(self.current_step, len(self.steps) - 1)
         verb = "undoing " if self.direction == "rollback" else ""
         return f"step {index + 1} of {len(self.steps)}: {verb}{self.steps[index].name}"
+
+
+# -- SOL003 subscriptions and notifications --------------------------------------
+
+@dataclass(frozen=True)
+class Subscription:
+    """A SOL003 LCCN subscription: where and which notifications to send.
+
+    ``filter`` and ``authentication`` keep the SOL003 shapes of the request
+    (``LifecycleChangeNotificationsFilter``, ``SubscriptionAuthentication``);
+    objects a backend returns show the BASIC password as ``***``.
+    """
+
+    id: str
+    callback_uri: str
+    filter: dict[str, Any] = field(default_factory=dict)
+    verbosity: str = "FULL"
+    authentication: dict[str, Any] | None = None
+    created_at: str | None = None
+    #: ``{"self": {"href": ...}}``
+    links: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotificationDelivery:
+    """One notification in the outbox and how its delivery went."""
+
+    id: str
+    subscription_id: str
+    notification_type: str
+    #: PENDING (not yet answered 204), DELIVERED, or FAILED (retries ran out;
+    #: still retried later)
+    status: str
+    attempts: int = 0
+    last_error: str | None = None
+    op_occ_id: str | None = None
+    operation_state: str | None = None
+    created_at: str | None = None
+    delivered_at: str | None = None

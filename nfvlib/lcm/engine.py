@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nfvlib.exceptions import Conflict, NfvError, StoreError
-from nfvlib.lcm import states
+from nfvlib.lcm import notify, states
 from nfvlib.models import OpOcc, OpState, OpStep
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable
@@ -378,6 +378,9 @@ class PlanRunner:
                 current = self.table.get(op.id)
                 raise LeaseLost(f"occurrence {op.id} is {current.state.value} "
                                 "before it started; nothing was done")
+            notified = notify.record(conn, self.table.get(op.id))
+        if notified:
+            notify.kick(self.store)
         return self.table.get(op.id)
 
     def _transition(self, op: OpOcc, request: str, **changes: Any) -> OpOcc:
@@ -400,6 +403,9 @@ class PlanRunner:
             updated = dataclasses.replace(current, state=target,
                                           state_entered_time=iso(self.clock()), **changes)
             self.table.update(conn, updated)
+            notified = notify.record(conn, updated)
+        if notified:
+            notify.kick(self.store, updated)  # never raises; waits when the run ends
         return updated
 
     # -- lease --------------------------------------------------------------------
@@ -573,6 +579,7 @@ def reap_expired(store: Store, *, clock: Callable[[], float] = _wall,
                 continue
             updated = _reaped(current, clock())
             table.update(conn, updated)
+            notify.record(conn, updated)
             changed.append(updated)
     return changed
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from nfvlib.exceptions import Conflict, InvalidInput, NotFound, StoreError
-from nfvlib.lcm import engine, secrets, states
+from nfvlib.lcm import engine, notify, secrets, states
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
 from nfvlib.models import InstantiationState, Operation, OpOcc, OpState, OpStep
 from nfvlib.store import Store
@@ -54,7 +54,10 @@ class LocalLcm:
                  vnfs: LocalVnfs, *, spawn: Callable[[str], None],
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
-                 lease_clock: engine.LeaseClock | None = None) -> None:
+                 lease_clock: engine.LeaseClock | None = None,
+                 deliver: Callable[[], None] | None = None) -> None:
+        """``deliver`` sends the notifications a request left in the outbox
+        when no worker follows it (fail, cancel before start, reaping)."""
         self._store = store
         self._vims = vims
         self._table = OpOccTable(store)
@@ -64,6 +67,9 @@ class LocalLcm:
         self._clock = clock
         self._sleep = sleep
         self._lease_clock = lease_clock or engine.LeaseClock()
+        self._deliver = deliver or (lambda: None)
+        if getattr(vims, "vault", None) is not None:
+            notify.use_vault(store, vims.vault)
 
     # -- operations ---------------------------------------------------------------
     def instantiate(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
@@ -249,6 +255,8 @@ class LocalLcm:
             updated = dataclasses.replace(current, state=target,
                                           state_entered_time=engine.iso(self._clock()))
             self._table.update(conn, updated)
+            notify.record(conn, updated)
+        self._deliver()
         return _shown(updated)
 
     def cancel(self, op_id: str, cancel_mode: str = "GRACEFUL") -> OpOcc:
@@ -268,6 +276,11 @@ class LocalLcm:
                 states.cancel_target(self._table.get(op.id).state)  # Conflict if final
                 conn.execute("UPDATE op_occs SET is_cancel_pending = 1, cancel_mode = ? "
                              "WHERE id = ?", (cancel_mode, op.id))
+                notified = 0
+            else:
+                notified = notify.record(conn, self._table.get(op.id))
+        if notified:
+            self._deliver()
         return _shown(self._table.get(op.id))
 
     # -- queries ----------------------------------------------------------------
@@ -316,8 +329,9 @@ class LocalLcm:
         nothing is written.
         """
         try:
-            engine.reap_expired(self._store, clock=self._clock,
-                                lease_clock=self._lease_clock)
+            if engine.reap_expired(self._store, clock=self._clock,
+                                   lease_clock=self._lease_clock):
+                self._deliver()
             return {}
         except (StoreError, sqlite3.OperationalError):
             return {op.id: op for op in engine.expired(
@@ -350,6 +364,7 @@ class LocalLcm:
         with self._store.transaction() as conn:
             self._vnfs.get_vnf(vnf_id)  # not deleted meanwhile: no foreign key checks it
             self._table.insert(conn, op)
+            notify.record(conn, op)  # the worker delivers it
         self._spawn(op.id)
         return _shown(op)
 
@@ -371,6 +386,7 @@ class LocalLcm:
                 lease_expires_at=self._lease_clock.now() + engine.START_GRACE_SECONDS,
                 error=current.error if request == "rollback" else None, **changes)
             self._table.update(conn, updated)
+            notify.record(conn, updated)  # the worker delivers it
         self._spawn(op.id)
         return _shown(updated)
 
@@ -412,6 +428,8 @@ def detached_spawner(store_file: Path, key_dir: Path, log_dir: Path) -> Callable
             subprocess.Popen(
                 [sys.executable, "-m", "nfvlib.lcm.worker",
                  "--store", str(store_file), "--key-dir", str(key_dir), op_id],
+                # The worker's notification deliverer finds the vault here.
+                env={**os.environ, "NFV_KEY_DIR": str(key_dir)},
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True, close_fds=True)
     return spawn

@@ -159,6 +159,43 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         INSERT OR IGNORE INTO vault_keys (key_id, purpose, created_at)
             SELECT key_id, 'vim', created_at FROM vims
     """),
+    # SOL003 subscriptions, and the outbox of their notifications: a
+    # notification is written in the transaction of the state change it
+    # tells about, and stays until its callback answered 204. A deliverer
+    # claims a subscription (claim_*) so that one process at a time sends
+    # its notifications, in seq order.
+    (5, "create subscriptions and the notification outbox", """
+        CREATE TABLE subscriptions (
+            id TEXT PRIMARY KEY,
+            callback_uri TEXT NOT NULL,
+            filter TEXT NOT NULL DEFAULT '{}',
+            verbosity TEXT NOT NULL DEFAULT 'FULL',
+            authentication TEXT,
+            created_at TEXT NOT NULL,
+            claim_token TEXT,
+            claim_pid INTEGER,
+            claim_expires_at REAL
+        );
+        CREATE TABLE notifications (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            subscription_id TEXT NOT NULL REFERENCES subscriptions (id)
+                ON DELETE CASCADE,
+            notification_type TEXT NOT NULL,
+            op_occ_id TEXT,
+            operation_state TEXT,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'PENDING',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            next_attempt_at REAL NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT
+        );
+        CREATE INDEX notifications_undelivered ON notifications (subscription_id, seq)
+            WHERE status != 'DELIVERED';
+        CREATE INDEX notifications_subscription ON notifications (subscription_id)
+    """),
 ]
 
 LATEST = MIGRATIONS[-1][0]
