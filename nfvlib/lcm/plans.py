@@ -429,6 +429,8 @@ def _script_params(ctx: StepContext, env: _Env, event: str) -> dict[str, Any]:
     added: list = []
     removed: list = []
     before = data.get("vnfcs_before")
+    if before is None and ctx.op.operation is Operation.INSTANTIATE:
+        before = []  # everything is new
     if event.endswith("_rollback_start") or event.endswith("_rollback_end"):
         known = {c["id"] for c in before or ()}
         gone = data.get("rollback_from") or [dataclasses.asdict(c) for c in current]

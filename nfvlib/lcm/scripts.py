@@ -5,6 +5,29 @@ as environment variables (``NFV_*``); its output is kept (last lines) in the
 operation's record; a non-zero exit or running past the timeout fails the
 step.
 
+The variables (JSON for lists and objects; every one always set):
+
+=================================  =============================================
+``NFV_LCM_EVENT``                  the event, e.g. ``scale_end``
+``NFV_VNF_INSTANCE_ID``, ``_NAME``  the VNF instance
+``NFV_OPERATION``, ``NFV_OP_OCC_ID``  e.g. ``SCALE`` and the occurrence's id
+``NFV_VIM_ID``, ``NFV_REGION``     where the VNF runs
+``NFV_FLAVOUR_ID``                 its deployment flavour
+``NFV_INSTANTIATION_LEVEL_ID``     its instantiation level
+``NFV_STACK_ID``                   its Heat stack (empty before it exists)
+``NFV_STACK_OUTPUTS``              the stack's outputs, e.g. VM addresses
+``NFV_VNFCS``                      the VNFCs Heat has now: ``[{"id", "vduId",
+                                   "status", "member"?}]``
+``NFV_VNFCS_ADDED``                VNFCs this operation added (``*_end``)
+``NFV_VNFCS_REMOVED``              VNFCs it removes (scale-in/heal ``*_start``),
+                                   removed (``*_end``), or a rollback removes
+                                   (``*_rollback_start``/``_end``)
+``NFV_ADDITIONAL_PARAMS``          the request's additionalParams
+``NFV_PARAM_<KEY>``                each additionalParams key
+``NFV_SCALE_TYPE``, ``NFV_ASPECT_ID``, ``NFV_NUMBER_OF_STEPS``  scale only
+``NFV_CHANGE_STATE_TO``            operate only: STARTED, STOPPED or REBOOT
+=================================  =============================================
+
 Its environment is clean: the ``NFV_*`` variables plus only
 :data:`INHERITED` from the caller (``PATH``, ``HOME``, ``LANG``, and
 ``LC_ALL`` and ``TMPDIR`` when set). Nothing else the caller has, such as
@@ -61,8 +84,12 @@ def script_env(params: Mapping[str, Any]) -> dict[str, str]:
 
 
 def run_script(package_dir: str | Path, script: Any, event: str,
-               params: Mapping[str, Any], *, timeout: float = SCRIPT_TIMEOUT) -> str:
-    """Run ``script`` (a LifecycleScript) for ``event``; return its output tail."""
+               params: Mapping[str, Any], *, timeout: float | None = None) -> str:
+    """Run ``script`` (a LifecycleScript) for ``event``; return its output tail.
+
+    ``timeout`` defaults to :data:`SCRIPT_TIMEOUT`.
+    """
+    timeout = SCRIPT_TIMEOUT if timeout is None else timeout
     path = Path(package_dir) / script.file
     if not path.is_file():
         raise ScriptFailed(f"lifecycle script {script.file} for {event} is missing "

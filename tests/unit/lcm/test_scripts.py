@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from nfvlib.lcm import local, scripts
+from nfvlib.models import OpState
 
 PRINT_ENV = "#!/bin/sh\nenv\n"
 
@@ -79,3 +80,197 @@ def test_an_existing_open_log_directory_is_tightened(tmp_path, monkeypatch):
     assert stat.S_IMODE(os.stat(log_dir).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(log_dir / "op-2.log").st_mode) == 0o600
     assert (log_dir / "op-2.log").read_text() == "old line\n"
+
+
+# -- lifecycle scripts in the plans, for every event -------------------------------------
+DUMP_SCRIPT = """#!/bin/sh
+# Test hook: dumps its environment per event; fails or hangs on request.
+set -eu
+event="$1"
+if [ -n "${NFV_PARAM_DUMP_DIR:-}" ]; then
+    env > "$NFV_PARAM_DUMP_DIR/$event.env"
+fi
+echo "hook ran $event"
+if [ "${NFV_PARAM_FAIL_EVENT:-}" = "$event" ]; then
+    echo "hook failing $event on request" >&2
+    exit 3
+fi
+if [ "${NFV_PARAM_HANG_EVENT:-}" = "$event" ]; then
+    echo "hook hanging in $event"
+    sleep 60
+fi
+"""
+EVENTS = ("instantiate_start", "instantiate_end", "scale_start", "scale_end",
+          "heal_start", "heal_end", "terminate_start", "terminate_end", "operate_start",
+          "operate_end", "instantiate_rollback_start", "instantiate_rollback_end",
+          "scale_rollback_start", "scale_rollback_end")
+
+
+def hooked_package(tmp_path):
+    """The sample package whose VNFD names the dump script for every event."""
+    import shutil
+
+    from tests.unit.lcm.test_operate import SAMPLE
+
+    pkg = tmp_path / "hooked"
+    shutil.copytree(SAMPLE, pkg)
+    (pkg / "Scripts" / "lifecycle.sh").write_text(DUMP_SCRIPT)
+    df = pkg / "Definitions" / "sample_vnf_df_simple.yaml"
+    text = df.read_text()
+    start = text.index("        Vnflcm:\n")
+    end = text.index("      artifacts:\n")
+    block = "        Vnflcm:\n" + "".join(
+        f"          {e}:\n            implementation: lifecycle_script\n" for e in EVENTS)
+    df.write_text(text[:start] + block + text[end:])
+    return pkg
+
+
+@pytest.fixture
+def hooked(nfv_home, keystone, requests_mock, monkeypatch, tmp_path):
+    from tests.unit.lcm.test_operate import _world
+
+    world = _world(nfv_home, requests_mock, monkeypatch, hooked_package(tmp_path))
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    world.dump = dump
+    yield world
+    world.services.close()
+
+
+def dumped(world, event) -> dict:
+    import json
+
+    env = dict(line.split("=", 1) for line in
+               (world.dump / f"{event}.env").read_text().splitlines() if "=" in line)
+    for key in ("NFV_VNFCS", "NFV_VNFCS_ADDED", "NFV_VNFCS_REMOVED", "NFV_STACK_OUTPUTS",
+                "NFV_ADDITIONAL_PARAMS"):
+        env[key] = json.loads(env[key])
+    return env
+
+
+def _ids(vnfcs) -> set:
+    return {c["id"] for c in vnfcs}
+
+
+def test_every_event_gets_the_operations_parameters(hooked):
+    from tests.unit.lcm.test_operate import LEVEL_1
+
+    w = hooked
+    params = {"dump_dir": str(w.dump), "colour": "blue"}
+    vnf = w.services.vnfs.create_vnf(w.vnfd_id, name="hooked-vnf")
+    op = w.run(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": params}))
+    assert op.state is OpState.COMPLETED, op.error
+    vnf = w.services.vnfs.get_vnf(vnf.id)
+    heat_ids = set(w.heat.servers(vnf.stack_name, "VDU1")) | set(
+        w.heat.servers(vnf.stack_name, "VDU2"))
+
+    start = dumped(w, "instantiate_start")
+    assert start["NFV_LCM_EVENT"] == "instantiate_start"
+    assert start["NFV_VNF_INSTANCE_ID"] == vnf.id
+    assert start["NFV_VNF_INSTANCE_NAME"] == "hooked-vnf"
+    assert start["NFV_OPERATION"] == "INSTANTIATE"
+    assert start["NFV_OP_OCC_ID"] == op.id
+    assert start["NFV_VIM_ID"] == vnf.vim_id and start["NFV_REGION"] == "RegionOne"
+    assert start["NFV_FLAVOUR_ID"] == "simple"
+    assert start["NFV_INSTANTIATION_LEVEL_ID"] == "instantiation_level_1"
+    assert start["NFV_STACK_ID"] == "" and start["NFV_VNFCS"] == []
+    assert start["NFV_PARAM_COLOUR"] == "blue"
+    assert start["NFV_ADDITIONAL_PARAMS"] == params
+    end = dumped(w, "instantiate_end")
+    assert end["NFV_STACK_ID"] == vnf.stack_id
+    assert _ids(end["NFV_VNFCS"]) == heat_ids == _ids(end["NFV_VNFCS_ADDED"])
+    assert end["NFV_VNFCS_REMOVED"] == []
+    assert "VDU2_CP2_address" in end["NFV_STACK_OUTPUTS"]
+    # The journal keeps each script's exit code, duration and output.
+    journal = {s.name: s.detail for s in op.steps}
+    assert "exit 0 in" in journal["run instantiate_end script"]
+    assert "hook ran instantiate_end" in journal["run instantiate_end script"]
+
+    out = w.run(w.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale", additional_params=params))
+    assert out.state is OpState.COMPLETED, out.error
+    added = set(w.heat.servers(vnf.stack_name, "VDU1")) - heat_ids
+    assert len(added) == 1
+    s_start, s_end = dumped(w, "scale_start"), dumped(w, "scale_end")
+    assert (s_start["NFV_SCALE_TYPE"], s_start["NFV_ASPECT_ID"],
+            s_start["NFV_NUMBER_OF_STEPS"]) == ("SCALE_OUT", "VDU1_scale", "1")
+    assert s_start["NFV_VNFCS_ADDED"] == [] and s_start["NFV_VNFCS_REMOVED"] == []
+    assert _ids(s_end["NFV_VNFCS_ADDED"]) == added
+    assert {c["vduId"] for c in s_end["NFV_VNFCS_ADDED"]} == {"VDU1"}
+
+    inn = w.run(w.lcm.scale(vnf.id, "SCALE_IN", "VDU1_scale", additional_params=params))
+    assert inn.state is OpState.COMPLETED, inn.error
+    assert _ids(dumped(w, "scale_start")["NFV_VNFCS_REMOVED"]) == added
+    assert _ids(dumped(w, "scale_end")["NFV_VNFCS_REMOVED"]) == added
+
+    vdu2 = w.heat.servers(vnf.stack_name, "VDU2")
+    heal = w.run(w.lcm.heal(vnf.id, vnfc_instance_ids=vdu2, additional_params=params))
+    assert heal.state is OpState.COMPLETED, heal.error
+    assert _ids(dumped(w, "heal_start")["NFV_VNFCS_REMOVED"]) == set(vdu2)
+    h_end = dumped(w, "heal_end")
+    assert _ids(h_end["NFV_VNFCS_REMOVED"]) == set(vdu2)
+    assert _ids(h_end["NFV_VNFCS_ADDED"]) == set(w.heat.servers(vnf.stack_name, "VDU2"))
+
+    stop = w.run(w.lcm.operate(vnf.id, "STOPPED", additional_params=params))
+    assert stop.state is OpState.COMPLETED, stop.error
+    assert dumped(w, "operate_start")["NFV_CHANGE_STATE_TO"] == "STOPPED"
+    assert dumped(w, "operate_end")["NFV_OPERATION"] == "OPERATE"
+    w.run(w.lcm.operate(vnf.id, "STARTED", additional_params=params))
+
+    term = w.run(w.lcm.terminate(vnf.id, "FORCEFUL"))
+    assert term.state is OpState.COMPLETED, term.error
+
+
+def test_a_failing_script_fails_the_step_naming_it_its_exit_code_and_output(hooked):
+    from tests.unit.lcm.test_operate import LEVEL_1
+
+    w = hooked
+    vnf = w.services.vnfs.create_vnf(w.vnfd_id)
+    op = w.run(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": {
+        "fail_event": "instantiate_end"}}))
+    assert op.state is OpState.FAILED_TEMP
+    detail = op.error["detail"]
+    assert "lifecycle.sh (instantiate_end) exited 3" in detail
+    assert "hook failing instantiate_end on request" in detail
+    assert op.steps[op.current_step].name == "run instantiate_end script"
+
+
+def test_a_hanging_script_is_stopped_and_fails_the_step(hooked, monkeypatch):
+    import time
+
+    from tests.unit.lcm.test_operate import LEVEL_1
+
+    monkeypatch.setattr(scripts, "SCRIPT_TIMEOUT", 0.5)
+    w = hooked
+    vnf = w.services.vnfs.create_vnf(w.vnfd_id)
+    began = time.monotonic()
+    op = w.run(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": {
+        "hang_event": "instantiate_start"}}))
+    assert time.monotonic() - began < 10  # not the script's 60 s sleep
+    assert op.state is OpState.FAILED_TEMP
+    assert "lifecycle.sh (instantiate_start) ran longer than 0.5 s" in op.error["detail"]
+    assert "hook hanging in instantiate_start" in op.error["detail"]
+
+
+def test_scale_out_rollback_runs_the_rollback_scripts_with_the_vnfcs_removed(hooked):
+    from tests.unit.lcm.test_operate import LEVEL_1
+
+    w = hooked
+    vnf = w.services.vnfs.create_vnf(w.vnfd_id)
+    assert w.run(w.lcm.instantiate(vnf.id, LEVEL_1)).state is OpState.COMPLETED
+    vnf = w.services.vnfs.get_vnf(vnf.id)
+    before = set(w.heat.servers(vnf.stack_name, "VDU1"))
+    failed = w.run(w.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale", additional_params={
+        "fail_event": "scale_end", "dump_dir": str(w.dump)}))
+    assert failed.state is OpState.FAILED_TEMP
+    added = set(w.heat.servers(vnf.stack_name, "VDU1")) - before
+    assert len(added) == 1
+    rolled = w.run(w.lcm.rollback(failed.id))
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert set(w.heat.servers(vnf.stack_name, "VDU1")) == before
+    r_start = dumped(w, "scale_rollback_start")
+    assert _ids(r_start["NFV_VNFCS_REMOVED"]) == added
+    vdu1_now = {c["id"] for c in r_start["NFV_VNFCS"] if c["vduId"] == "VDU1"}
+    assert vdu1_now == before | added  # still there when it runs
+    r_end = dumped(w, "scale_rollback_end")
+    assert _ids(r_end["NFV_VNFCS_REMOVED"]) == added
+    assert {c["id"] for c in r_end["NFV_VNFCS"] if c["vduId"] == "VDU1"} == before
