@@ -55,7 +55,21 @@ class LocalPackages:
         return info
 
     def upload_package(self, package_id: str, path: str | Path) -> PackageInfo:
-        """Check the package at ``path`` and onboard it (ONBOARDED, ENABLED)."""
+        """Check the package at ``path`` and onboard it (ONBOARDED, ENABLED).
+
+        A failure at any point leaves nothing behind: no staging directory,
+        no content, the package still CREATED.
+        """
+        try:
+            return self._upload(package_id, path)
+        finally:
+            shutil.rmtree(self._staging(package_id), ignore_errors=True)
+
+    def _staging(self, package_id: str) -> Path:
+        """Where a package's content is copied before it is renamed into place."""
+        return self._dir / f".{package_id}.tmp"
+
+    def _upload(self, package_id: str, path: str | Path) -> PackageInfo:
         from nfvlib.packages import extract_package, load_package
 
         info = self.get_package(package_id)
@@ -69,7 +83,7 @@ class LocalPackages:
                            f"{package.vnfd_id}", hint="delete it first")
         self._dir.mkdir(parents=True, exist_ok=True)
         final = self._dir / package_id
-        staging = self._dir / f".{package_id}.tmp"
+        staging = self._staging(package_id)
         shutil.rmtree(staging, ignore_errors=True)
         if package.is_archive:
             extract_package(package.path, staging)
@@ -114,6 +128,8 @@ class LocalPackages:
             self._table.delete(conn, package_id)
         if info.path:
             shutil.rmtree(info.path, ignore_errors=True)
+        # An upload killed half-way may have left its staging directory.
+        shutil.rmtree(self._staging(package_id), ignore_errors=True)
         return info
 
     def package_for_vnfd(self, vnfd_id: str) -> PackageInfo:

@@ -9,13 +9,18 @@ file it is about.
 
 Archives are read in place, member by member, after every member name has
 been checked: absolute names, ``..`` components, backslashes, symbolic links
-and duplicates are refused, and no read goes past a size bound.
+and duplicates are refused, and no read goes past a size bound. A package
+holds at most :data:`MAX_MEMBERS` files and :data:`MAX_PACKAGE_BYTES` bytes
+(an archive by its declared sizes, and again while it is unpacked). A
+package directory may hold only regular files and directories: a symbolic
+link (dangling, looping or not) or a special file is refused, named. YAML is
+parsed within bounds (size, nesting, aliases: :func:`nfvlib.inputs.load_yaml`).
 """
 
 from __future__ import annotations
 
 import abc
-
+import os
 import posixpath
 import re
 import shutil
@@ -27,13 +32,19 @@ from pathlib import Path
 import yaml
 
 from nfvlib.exceptions import InvalidInput
+from nfvlib.inputs import short
 
 #: Largest YAML or TOSCA.meta file read from a package, in bytes.
 MAX_TEXT_BYTES = 16 * 1024 * 1024
 #: Most members an archive may hold.
 MAX_MEMBERS = 10_000
+#: Most bytes a package's files may hold together (a zip bomb stops here).
+MAX_PACKAGE_BYTES = 1024 * 1024 * 1024
 #: Default bound on the bytes :func:`extract_package` writes.
-MAX_EXTRACT_BYTES = 4 * 1024 * 1024 * 1024
+MAX_EXTRACT_BYTES = MAX_PACKAGE_BYTES
+#: The TOSCA versions a VNFD file may declare.
+TOSCA_VERSIONS = ("tosca_simple_yaml_1_0", "tosca_simple_yaml_1_1", "tosca_simple_yaml_1_2",
+                  "tosca_simple_yaml_1_3", "tosca_simple_profile_for_nfv_1_0_0")
 
 META_FILE = "TOSCA-Metadata/TOSCA.meta"
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -56,8 +67,12 @@ def _timestamp_as_text(loader: yaml.BaseLoader, node: yaml.Node) -> str:
     return loader.construct_scalar(node)  # type: ignore[arg-type]
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML loader that keeps timestamps (``heat_template_version``) as text."""
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader that keeps timestamps (``heat_template_version``) as text.
+
+    The pure-Python loader, so that :func:`nfvlib.inputs.load_yaml` can bound
+    nesting and alias expansion while the document is composed.
+    """
 
     yaml_constructors = {**yaml.SafeLoader.yaml_constructors,
                          "tag:yaml.org,2002:timestamp": _timestamp_as_text}
@@ -67,19 +82,24 @@ def load_yaml(text: str, file: str) -> dict:
     """Parse ``text`` (the content of ``file``) into a mapping.
 
     Dates stay strings, as Heat reads them. Raises :class:`PackageError` with
-    the line and column of a syntax error, or when the document is not a mapping.
+    the line and column of a syntax error, for nesting deeper than
+    :data:`nfvlib.inputs.MAX_DEPTH` or aliases that expand beyond
+    :data:`nfvlib.inputs.MAX_NODES` values, or when the document is not a mapping.
     """
+    from nfvlib import inputs
+
     try:
-        doc = yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = exc.problem or exc.context or "syntax error"
-        if exc.problem and exc.context and exc.context_mark:
-            problem += f" ({exc.context} at line {exc.context_mark.line + 1})"
-        raise PackageError(file, f"invalid YAML{where}: {problem}") from exc
-    except yaml.YAMLError as exc:
-        raise PackageError(file, f"invalid YAML: {exc}") from exc
+        doc = inputs.load_yaml(text, "YAML", loader=_Loader)
+    except InvalidInput as exc:
+        cause = exc.__cause__
+        if isinstance(cause, yaml.MarkedYAMLError) and cause.problem_mark is not None:
+            mark = cause.problem_mark
+            problem = cause.problem or cause.context or "syntax error"
+            if cause.problem and cause.context and cause.context_mark:
+                problem += f" ({cause.context} at line {cause.context_mark.line + 1})"
+            raise PackageError(file, f"invalid YAML at line {mark.line + 1}, column "
+                               f"{mark.column + 1}: {problem}") from exc
+        raise PackageError(file, exc.message, hint=exc.hint) from exc
     if not isinstance(doc, dict):
         raise PackageError(file, "is not a YAML mapping")
     return doc
@@ -143,10 +163,57 @@ class Source(abc.ABC):
 
 
 class DirSource(Source):
-    """A package unpacked in a directory; symbolic links may not leave it."""
+    """A package unpacked in a directory of regular files and directories only.
 
-    def __init__(self, path: Path) -> None:
+    The whole tree is walked once when the source is opened (without
+    following links): a symbolic link or a special file (FIFO, device,
+    socket) is refused, naming it, as are more than :data:`MAX_MEMBERS`
+    files or :data:`MAX_PACKAGE_BYTES` bytes.
+    """
+
+    def __init__(self, path: Path, *, max_files: int = MAX_MEMBERS,
+                 max_bytes: int = MAX_PACKAGE_BYTES) -> None:
         self.path = Path(path).resolve()
+        self._check_tree(max_files, max_bytes)
+
+    def _check_tree(self, max_files: int, max_bytes: int) -> None:
+        files = total = 0
+        pending = [""]
+        while pending:
+            rel = pending.pop()
+            try:
+                with os.scandir(self.path / rel) as entries:
+                    children = sorted(entries, key=lambda e: e.name)
+            except OSError as exc:
+                raise PackageError(rel or ".", f"cannot be listed: "
+                                   f"{exc.strerror or type(exc).__name__}") from exc
+            for entry in children:
+                child = posixpath.join(rel, entry.name) if rel else entry.name
+                shown = child if child.isprintable() and len(child) <= 200 \
+                    else short(child, 200)
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError as exc:
+                    raise PackageError(shown, f"cannot be read: "
+                                       f"{exc.strerror or type(exc).__name__}") from exc
+                if stat.S_ISLNK(info.st_mode):
+                    raise PackageError(shown, "is a symbolic link; a package directory "
+                                       "may hold only files and directories",
+                                       hint="replace the link with the file it points to")
+                if stat.S_ISDIR(info.st_mode):
+                    pending.append(child)
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    raise PackageError(shown, "is not a regular file (a FIFO, socket or "
+                                       "device)", hint="remove it from the package")
+                files += 1
+                total += info.st_size
+                if files > max_files:
+                    raise PackageError(".", f"the package holds more than {max_files} "
+                                       "files")
+                if total > max_bytes:
+                    raise PackageError(".", f"the package's files hold more than "
+                                       f"{max_bytes} bytes")
 
     def _real(self, rel: str) -> Path | None:
         target = (self.path / rel).resolve()
@@ -214,6 +281,10 @@ class ZipSource(Source):
             raise PackageError(self._name, f"is not a readable zip archive: {exc}") from exc
         if len(infos) > MAX_MEMBERS:
             raise PackageError(self._name, f"has {len(infos)} members, more than {MAX_MEMBERS}")
+        declared = sum(info.file_size for info in infos)
+        if declared > MAX_PACKAGE_BYTES:
+            raise PackageError(self._name, f"unpacks to {declared} bytes, more than "
+                               f"{MAX_PACKAGE_BYTES} bytes")
         for info in infos:
             name = _member_name(info, self._name)
             if not name:
@@ -324,7 +395,10 @@ def _parse_meta(text: str) -> dict[str, str]:
         key, sep, value = line.partition(":")
         if not sep or not key.strip() or key != key.strip():
             raise PackageError(META_FILE, f"line {number} is not 'Name: value'")
-        keys.setdefault(key.strip(), value.strip().strip("'\""))
+        if key in keys:
+            raise PackageError(META_FILE, f"line {number}: {short(key)} is given twice",
+                               hint="keep one of them")
+        keys[key] = value.strip().strip("'\"")
     return keys
 
 
@@ -398,6 +472,11 @@ class Definitions:
             doc = source.read_yaml(rel)
             if "tosca_definitions_version" not in doc:
                 raise PackageError(rel, "tosca_definitions_version missing")
+            version = doc["tosca_definitions_version"]
+            if version not in TOSCA_VERSIONS:
+                raise PackageError(rel, f"tosca_definitions_version {short(version)} is "
+                                   "not a TOSCA version this reader knows",
+                                   hint=f"use one of {', '.join(TOSCA_VERSIONS)}")
             self.docs[rel] = doc
             queue.extend(self._resolve(imp, rel) for imp in self._imports(doc, rel))
             for section, known in self.types.items():

@@ -11,9 +11,11 @@ levels into a VDU's instance count.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 
 from nfvlib.exceptions import InvalidInput
+from nfvlib.inputs import short
 from nfvlib.packages.csar import (Definitions, PackageError, Source, as_list, as_mapping,
                                   normalize)
 
@@ -29,6 +31,16 @@ DELTAS_TYPE = "tosca.policies.nfv.VduScalingAspectDeltas"
 LEVELS_TYPE = "tosca.policies.nfv.InstantiationLevels"
 VDU_LEVELS_TYPE = "tosca.policies.nfv.VduInstantiationLevels"
 INITIAL_DELTA_TYPE = "tosca.policies.nfv.VduInitialDelta"
+
+#: Largest scale level an aspect may declare, and largest instance count a VDU,
+#: delta or level may give: far below any integer Heat takes.
+MAX_SCALE_LEVEL = 10_000
+MAX_INSTANCES = 10_000
+#: A descriptor id: letters, digits, ``.``, ``_``, ``-`` and ``:``, at most 255
+#: characters, starting with a letter or digit (it names files and records).
+DESCRIPTOR_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,254}")
+#: Longest provider, product name, version or flavour description.
+MAX_TEXT = 1024
 
 
 @dataclass(frozen=True)
@@ -147,21 +159,37 @@ class Vnfd:
     files: tuple[str, ...] = ()
 
 
-def _int(value, file: str, what: str) -> int:
+def _int(value, file: str, what: str, maximum: int = MAX_INSTANCES) -> int:
     if value is None:
         raise PackageError(file, f"{what} missing")
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise PackageError(file, f"{what} must be a non-negative integer, not {value!r}")
+        raise PackageError(file, f"{what} must be a non-negative integer, not "
+                           f"{short(value)}")
+    if value > maximum:
+        raise PackageError(file, f"{what} {short(value)} is more than {maximum}")
     return value
 
 
-def _str(value, file: str, what: str) -> str:
+def _str(value, file: str, what: str, maximum: int = MAX_TEXT) -> str:
     if value is None or value == "":
         raise PackageError(file, f"{what} missing")
     if not isinstance(value, str):
-        raise PackageError(file, f"{what} must be a string, not {value!r}",
+        raise PackageError(file, f"{what} must be a string, not {short(value)}",
                            hint="quote the value in the YAML")
+    if len(value) > maximum:
+        raise PackageError(file, f"{what} is {len(value)} characters long, more than "
+                           f"{maximum}")
+    if not value.isprintable():
+        raise PackageError(file, f"{what} {short(value)} holds control characters")
     return value
+
+
+def _properties(node: dict, file: str, name: str) -> dict:
+    """A node's ``properties``: absent is none, but written and empty is a mistake."""
+    if "properties" in node and node["properties"] is None:
+        raise PackageError(file, f"node {name}: properties is empty (null)",
+                           hint="give the properties or remove the key")
+    return as_mapping(node.get("properties"), file, f"node {name}: properties")
 
 
 def _node_kind(defs: Definitions, name: str, node: dict, file: str) -> str | None:
@@ -259,11 +287,12 @@ class _Flavour:
 
     def _description(self) -> str:
         file, name, node = self._vnf_nodes()[-1]
-        value = as_mapping(node.get("properties"), file,
-                           f"node {name}: properties").get("flavour_description")
+        value = _properties(node, file, name).get("flavour_description")
         if value is None:
             value = self.defs.type_default(self.node_type, "flavour_description")
-        return str(value if value is not None else self.description or "")
+        if value is not None:
+            return _str(value, file, f"node {name}: properties.flavour_description")
+        return str(self.description or "")
 
     def _link(self, name: str, node: dict) -> VirtualLink:
         props = as_mapping(node.get("properties"), self.file, f"node {name}: properties")
@@ -373,7 +402,8 @@ class _Flavour:
             for aid, aspect in self._properties(name, body, "aspects").items():
                 what = f"policy {name}: aspects.{aid}"
                 aspect = as_mapping(aspect, self.file, what)
-                top = _int(aspect.get("max_scale_level"), self.file, f"{what}.max_scale_level")
+                top = _int(aspect.get("max_scale_level"), self.file, f"{what}.max_scale_level",
+                           MAX_SCALE_LEVEL)
                 steps = tuple(as_list(aspect.get("step_deltas"), self.file,
                                       f"{what}.step_deltas"))
                 if not all(isinstance(step, str) for step in steps):
@@ -433,7 +463,8 @@ class _Flavour:
                                         "in a ScalingAspects policy")
                     scale[aid] = _int(as_mapping(info, self.file, f"{what}.scale_info.{aid}")
                                       .get("scale_level"), self.file,
-                                      f"{what}.scale_info.{aid}.scale_level")
+                                      f"{what}.scale_info.{aid}.scale_level",
+                                      MAX_SCALE_LEVEL)
                     if scale[aid] > aspects[aid].max_scale_level:
                         raise self.fail(f"{what}.scale_info.{aid}.scale_level {scale[aid]} "
                                         f"exceeds max_scale_level "
@@ -528,7 +559,7 @@ def parse_vnfd(source: Source, entry: str) -> Vnfd:
         raise PackageError(entry, "no node in topology_template.node_templates has a type "
                            f"derived from {VNF_TYPE}")
     vnf_name, vnf = found
-    props = as_mapping(vnf.get("properties"), entry, f"node {vnf_name}: properties")
+    props = _properties(vnf, entry, vnf_name)
 
     def identity(prop: str) -> str:
         value = props.get(prop)
@@ -538,6 +569,11 @@ def parse_vnfd(source: Source, entry: str) -> Vnfd:
 
     ids = {prop: identity(prop) for prop in ("descriptor_id", "provider", "product_name",
                                             "software_version", "descriptor_version")}
+    if not DESCRIPTOR_ID.fullmatch(ids["descriptor_id"]):
+        raise PackageError(entry, f"node {vnf_name}: properties.descriptor_id "
+                           f"{short(ids['descriptor_id'])} is not a safe identifier",
+                           hint="use up to 255 letters, digits, '.', '_', '-' or ':', "
+                                "e.g. a UUID")
     flavours: dict[str, Flavour] = {}
     for rel, doc in defs.docs.items():
         topology = as_mapping(doc.get("topology_template"), rel, "topology_template")
