@@ -53,7 +53,9 @@ def key_value(text: str) -> tuple[str, str]:
     """Parse ``KEY=VALUE`` for ``--user-data``."""
     key, sep, value = text.partition("=")
     if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
+        from nfvlib.inputs import short
+
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {short(text)}")
     return key, value
 
 

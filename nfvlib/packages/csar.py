@@ -335,11 +335,22 @@ class ZipSource(Source):
 def open_source(path: str | Path) -> Source:
     """A :class:`Source` for a package directory or a ``.zip`` CSAR file."""
     path = Path(path)
-    if path.is_dir():
+    shown = str(path) if len(str(path)) <= 200 and str(path).isprintable() \
+        else short(str(path), 200)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise InvalidInput(f"VNF package {shown} does not exist",
+                           hint="give a package directory or a .zip CSAR file") from exc
+    except (OSError, ValueError) as exc:  # e.g. a name too long, a NUL in the name
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidInput(f"VNF package {shown} cannot be read: {reason}",
+                           hint="give a package directory or a .zip CSAR file") from exc
+    if stat.S_ISDIR(mode):
         return DirSource(path)
-    if path.is_file():
+    if stat.S_ISREG(mode):
         return ZipSource(path)
-    raise InvalidInput(f"VNF package {path} does not exist",
+    raise InvalidInput(f"VNF package {shown} is neither a directory nor a regular file",
                        hint="give a package directory or a .zip CSAR file")
 
 

@@ -176,3 +176,105 @@ def test_delete_several_reports_n_of_m(packages, capsys):
     packages.delete_package.side_effect = None
     code, out, _ = run(capsys, "vnf", "package", "delete", PKG_ID, "p2")
     assert code == 0 and out == "All specified vnf-package(s) deleted successfully\n"
+
+
+# -- hostile packages against the real local library ----------------------------
+
+@pytest.fixture
+def real_store(nfv_home):
+    """The CLI on a real store: a CREATED package to upload into."""
+    import nfvlib
+
+    client = nfvlib.Client()
+    try:
+        package = client.packages.create_package()
+    finally:
+        client.close()
+    return package.id
+
+
+def _state(data_dir):
+    import sqlite3
+
+    conn = sqlite3.connect(data_dir / "nfv.sqlite")
+    try:
+        rows = list(conn.iterdump())
+    finally:
+        conn.close()
+    folder = data_dir / "packages"
+    return rows, sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) \
+        if folder.exists() else []
+
+
+def _sample_copy(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import nfvlib
+
+    target = tmp_path / "pkg"
+    shutil.copytree(Path(nfvlib.__file__).parent / "samples" / "sample_vnf", target)
+    return target
+
+
+DF = "Definitions/sample_vnf_df_simple.yaml"
+BOMB = ("[&a0 [x, x, x, x, x, x, x, x, x], "
+        + ", ".join(f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9))
+        + "]")
+
+
+@pytest.mark.parametrize("breakage, words", [
+    ("dangling", "Scripts/gone.sh: is a symbolic link"),
+    ("loop", "Scripts/a: is a symbolic link"),
+    ("bomb", f"{DF}: YAML is refused at line 40"),
+    ("nested", f"{DF}: YAML is refused at line"),
+    ("descriptor", "properties.descriptor_id '../../x' is not a safe identifier"),
+    ("long name", "cannot be read: File name too long"),
+    ("missing", "does not exist"),
+    ("device", "VNF package /dev/zero is neither a directory nor a regular file"),
+])
+def test_hostile_uploads_exit_2_in_one_line_and_change_nothing(real_store, nfv_home,
+                                                                capsys, tmp_path,
+                                                                breakage, words):
+    import time
+
+    package = _sample_copy(tmp_path)
+    if breakage == "dangling":
+        (package / "Scripts" / "gone.sh").symlink_to(package / "Scripts" / "nothing")
+    elif breakage == "loop":
+        (package / "Scripts" / "a").symlink_to(package / "Scripts" / "b")
+        (package / "Scripts" / "b").symlink_to(package / "Scripts" / "a")
+    elif breakage == "bomb":
+        text = (package / DF).read_text()
+        (package / DF).write_text(text.replace(
+            "flavour_description: One scalable VDU and one single VDU on two internal "
+            "networks", f"flavour_description: {BOMB}"))
+    elif breakage == "nested":
+        (package / DF).write_text((package / DF).read_text()
+                                  + "\nx: " + "[" * 3000 + "]" * 3000 + "\n")
+    elif breakage == "descriptor":
+        top = package / "Definitions" / "sample_vnf_top.vnfd.yaml"
+        top.write_text(top.read_text().replace(
+            "descriptor_id: a0370897-134e-47e4-bf6f-6946b01b0cd1", "descriptor_id: ../../x"))
+    elif breakage == "long name":
+        package = tmp_path / ("x" * 300)
+    elif breakage == "missing":
+        package = tmp_path / "nothing"
+    else:
+        package = "/dev/zero"
+    before = _state(nfv_home)
+    started = time.monotonic()
+    code, out, err = run(capsys, "vnf", "package", "upload", real_store, "--path",
+                         str(package))
+    assert time.monotonic() - started < 2
+    assert code == 2 and out == "" and err.count("\n") == 1 and words in err, err
+    assert len(err) < 400 and "Traceback" not in err
+    assert _state(nfv_home) == before
+
+
+def test_delete_removes_what_an_interrupted_upload_left(real_store, nfv_home, capsys):
+    staging = nfv_home / "packages" / f".{real_store}.tmp"
+    (staging / "BaseHOT").mkdir(parents=True)
+    code, out, err = run(capsys, "vnf", "package", "delete", real_store)
+    assert code == 0, err
+    assert not staging.exists()
