@@ -346,3 +346,14 @@ def _member_stacks(world, vnf) -> dict[str, str]:
                 and holder is not None and res.stack is not top:
             stacks[res.physical_id] = res.stack.name
     return stacks
+
+
+def test_a_graceful_stop_waits_first_and_force_skips_the_wait(world):
+    vnf = world.instantiated()
+    graceful = world.lcm.operate(vnf.id, "STOPPED", graceful_stop_timeout=1)
+    assert step_names(graceful)[:2] == ["validate request", "graceful stop wait"]
+    assert graceful.request["stopType"] == "GRACEFUL"
+    world.lcm.cancel(graceful.id)
+    forced = world.lcm.operate(vnf.id, "STOPPED", graceful_stop_timeout=1, force=True)
+    assert "graceful stop wait" not in step_names(forced)
+    assert forced.request["stopType"] == "FORCEFUL"

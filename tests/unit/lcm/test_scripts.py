@@ -274,3 +274,21 @@ def test_scale_out_rollback_runs_the_rollback_scripts_with_the_vnfcs_removed(hoo
     r_end = dumped(w, "scale_rollback_end")
     assert _ids(r_end["NFV_VNFCS_REMOVED"]) == added
     assert {c["id"] for c in r_end["NFV_VNFCS"] if c["vduId"] == "VDU1"} == before
+
+
+def test_instantiate_rollback_scripts_get_every_vnfc_as_removed(hooked):
+    from tests.unit.lcm.test_operate import LEVEL_1
+
+    w = hooked
+    vnf = w.services.vnfs.create_vnf(w.vnfd_id)
+    failed = w.run(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": {
+        "fail_event": "instantiate_end", "dump_dir": str(w.dump)}}))
+    assert failed.state is OpState.FAILED_TEMP
+    vnf = w.services.vnfs.get_vnf(vnf.id)
+    created = set(w.heat.servers(vnf.stack_name, "VDU1")) | set(
+        w.heat.servers(vnf.stack_name, "VDU2"))
+    rolled = w.run(w.lcm.rollback(failed.id))
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    assert _ids(dumped(w, "instantiate_rollback_start")["NFV_VNFCS_REMOVED"]) == created
+    end = dumped(w, "instantiate_rollback_end")
+    assert _ids(end["NFV_VNFCS_REMOVED"]) == created and end["NFV_VNFCS"] == []
