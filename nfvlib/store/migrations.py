@@ -163,9 +163,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     # notification is written in the transaction of the state change it
     # tells about, and stays until its callback answered 204. A deliverer
     # claims a subscription (claim_*) so that one process at a time sends
-    # its notifications, in seq order.
+    # its notifications, in seq order. IF NOT EXISTS: a store whose
+    # bookkeeping lost a later version (4) re-runs this one harmlessly.
     (5, "create subscriptions and the notification outbox", """
-        CREATE TABLE subscriptions (
+        CREATE TABLE IF NOT EXISTS subscriptions (
             id TEXT PRIMARY KEY,
             callback_uri TEXT NOT NULL,
             filter TEXT NOT NULL DEFAULT '{}',
@@ -176,7 +177,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             claim_pid INTEGER,
             claim_expires_at REAL
         );
-        CREATE TABLE notifications (
+        CREATE TABLE IF NOT EXISTS notifications (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             id TEXT NOT NULL UNIQUE,
             subscription_id TEXT NOT NULL REFERENCES subscriptions (id)
@@ -192,9 +193,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             created_at TEXT NOT NULL,
             delivered_at TEXT
         );
-        CREATE INDEX notifications_undelivered ON notifications (subscription_id, seq)
-            WHERE status != 'DELIVERED';
-        CREATE INDEX notifications_subscription ON notifications (subscription_id)
+        CREATE INDEX IF NOT EXISTS notifications_undelivered
+            ON notifications (subscription_id, seq) WHERE status != 'DELIVERED';
+        CREATE INDEX IF NOT EXISTS notifications_subscription
+            ON notifications (subscription_id)
     """),
 ]
 
