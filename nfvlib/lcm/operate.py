@@ -1,7 +1,9 @@
 """Operate (start, stop, reboot) a VNF or one VNFC: order and targets.
 
 A composite VNF starts its VDUs in dependency order and stops them in
-reverse. The order comes from the flavour's top Heat template: a VDU
+reverse. The order comes from the VNFD (a VDU node's ``requirements``
+naming another VDU, e.g. ``- dependency: VDU1``) and from the flavour's
+top Heat template: a VDU
 depends on another when its resource reaches the other's through
 ``depends_on``, ``get_resource`` or ``get_attr``, directly or through
 resources that are no VDU (VDU2 -> VDU2_CP1 -> VL1 does not make VDU2
@@ -95,9 +97,11 @@ def vdu_resources(template: Mapping[str, Any], nested: Mapping[str, str],
 
 
 def vdu_order(template: Mapping[str, Any], nested: Mapping[str, str],
-              vdus: Iterable[str]) -> list[str]:
+              vdus: Iterable[str],
+              requires: Mapping[str, Iterable[str]] | None = None) -> list[str]:
     """The VDUs in start order: every VDU after those it depends on.
 
+    ``requires`` adds what the VNFD says: VDU -> VDUs its requirements name.
     Ties keep name order. Raises InvalidInput for a dependency cycle.
     VDUs without a resource in the template come last.
     """
@@ -121,6 +125,9 @@ def vdu_order(template: Mapping[str, Any], nested: Mapping[str, str],
                 continue  # that VDU's own dependencies are its business
             stack.extend(edges.get(current, ()))
         needs[vdu] = deps - {vdu}
+    for vdu, targets in (requires or {}).items():
+        if vdu in needs:
+            needs[vdu] |= {t for t in targets if t in where and t != vdu}
     order: list[str] = []
     left = [v for v in vdus if v in where]
     while left:
@@ -140,7 +147,33 @@ def flavour_order(package: Any, flavour_id: str) -> list[str]:
 
     hot = package.base_hot[flavour_id]
     template = load_yaml(hot.top_template_text, hot.top_file) or {}
-    return vdu_order(template, hot.nested, package.flavours[flavour_id].vdus)
+    vdus = package.flavours[flavour_id].vdus
+    return vdu_order(template, hot.nested, vdus, vnfd_requirements(package, flavour_id))
+
+
+def vnfd_requirements(package: Any, flavour_id: str) -> dict[str, set[str]]:
+    """VDU -> the other VDUs its VNFD node's ``requirements`` name (e.g. ``dependency``)."""
+    from pathlib import Path
+
+    from nfvlib.packages.csar import load_yaml
+
+    flavour = package.flavours[flavour_id]
+    path = Path(package.path) / flavour.definitions_file
+    if not flavour.definitions_file or not path.is_file():
+        return {}
+    doc = load_yaml(path.read_text(), flavour.definitions_file) or {}
+    nodes = ((doc.get("topology_template") or {}).get("node_templates") or {})
+    found: dict[str, set[str]] = {}
+    for vdu in flavour.vdus:
+        node = nodes.get(vdu)
+        reqs = node.get("requirements") if isinstance(node, Mapping) else None
+        for req in reqs if isinstance(reqs, list) else ():
+            for target in (req.values() if isinstance(req, Mapping) else ()):
+                if isinstance(target, Mapping):
+                    target = target.get("node")
+                if isinstance(target, str) and target in flavour.vdus and target != vdu:
+                    found.setdefault(vdu, set()).add(target)
+    return found
 
 
 # -- targets in Heat's resource rows --------------------------------------------

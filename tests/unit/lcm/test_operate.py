@@ -357,3 +357,27 @@ def test_a_graceful_stop_waits_first_and_force_skips_the_wait(world):
     forced = world.lcm.operate(vnf.id, "STOPPED", graceful_stop_timeout=1, force=True)
     assert "graceful stop wait" not in step_names(forced)
     assert forced.request["stopType"] == "FORCEFUL"
+
+
+@pytest.fixture
+def required(nfv_home, keystone, requests_mock, monkeypatch, tmp_path):
+    """The sample package whose VNFD makes VDU1 require VDU2 (the HOT does not)."""
+    pkg = tmp_path / "required"
+    shutil.copytree(SAMPLE, pkg)
+    df = pkg / "Definitions" / "sample_vnf_df_simple.yaml"
+    text = df.read_text()
+    node = "    VDU1:\n      type: tosca.nodes.nfv.Vdu.Compute\n"
+    assert node in text
+    df.write_text(text.replace(node, node + "      requirements:\n"
+                               "        - dependency: VDU2\n", 1))
+    w = _world(nfv_home, requests_mock, monkeypatch, pkg)
+    yield w
+    w.services.close()
+
+
+def test_a_vnfd_requirement_orders_the_vdus_too(required):
+    vnf = required.instantiated()
+    start = required.lcm.operate(vnf.id, "STOPPED")
+    # Start order VDU2, VDU1 (VDU1 requires VDU2): stop in reverse.
+    assert [s for s in step_names(start) if " VDU " in s] == ["stop VDU VDU1",
+                                                               "stop VDU VDU2"]
