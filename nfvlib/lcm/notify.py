@@ -608,12 +608,20 @@ def drain(store: Store, timeout: float) -> bool:
 
 # -- whoever runs next ----------------------------------------------------------------------
 def pending(store: Store) -> bool:
-    """Whether any notification is due now (cheap: one query)."""
+    """Whether a notification is due now that no live process is delivering."""
+    now = time.time()
     try:
-        due = OutboxTable(store).next_due()
+        due = OutboxTable(store).due_subscriptions(now)
+        if not due:
+            return False
+        claims = {r[0]: (r[1], r[2]) for r in store.conn.execute(
+            "SELECT id, claim_pid, claim_expires_at FROM subscriptions "
+            "WHERE claim_token IS NOT NULL")}
     except (StoreError, sqlite3.Error):
         return False
-    return due is not None and due <= time.time()
+    return any(sub_id not in claims or claims[sub_id][1] is None
+               or claims[sub_id][1] <= now or not _alive(claims[sub_id][0])
+               for sub_id in due)
 
 
 def deliverer_spawner(store: Store, store_file: Path, key_dir: Path,
@@ -651,11 +659,12 @@ def main(argv: list[str] | None = None) -> int:
     end = time.time() + DRAIN_SECONDS
     try:
         while True:
-            deliverer.run_once()
+            sent = deliverer.run_once()
             due = deliverer.next_due()
-            if due is None or due > end:
+            if due is None or due > end or time.time() > end:
                 break
-            time.sleep(max(0.0, due - time.time()))
+            # Due but not sent: another process holds the subscription.
+            time.sleep(max(0.0 if sent else 0.05, due - time.time()))
     finally:
         deliverer.close()
         store.close()

@@ -366,3 +366,60 @@ def test_no_subscription_no_outbox_rows_and_no_thread(world):  # noqa: F811
         "SELECT COUNT(*) FROM notifications").fetchone()[0] == 0
     assert set(notify._THREADS) == before
     assert engine  # the runner module is the one that records
+
+
+def test_the_next_command_that_opens_the_lcm_delivers_what_is_due(
+        subs, receiver, world, monkeypatch):  # noqa: F811
+    import nfvlib
+
+    sub = subs.create_subscription(_request(receiver.url))
+    monkeypatch.setattr(notify, "kick", lambda *a, **k: None)  # the worker died
+    world.done(world.lcm.instantiate(world.new_vnf().id, LEVEL_1))
+    assert receiver.received == [] and notify.pending(world.services.store)
+
+    client = nfvlib.Client()
+    try:
+        assert client.lcm is not None  # opening it starts python -m nfvlib.lcm.notify
+        receiver.wait_for(3, timeout=20)
+    finally:
+        client.close()
+    assert receiver.states() == [("STARTING", "START"), ("PROCESSING", "START"),
+                                 ("COMPLETED", "RESULT")]
+    end = time.monotonic() + 5
+    while time.monotonic() < end and not all(
+            d.status == "DELIVERED" for d in subs.list_deliveries(sub.id)):
+        time.sleep(0.05)
+    assert not notify.pending(world.services.store)
+
+
+def test_remote_subscriptions_speak_tackers_api(requests_mock):
+    from keystoneauth1 import session
+    from keystoneauth1.fixture import plugin
+
+    from nfvlib.remote.http import TackerApi
+    from nfvlib.remote.subscriptions import RemoteSubscriptions, SubscriptionNotFound
+
+    url = "http://tacker.test:9890"
+    api = TackerApi(session.Session(auth=plugin.TestPlugin()), endpoint_override=url)
+    wire = {"id": "s1", "callbackUri": "http://nfvo/cb", "verbosity": "FULL",
+            "filter": {"operationTypes": ["SCALE"]},
+            "_links": {"self": {"href": f"{url}/vnflcm/v2/subscriptions/s1"}}}
+    requests_mock.post(f"{url}/vnflcm/v2/subscriptions", json=wire, status_code=201)
+    requests_mock.get(f"{url}/vnflcm/v2/subscriptions", json=[wire])
+    requests_mock.get(f"{url}/vnflcm/v2/subscriptions/s1", json=wire)
+    requests_mock.get(f"{url}/vnflcm/v2/subscriptions/nope", status_code=404,
+                      json={"detail": "subscription nope not found"})
+    requests_mock.delete(f"{url}/vnflcm/v2/subscriptions/s1", status_code=204)
+    remote = RemoteSubscriptions(api)
+
+    created = remote.create_subscription(_request("http://nfvo/cb"))
+    sent = requests_mock.request_history[0]
+    assert sent.headers["Version"] == "2.0.0"
+    assert sent.json()["authentication"]["paramsBasic"]["password"] == PASSWORD
+    assert created.authentication["paramsBasic"]["password"] == "***"
+    assert created.links == wire["_links"] and created.filter == wire["filter"]
+    assert [s.id for s in remote.list_subscriptions()] == ["s1"]
+    assert remote.delete_subscription("s1").callback_uri == "http://nfvo/cb"
+    assert requests_mock.request_history[-1].method == "DELETE"
+    with pytest.raises(SubscriptionNotFound, match="nope"):
+        remote.get_subscription("nope")
