@@ -180,4 +180,5 @@ def bool_value(text: str) -> bool:
         return False
     import argparse
 
-    raise argparse.ArgumentTypeError(f"expected True or False, not {text!r}")
+    raise argparse.ArgumentTypeError(
+        f"expected True or False, not {errors.printable(repr(text[:40]))}")

@@ -10,7 +10,6 @@ line saying what is wrong and, where there is one, how to fix it::
      +-- AuthFailed          Keystone refused the credentials
      +-- Unreachable         VimUnreachable: a VIM or server did not answer
      +-- VaultError          key missing, unsafe key permissions, decrypt failed
-     |    +-- RotationIncomplete   rotate-keys skipped VIMs it could not read
      +-- StoreError          store schema too new, database locked too long
      +-- BackendError        a service answered with an unexpected error
      +-- SandboxError        a sandbox service failed to install or start
@@ -72,16 +71,6 @@ class VimUnreachable(Unreachable):
 
 class VaultError(NfvError):
     """A vault key is missing, unsafe or does not decrypt."""
-
-
-class RotationIncomplete(VaultError):
-    """Key rotation rotated some VIMs but could not read the password of others."""
-
-    def __init__(self, message: str, *, hint: str | None = None, rotated: int = 0,
-                 failed: tuple[str, ...] = ()) -> None:
-        super().__init__(message, hint=hint)
-        self.rotated = rotated
-        self.failed = failed
 
 
 class StoreError(NfvError):

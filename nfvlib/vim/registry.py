@@ -11,8 +11,8 @@ import dataclasses
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
-from nfvlib.exceptions import (Conflict, InvalidInput, NfvError, RotationIncomplete,
-                                VaultError, VimNotFound)
+from nfvlib.exceptions import Conflict, InvalidInput, NfvError, VaultError, VimNotFound
+from nfvlib.inputs import short
 from nfvlib.models import Vim, VimCredentials, VimHealth, VimStatus
 from nfvlib.store import Store
 from nfvlib.store.vims import VaultKeyTable, VimTable
@@ -82,10 +82,10 @@ class LocalVimRegistry:
             return vim
         found = self._table.by_name(name_or_id)
         if not found:
-            raise VimNotFound(f"no VIM named or with id {name_or_id!r}",
+            raise VimNotFound(f"no VIM named or with id {short(name_or_id)}",
                               hint="list VIMs with 'vim list'")
         if len(found) > 1:
-            raise Conflict(f"{len(found)} VIMs are named {name_or_id!r}",
+            raise Conflict(f"{len(found)} VIMs are named {short(name_or_id)}",
                            hint="use the VIM's id instead")
         return found[0]
 
@@ -143,7 +143,7 @@ class LocalVimRegistry:
         name = _check_name(name)
         description = _check_description(description)
         values = parse_config(config)
-        tenant = tenant_id or self._tenant_id
+        tenant = check_text(tenant_id or self._tenant_id, "tenant id", MAX_NAME_LENGTH)
         self._precheck(name, tenant, is_default)
         creds = VimCredentials(**{k: values[k] for k in _CRED_KEYS if k in values})
         discovery, session = self._discover(creds, self._timeout)
@@ -374,7 +374,7 @@ class LocalVimRegistry:
         at a key file that exists. Returns the number of VIMs rotated.
 
         A VIM whose password cannot be read does not stop the others: they are
-        rotated, then :class:`RotationIncomplete` names the first that failed.
+        rotated, then a :class:`VaultError` names the first that failed.
         """
         rotated = 0
         failed: list[tuple[Vim, NfvError]] = []
@@ -403,10 +403,9 @@ class LocalVimRegistry:
         if failed:
             vim, exc = failed[0]
             others = f" and {len(failed) - 1} other VIM(s)" if len(failed) > 1 else ""
-            raise RotationIncomplete(
+            raise VaultError(
                 f"rotated the keys of {rotated} VIM(s) but not of VIM {vim.name!r}"
-                f"{others}: {exc.message}", hint=exc.hint,
-                rotated=rotated, failed=tuple(v.name for v, _ in failed))
+                f"{others}: {exc.message}", hint=exc.hint) from exc
         return rotated
 
     def _remove_orphan_keys(self) -> None:

@@ -12,12 +12,10 @@ from nfvlib.exceptions import InvalidInput
 
 
 def alias_bomb(levels: int = 9, width: int = 9) -> str:
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
-    for n in range(1, levels):
-        items = ", ".join([f"*a{n - 1}"] * width)
-        lines.append(f"a{n}: &a{n} [{items}]")
-    lines.append(f"cert_verify: *a{levels - 1}")
-    return "\n".join(lines) + "\n"
+    """About 500 bytes standing for width**levels values."""
+    items = ["&a0 [" + ", ".join(["x"] * width) + "]"]
+    items += [f"&a{n} [{', '.join([f'*a{n - 1}'] * width)}]" for n in range(1, levels)]
+    return f"cert_verify: [{', '.join(items)}]\n"
 
 
 def one_line(exc: BaseException) -> str:

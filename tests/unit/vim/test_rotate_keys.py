@@ -144,7 +144,7 @@ def test_rotate_rereads_a_row_that_vim_set_changed_meanwhile(same_store, key_dir
         vim_id, config={"password": "s3cret"}))
     # The first VIM was re-keyed by vim set meanwhile; both are rotated.
     assert rotating.rotate_keys() == 2
-    assert fired == [vim.id]
+    assert len(fired) == 1 and fired[0] in (vim.id, other.id)
     for v in (vim, other):
         assert setting.credentials(v).password == "s3cret"
         assert (key_dir / f"{setting._table.secret(v.id)[0]}.key").exists()
@@ -184,7 +184,7 @@ def test_a_key_changing_at_every_read_is_a_conflict(same_store):
 
 
 def test_one_undecryptable_vim_does_not_stop_rotation(same_store, key_dir):
-    from nfvlib.exceptions import RotationIncomplete
+    from nfvlib.exceptions import VaultError
 
     registry, _ = same_store
     vims = [registry.register_vim(f"site-{n}", vim_config()) for n in range(3)]
@@ -193,11 +193,11 @@ def test_one_undecryptable_vim_does_not_stop_rotation(same_store, key_dir):
     # Its key file replaced by another valid key: the token no longer matches.
     (key_dir / f"{keys[broken.id]}.key").write_bytes(
         (key_dir / f"{keys[vims[0].id]}.key").read_bytes())
-    with pytest.raises(RotationIncomplete) as info:
+    with pytest.raises(VaultError) as info:
         registry.rotate_keys()
-    assert info.value.rotated == 2 and info.value.failed == ("site-1",)
     text = str(info.value)
-    assert "but not of VIM 'site-1'" in text and "cannot be decrypted" in text
+    assert "rotated the keys of 2 VIM(s) but not of VIM 'site-1':" in text
+    assert "cannot be decrypted" in text
     assert "nfv vim set site-1 --config-file FILE" in text
     for v in (vims[0], vims[2]):
         assert registry._table.secret(v.id)[0] != keys[v.id]
@@ -242,10 +242,12 @@ def test_set_and_rotate_in_two_processes(tmp_path, key_dir, keystone):
         LocalVimRegistry(setup, Vault(key_dir)).register_vim(f"site-{n}", vim_config())
     setup.close()
     procs = [subprocess.Popen([sys.executable, "-c", _RACER, kind, str(path),
-                               str(key_dir)], stdout=subprocess.PIPE, text=True)
+                               str(key_dir)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
              for kind in ("set", "rotate")]
-    outputs = [p.communicate(timeout=120)[0].splitlines() for p in procs]
-    assert [p.returncode for p in procs] == [0, 0]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in results]
+    outputs = [out.splitlines() for out, _ in results]
     lines = outputs[0] + outputs[1]
     assert len(lines) == 40
     assert not [ln for ln in lines if "missing" in ln], lines
