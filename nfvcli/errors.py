@@ -10,7 +10,8 @@ code    meaning
 4       conflict (duplicate name, second default VIM, wrong state)
 5       authentication failed
 6       a VIM or server is unreachable (also: ``vim check`` found one)
-7       vault problem (missing or unsafe key)
+7       vault problem (missing or unsafe key, a password that cannot be
+        decrypted; also: ``vim check`` found such a VIM, status ERROR)
 8       store problem
 9       not supported in this mode
 10      sandbox service failed
