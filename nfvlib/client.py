@@ -57,6 +57,7 @@ class Client:
         self._vnfs = None
         self._lcm = None
         self._subscriptions = None
+        self._restoration_points = None
         self._api = None
 
     @property
@@ -160,6 +161,21 @@ class Client:
 
                 self._subscriptions = RemoteSubscriptions(self._tacker())
         return self._subscriptions
+
+    @property
+    def restoration_points(self):
+        """Restoration points of VNF instances: create, list, get, delete (local mode)."""
+        if self._restoration_points is None:
+            if self.mode != "local":
+                from nfvlib.exceptions import Unsupported
+
+                raise Unsupported("restoration points are a local-mode feature (Tacker "
+                                  "has none)", hint="use --os-nfv-mode local")
+            from nfvlib.lcm.restoration import LocalRestorationPoints
+
+            self._restoration_points = LocalRestorationPoints(self.store, self.vims,
+                                                              self.vnfs)
+        return self._restoration_points
 
     def close(self) -> None:
         """Release the store connection."""

@@ -192,6 +192,67 @@ class HeatClient:
             params["limit"] = limit
         return self._call("GET", _stack_url(stack) + "/events", params=params)["events"]
 
+    # -- templates and snapshots ------------------------------------------------
+    def get_template(self, stack: Mapping[str, Any]) -> dict[str, Any]:
+        """The template the stack runs now, as Heat holds it (a mapping)."""
+        return self._call("GET", _stack_url(stack) + "/template")
+
+    def validate_template(self, template: str | Mapping[str, Any], *,
+                          files: Mapping[str, str] | None = None,
+                          environment: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Heat's template-validate API (``POST /validate``); return its answer.
+
+        A template Heat refuses raises :class:`HeatError` with Heat's reason.
+        """
+        body: dict[str, Any] = {"template": template, "files": dict(files or {}),
+                                "environment": dict(environment or {})}
+        try:
+            return self._call("POST", "/validate", json=body) or {}
+        except HeatError as exc:
+            raise HeatError(f"Heat refused the template: {exc.message}",
+                            reason=exc.message) from exc
+
+    def create_snapshot(self, stack: Mapping[str, Any], name: str) -> dict[str, Any]:
+        """Ask Heat for a snapshot of the stack; return it (IN_PROGRESS at first)."""
+        return self._call("POST", _stack_url(stack) + "/snapshots", json={"name": name})
+
+    def get_snapshot(self, stack: Mapping[str, Any], snapshot_id: str) -> dict[str, Any]:
+        """One snapshot of the stack (StackNotFound when it or the stack is gone)."""
+        return self._call("GET", f"{_stack_url(stack)}/snapshots/{snapshot_id}")["snapshot"]
+
+    def list_snapshots(self, stack: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The stack's snapshots."""
+        return self._call("GET", _stack_url(stack) + "/snapshots")["snapshots"]
+
+    def delete_snapshot(self, stack: Mapping[str, Any], snapshot_id: str) -> None:
+        """Delete a snapshot (one that is already gone is not an error)."""
+        try:
+            self._call("DELETE", f"{_stack_url(stack)}/snapshots/{snapshot_id}")
+        except StackNotFound:
+            return
+
+    def restore_snapshot(self, stack: Mapping[str, Any], snapshot_id: str) -> None:
+        """Restore the stack to a snapshot (then wait for RESTORE)."""
+        self._call("POST", f"{_stack_url(stack)}/snapshots/{snapshot_id}/restore")
+
+    def wait_for_snapshot(self, stack: Mapping[str, Any], snapshot_id: str, *,
+                          timeout: float = 600) -> dict[str, Any]:
+        """Poll until the snapshot is COMPLETE; FAILED (or another status) raises."""
+        backoff = self._backoff(timeout)
+        while True:
+            snap = self.get_snapshot(stack, snapshot_id)
+            status = snap.get("status")
+            if status == "COMPLETE":
+                return snap
+            if status != "IN_PROGRESS":
+                reason = snap.get("status_reason") or ""
+                raise HeatError(f"snapshot {snapshot_id} of stack {stack.get('stack_name')}"
+                                f" is {status}: {reason}", reason=reason)
+            if backoff.expired():
+                raise WaitTimeout(f"snapshot {snapshot_id} still {status} after "
+                                  f"{timeout:.0f} s", last_seen=status, timeout=timeout)
+            backoff.pause()
+
     # -- waiting --------------------------------------------------------------
     def wait_for_stack(self, name_or_id: str, action: str, *, timeout: float = 600,
                        progress: Callable[[dict[str, Any]], None] | None = None,

@@ -169,6 +169,8 @@ class Operation(str, enum.Enum):
     CHANGE_EXT_CONN = "CHANGE_EXT_CONN"
     MODIFY_INFO = "MODIFY_INFO"
     CHANGE_VNFPKG = "CHANGE_VNFPKG"
+    #: nfvkit extension (not SOL003): restore a restoration point, forcefully.
+    FALLBACK = "FALLBACK"
 
 
 class OpState(str, enum.Enum):
@@ -313,6 +315,33 @@ class OpOcc:
         index = min(self.current_step, len(self.steps) - 1)
         verb = "undoing " if self.direction == "rollback" else ""
         return f"step {index + 1} of {len(self.steps)}: {verb}{self.steps[index].name}"
+
+
+@dataclass(frozen=True)
+class RestorationPoint:
+    """A point a VNF instance can fall back to: a Heat stack snapshot and a
+    copy of the instance record (with its package reference) when it was taken.
+    """
+
+    id: str
+    vnf_instance_id: str
+    stack_name: str
+    stack_id: str
+    snapshot_id: str
+    package_id: str
+    vnfd_id: str
+    #: The instance record as stored when the point was taken (secrets sealed).
+    instance: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    vim_id: str | None = None
+    region: str | None = None
+    #: The occurrence that took it, if an operation did.
+    op_occ_id: str | None = None
+    #: Bytes: Heat's snapshot data plus the instance record.
+    size: int = 0
+    created_at: str | None = None
+    #: AVAILABLE, STACK_GONE or SNAPSHOT_GONE when checked against Heat, else None.
+    status: str | None = None
 
 
 # -- SOL003 subscriptions and notifications --------------------------------------

@@ -73,6 +73,9 @@ class Step:
     name: str
     do: Callable[[StepContext], None]
     undo: Callable[[StepContext], None] | None = None
+    #: A failure of this step rolls the occurrence back at once (e.g. a
+    #: tester's verdict: retrying the same deployment would not change it).
+    rollback_on_failure: bool = False
 
 
 @dataclass
@@ -218,7 +221,7 @@ class PlanRunner:
             if op.direction == "rollback":
                 self._rollback(op)
             else:
-                self._forward(op)
+                self._rollback_after(self._forward(op))
         except LeaseLost as exc:
             log.warning("stopped running occurrence %s: %s", op_id, exc)
         finally:
@@ -284,6 +287,19 @@ class PlanRunner:
             index += 1
             op = self._journal(op, steps, index)
         return self._transition(op, "complete", steps=steps, current_step=len(plan))
+
+    def _rollback_after(self, op: OpOcc) -> OpOcc:
+        """Roll back at once when the step that failed asks for it."""
+        if op.state is not OpState.FAILED_TEMP or (op.error or {}).get("status") == 409:
+            return op
+        try:
+            failed = self.plans(op)[op.current_step]
+        except Exception:  # noqa: BLE001 - no plan: leave it FAILED_TEMP
+            return op
+        if not getattr(failed, "rollback_on_failure", False):
+            return op
+        op = self._transition(op, "rollback", direction="rollback")
+        return self._rollback(op)
 
     def _plan(self, op: OpOcc, verb: str, what: str):
         """``(plan, steps, index)`` with the journal laid over the plan by step name.

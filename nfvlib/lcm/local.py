@@ -86,8 +86,12 @@ class LocalLcm:
 
     def scale(self, vnf_id: str, scale_type: str, aspect_id: str,
               number_of_steps: int = 1,
-              additional_params: Mapping[str, Any] | None = None) -> OpOcc:
-        """Scale an aspect out or in by ``number_of_steps``."""
+              additional_params: Mapping[str, Any] | None = None, *,
+              restoration_point: bool = False) -> OpOcc:
+        """Scale an aspect out or in by ``number_of_steps``.
+
+        ``restoration_point`` takes one first, which a fallback can restore.
+        """
         from nfvlib.lcm import heat_params
         from nfvlib.lcm.requests import validate
 
@@ -109,12 +113,18 @@ class LocalLcm:
         request = {"type": scale_type, "aspectId": aspect_id,
                    "numberOfSteps": number_of_steps,
                    "additionalParams": self._seal(dict(additional_params or {}))}
+        if restoration_point:
+            request["restorationPoint"] = True
         return self._start(vnf.id, Operation.SCALE, request)
 
     def heal(self, vnf_id: str, vnfc_instance_ids: list[str] | None = None,
              cause: str | None = None,
-             additional_params: Mapping[str, Any] | None = None) -> OpOcc:
-        """Recreate the given VNFCs (all of them when none are named)."""
+             additional_params: Mapping[str, Any] | None = None, *,
+             restoration_point: bool = False) -> OpOcc:
+        """Recreate the given VNFCs (all of them when none are named).
+
+        ``restoration_point`` takes one first, which a fallback can restore.
+        """
         from nfvlib.lcm.requests import validate
 
         validate("HealVnfRequest", {
@@ -134,7 +144,50 @@ class LocalLcm:
             request["vnfcInstanceId"] = list(vnfc_instance_ids)
         if cause:
             request["cause"] = cause
+        if restoration_point:
+            request["restorationPoint"] = True
         return self._start(vnf.id, Operation.HEAL, request)
+
+    def change_vnfpkg(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
+        """Move an instance to another package of the VNF (ChangeCurrentVnfPkgRequest).
+
+        Prepare, deploy, test and commit, with a restoration point taken
+        before deploying; a failed test rolls it back at once (see
+        :mod:`nfvlib.lcm.change_pkg`).
+        """
+        from nfvlib.lcm import change_pkg
+
+        request = change_pkg.check_request(dict(request) if isinstance(
+            request, Mapping) else request)
+        vnf = self._vnf_in(vnf_id, InstantiationState.INSTANTIATED, "change the package of")
+        _must_run(vnf, "change the package of")
+        new = self._packages.load(self._packages.package_for_vnfd(request["vnfdId"]))
+        change_pkg.check_packages(self._package_of(vnf), new, vnf, request)
+        return self._start(vnf.id, Operation.CHANGE_VNFPKG, self._seal(request))
+
+    def fallback(self, vnf_id: str, to: str | None = None) -> OpOcc:
+        """Restore a restoration point (the newest unless ``to``), forcefully.
+
+        A FALLBACK occurrence (an nfvkit extension): Heat restores the point's
+        stack snapshot, then the instance record is the point's copy. Changes
+        made after the point are lost. Refused while another operation of the
+        instance is under way.
+        """
+        from nfvlib.lcm.restoration import RestorationPointNotFound
+        from nfvlib.store.restoration import RestorationPointTable
+
+        vnf = self._vnfs.get_vnf(vnf_id)
+        table = RestorationPointTable(self._store)
+        point = table.get(to) if to else table.latest_for(vnf.id)
+        if point is None and to:
+            named = [p for p in table.for_vnf(vnf.id) if p.name == to]
+            point = named[0] if len(named) == 1 else None
+        if point is None or point.vnf_instance_id != vnf.id:
+            raise RestorationPointNotFound(
+                f"VNF instance {vnf.id} has no restoration point"
+                + (f" {to}" if to else ""),
+                hint="list them with 'nfv vnf restoration-point list'")
+        return self._start(vnf.id, Operation.FALLBACK, {"restorationPointId": point.id})
 
     def terminate(self, vnf_id: str, termination_type: str = "GRACEFUL",
                   graceful_termination_timeout: int | None = None) -> OpOcc:

@@ -73,6 +73,8 @@ def no_rollback_reason(op: OpOcc) -> str | None:
         return "removed VNFCs cannot be brought back"
     if op.operation is Operation.OPERATE and op.request.get("reboot"):
         return "a reboot cannot be undone"
+    if op.operation is Operation.FALLBACK:
+        return "a fallback is forceful; fall back to another restoration point instead"
     return _NO_ROLLBACK.get(op.operation)
 
 
@@ -95,6 +97,13 @@ def build(op: OpOcc, services: Any) -> list[Step]:
                                   _spec(op.operation, package, flavour_id, op.request))
     for name, do, undo in spec:
         steps.append(Step(name, _bind(do, env), _bind(undo, env) if undo else None))
+    if op.operation in (Operation.CHANGE_VNFPKG, Operation.FALLBACK):
+        from nfvlib.lcm import change_pkg
+
+        for step in steps:
+            step.rollback_on_failure = step.name in change_pkg.ROLLBACK_ON_FAILURE
+            if hasattr(step, "idempotent"):
+                step.idempotent = change_pkg.idempotent(op.operation, step.name)
     return steps
 
 
@@ -175,6 +184,7 @@ def _spec(operation: Operation, package: Any, flavour_id: str | None,
     if operation is Operation.SCALE:
         scale_in = request.get("type") == "SCALE_IN"
         return [("validate request", _validate_scale, _record_scale_rolled_back),
+                *_point_step(request),
                 *script("scale_start"),
                 *([("mark members unhealthy", _mark_victims, _unmark_victims)]
                   if scale_in else []),
@@ -184,6 +194,7 @@ def _spec(operation: Operation, package: Any, flavour_id: str | None,
                 ("record instance", _record_scaled, None)]
     if operation is Operation.HEAL:
         return [("validate request", _validate_heal, None),
+                *_point_step(request),
                 *script("heal_start"),
                 ("mark members unhealthy", _mark_victims, None),
                 ("update stack", _update_nfv, None),
@@ -204,7 +215,33 @@ def _spec(operation: Operation, package: Any, flavour_id: str | None,
         from nfvlib.lcm import operate
 
         return operate.spec(package, flavour_id, request, script)
+    if operation is Operation.CHANGE_VNFPKG:
+        from nfvlib.lcm import change_pkg
+
+        return change_pkg.spec(request)
+    if operation is Operation.FALLBACK:
+        from nfvlib.lcm import change_pkg
+
+        return change_pkg.fallback_spec()
     raise InvalidInput(f"operation {operation.value} is not supported in local mode")
+
+
+def _point_step(request: dict[str, Any]) -> list[tuple[str, Callable, None]]:
+    """A restoration point before a scale or heal, when the request asks for one."""
+    if not request.get("restorationPoint"):
+        return []
+    return [("create restoration point", _take_point, None)]
+
+
+def _take_point(ctx: StepContext, env: _Env) -> None:
+    from nfvlib.lcm import restoration
+
+    point = restoration.take(env.heat(ctx.data), env.services.store, env.vnf(),
+                             name=f"before {ctx.op.operation.value} {ctx.op.id}",
+                             op_id=ctx.op.id, clock=env.services.clock,
+                             transaction=ctx.transaction)
+    ctx.data["point_id"] = point.id
+    ctx.note(f"restoration point {point.id} (snapshot {point.snapshot_id})")
 
 
 class _Env:

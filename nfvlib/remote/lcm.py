@@ -315,8 +315,11 @@ class RemoteLcm:
 
     def scale(self, vnf_id: str, scale_type: str, aspect_id: str,
               number_of_steps: int = 1,
-              additional_params: Mapping[str, Any] | None = None) -> OpOcc:
+              additional_params: Mapping[str, Any] | None = None, *,
+              restoration_point: bool = False) -> OpOcc:
         """Scale an aspect out or in by ``number_of_steps``."""
+        if restoration_point:
+            _no_restoration_points()
         if scale_type not in ("SCALE_OUT", "SCALE_IN"):
             raise InvalidInput(f"scale type {scale_type!r} is not SCALE_OUT or SCALE_IN")
         if not isinstance(number_of_steps, int) or number_of_steps < 1:
@@ -330,8 +333,11 @@ class RemoteLcm:
 
     def heal(self, vnf_id: str, vnfc_instance_ids: list[str] | None = None,
              cause: str | None = None,
-             additional_params: Mapping[str, Any] | None = None) -> OpOcc:
+             additional_params: Mapping[str, Any] | None = None, *,
+             restoration_point: bool = False) -> OpOcc:
         """Recreate the given VNFCs (all of them when none are named)."""
+        if restoration_point:
+            _no_restoration_points()
         request: dict[str, Any] = {}
         if vnfc_instance_ids:
             request["vnfcInstanceId"] = list(vnfc_instance_ids)
@@ -375,6 +381,17 @@ class RemoteLcm:
         if additional_params:
             request["additionalParams"] = dict(additional_params)
         return self._start(vnf_id, "operate", request)
+
+    def change_vnfpkg(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
+        """Tacker v2 ``POST .../change_vnfpkg`` (a ChangeCurrentVnfPkgRequest)."""
+        if not isinstance(request, Mapping) or not isinstance(request.get("vnfdId"), str):
+            raise InvalidInput("the change-vnfpkg request needs a vnfdId",
+                               hint='write e.g. {"vnfdId": "...", "additionalParams": {}}')
+        return self._start(vnf_id, "change_vnfpkg", dict(request))
+
+    def fallback(self, vnf_id: str, to: str | None = None) -> OpOcc:
+        """Not in SOL003 nor Tacker: restoration points are local-mode only."""
+        _no_restoration_points()
 
     def reboot(self, vnf_id: str, **_: Any) -> OpOcc:
         """Not in SOL003 nor Tacker: a local-mode operation."""
@@ -495,6 +512,11 @@ class RemoteLcm:
         else:
             self._accepted.pop(op_id, None)
         return op
+
+
+def _no_restoration_points():
+    raise Unsupported("restoration points and fallback are local-mode features "
+                      "(Tacker has none)", hint="use --os-nfv-mode local")
 
 
 def _occ_id_from(resp: Any) -> str:

@@ -198,9 +198,40 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX IF NOT EXISTS notifications_subscription
             ON notifications (subscription_id)
     """),
+    # Restoration points: a Heat stack snapshot and a copy of the instance
+    # record. They go with their instance (ON DELETE CASCADE); Heat deletes a
+    # stack's snapshots with the stack.
+    (7, "create restoration points", """
+        CREATE TABLE restoration_points (
+            id TEXT PRIMARY KEY,
+            vnf_instance_id TEXT NOT NULL REFERENCES vnf_instances (id)
+                ON DELETE CASCADE,
+            name TEXT NOT NULL DEFAULT '',
+            op_occ_id TEXT,
+            vim_id TEXT,
+            region TEXT,
+            stack_name TEXT NOT NULL,
+            stack_id TEXT NOT NULL,
+            snapshot_id TEXT NOT NULL,
+            package_id TEXT NOT NULL,
+            vnfd_id TEXT NOT NULL,
+            instance TEXT NOT NULL DEFAULT '{}',
+            size INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX restoration_points_vnf ON restoration_points (vnf_instance_id,
+            created_at)
+    """),
+    (8, "op occurrences: escalation policy and log, suspend", """
+        ALTER TABLE op_occs ADD COLUMN on_failure TEXT;
+        ALTER TABLE op_occs ADD COLUMN escalations TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE op_occs ADD COLUMN is_suspend_pending INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE op_occs ADD COLUMN is_suspended INTEGER NOT NULL DEFAULT 0
+    """),
 ]
 
-LATEST = MIGRATIONS[-1][0]
+# Migrations may land out of order (6 after 7): the latest is the highest.
+LATEST = max(version for version, _, _ in MIGRATIONS)
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -1,0 +1,355 @@
+"""CHANGE_VNFPKG as an execution plan, against the stateful fake Heat.
+
+The world is test_plans' (real store, vault, packages and plan runner in
+this process); Heat is :class:`tests.unit.fake_heat.FakeHeat`, plus its
+template-validate API and ``GET .../template``, added here. Assertions are
+about what Heat holds: its template, its ``nfv`` parameter, its snapshots.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+import nfvlib
+from nfvlib.exceptions import InvalidInput
+from nfvlib.lcm import engine, plans
+from nfvlib.lcm.catalog import LocalVnfs
+from nfvlib.lcm.local import LocalLcm
+from nfvlib.lcm.services import Services
+from nfvlib.models import OpState
+from nfvlib.store.restoration import RestorationPointTable
+from tests.unit.conftest import HEAT, vim_config
+from tests.unit.fake_heat import FakeHeat
+
+SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
+LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
+V2_IMAGE = "cirros-0.6.2-x86_64-disk"
+V2_DESCRIPTION = "Base HOT of the nfvkit sample VNF, flavour simple, release 2"
+FAIL_TEST = {"sample_fail_event": "change_current_package_test"}
+
+
+def make_v2(where: Path, vnfd_id: str | None = None) -> tuple[Path, str]:
+    """A second version of the sample package: another vnfdId, template and image.
+
+    The top template has another description and an output ``release``;
+    VDU1's image (so the ``nfv`` parameter) changes; the VNF declares a
+    ``change_current_package_test`` script (the sample's lifecycle script,
+    which fails when additionalParams.sample_fail_event names the event).
+    """
+    vnfd_id = vnfd_id or str(uuid.uuid4())
+    target = where / "sample_vnf_v2"
+    shutil.copytree(SAMPLE, target)
+    top = target / "Definitions" / "sample_vnf_top.vnfd.yaml"
+    text = top.read_text().replace("a0370897-134e-47e4-bf6f-6946b01b0cd1", vnfd_id)
+    top.write_text(text.replace("software_version: '1.0'", "software_version: '2.0'"))
+    flavour = target / "Definitions" / "sample_vnf_df_simple.yaml"
+    text = flavour.read_text()
+    text = text.replace("          terminate_end:\n            implementation: "
+                        "lifecycle_script\n",
+                        "          terminate_end:\n            implementation: "
+                        "lifecycle_script\n          change_current_package_test:\n"
+                        "            implementation: lifecycle_script\n", 1)
+    text = text.replace("name: cirros-0.5.2-x86_64-disk", f"name: {V2_IMAGE}", 1)
+    flavour.write_text(text)
+    hot = target / "BaseHOT" / "simple" / "sample_vnf.yaml"
+    text = hot.read_text().replace(
+        "description: 'Base HOT of the nfvkit sample VNF, flavour simple'",
+        f"description: '{V2_DESCRIPTION}'")
+    hot.write_text(text + "  release:\n    description: Package release\n"
+                          "    value: '2.0'\n")
+    return target, vnfd_id
+
+
+class Crash(BaseException):
+    """Stands for the worker process dying between two instructions."""
+
+
+@dataclasses.dataclass
+class World:
+    lcm: LocalLcm
+    vnfs: LocalVnfs
+    services: Services
+    heat: FakeHeat
+    vnfd_id: str
+    v2_vnfd_id: str
+    crash_at: tuple[str, str] | None = None
+
+    def run(self, op_id: str):
+        return engine.PlanRunner(self.services.store, self._plans, renew=False).run(op_id)
+
+    def _plans(self, op):
+        steps = plans.build(op, self.services)
+        if self.crash_at is not None:
+            name, when = self.crash_at
+            for step in steps:
+                if step.name == name:
+                    step.do = _crashing(step.do, when)
+        return steps
+
+    def done(self, op):
+        return self.run(op.id)
+
+    def instantiated(self):
+        vnf = self.vnfs.create_vnf(self.vnfd_id, name="v")
+        op = self.done(self.lcm.instantiate(vnf.id, LEVEL_1))
+        assert op.state is OpState.COMPLETED, op.error
+        return self.vnfs.get_vnf(vnf.id)
+
+    def change(self, vnf, **params):
+        return self.lcm.change_vnfpkg(vnf.id, {"vnfdId": self.v2_vnfd_id,
+                                               "additionalParams": params})
+
+    def expire_lease(self, op_id: str) -> None:
+        with self.services.store.transaction() as conn:
+            conn.execute("UPDATE op_occs SET worker_pid = 999999, lease_expires_at = 0 "
+                         "WHERE id = ?", (op_id,))
+        engine.reap_expired(self.services.store)
+
+    # -- what Heat holds
+    def stack(self, vnf):
+        return self.heat._get(vnf.stack_name)
+
+    def template(self, vnf) -> dict:
+        return json.loads(json.dumps(self.stack(vnf).template, default=str))
+
+    def nfv(self, vnf) -> dict:
+        return json.loads(self.heat.stack(vnf.stack_name)["parameters"]["nfv"])
+
+    def snapshots(self, vnf) -> list:
+        return list(self.stack(vnf).snapshots.values())
+
+
+def _crashing(do, when):
+    def step(ctx):
+        if when == "before":
+            raise Crash()
+        do(ctx)
+        raise Crash()
+    return step
+
+
+def add_heat_extras(mocker, heat: FakeHeat, url: str) -> list:
+    """Heat's ``POST /validate`` and ``GET .../template`` on the fake Heat.
+
+    Returns the templates validate received (a template without resources
+    is refused, as Heat refuses it).
+    """
+    validated = []
+
+    def validate(request, context):
+        body = request.json()
+        template = body["template"]
+        template = yaml.safe_load(template) if isinstance(template, str) else template
+        validated.append(template)
+        context.headers["Content-Type"] = "application/json"
+        if not (template or {}).get("resources"):
+            context.status_code = 400
+            return {"error": {"message": "The template section is invalid: resources",
+                              "type": "StackValidationFailed"}}
+        return {"Description": template.get("description", ""),
+                "Parameters": {k: {"Type": v.get("type")} for k, v in
+                               (template.get("parameters") or {}).items()}}
+
+    def template(request, context):
+        context.headers["Content-Type"] = "application/json"
+        stack_id = request.path.rstrip("/").split("/")[-2]
+        # As JSON, as Heat answers (PyYAML reads the version as a date).
+        return json.loads(json.dumps(heat._get(stack_id).template, default=str))
+
+    mocker.post(url + "/validate", json=validate)
+    mocker.get(re.compile(re.escape(url) + r"/stacks/[^/]+/[^/]+/template$"),
+               json=template)
+    return validated
+
+
+@pytest.fixture
+def world(nfv_home, keystone, requests_mock, monkeypatch, tmp_path):
+    monkeypatch.setattr("nfvlib.heat.POLL_FIRST", 0.001)
+    monkeypatch.setattr("nfvlib.heat.POLL_CAP", 0.001)
+    heat = FakeHeat(requests_mock, HEAT["RegionOne"])
+    add_heat_extras(requests_mock, heat, HEAT["RegionOne"])
+    client = nfvlib.Client()
+    client.vims.register_vim("site", vim_config(), is_default=True)
+    client.close()
+    paths = client.paths
+    services = Services.from_files(paths.store_file, paths.key_dir,
+                                   package_dir=paths.data_dir / "packages")
+    packages = services.packages
+    info = packages.upload_package(packages.create_package().id, str(SAMPLE))
+    v2_dir, _ = make_v2(tmp_path)
+    v2 = packages.upload_package(packages.create_package().id, str(v2_dir))
+    lcm = LocalLcm(services.store, services.vims, packages, services.vnfs,
+                   spawn=lambda op_id: None)
+    yield World(lcm, services.vnfs, services, heat, info.vnfd_id, v2.vnfd_id)
+    services.close()
+
+
+# -- success and commit ---------------------------------------------------
+def test_upgrade_commits_the_new_package_and_heat_runs_its_template(world):
+    vnf = world.instantiated()
+    members = world.heat.members(vnf.stack_name, "VDU1_scale_group")
+    assert world.nfv(vnf)["VDU"]["VDU1"]["vcImageId"] == "cirros-0.5.2-x86_64-disk"
+
+    op = world.done(world.change(vnf))
+
+    assert op.state is OpState.COMPLETED, op.error
+    assert [s.name for s in op.steps] == [
+        "validate request", "validate template", "estimate resources",
+        "collect rollback data", "create restoration point", "update stack",
+        "wait for stack", "test", "commit"]
+    assert world.template(vnf)["description"] == V2_DESCRIPTION
+    assert "release" in world.template(vnf)["outputs"]
+    assert world.nfv(vnf)["VDU"]["VDU1"]["vcImageId"] == V2_IMAGE
+    assert world.nfv(vnf)["VDU"]["VDU1"]["desired_capacity"] == 1
+    assert world.heat.members(vnf.stack_name, "VDU1_scale_group") == members
+    after = world.vnfs.get_vnf(vnf.id)
+    assert after.vnfd_id == world.v2_vnfd_id
+    assert after.vnf_software_version == "2.0"
+    # The point taken before deploying is released at commit (Smm.009).
+    assert world.snapshots(vnf) == []
+    assert RestorationPointTable(world.services.store).for_vnf(vnf.id) == []
+    journal = {s.name: s.detail for s in op.steps}
+    assert "estimated members per VDU: VDU1 1->1, VDU2 1->1" in journal[
+        "estimate resources"]
+    assert "tester passed" in journal["test"]
+    assert "released" in journal["commit"]
+
+
+def test_a_kept_restoration_point_stays_after_commit(world):
+    vnf = world.instantiated()
+    op = world.done(world.change(vnf, keep_restoration_point=True))
+    assert op.state is OpState.COMPLETED, op.error
+    (snap,) = world.snapshots(vnf)
+    (point,) = RestorationPointTable(world.services.store).for_vnf(vnf.id)
+    assert point.snapshot_id == snap["id"] and point.vnfd_id == world.vnfd_id
+    assert point.size > 0
+
+
+# -- a failing tester rolls back at once ----------------------------------
+def test_a_failing_test_rolls_back_to_the_old_template_and_parameter(world):
+    vnf = world.instantiated()
+    old_template = world.template(vnf)
+    old_nfv = world.nfv(vnf)
+
+    op = world.done(world.change(vnf, **FAIL_TEST))
+
+    assert op.state is OpState.ROLLED_BACK, op.error
+    assert "tester failed" in op.error["detail"]
+    assert world.template(vnf) == old_template
+    assert world.nfv(vnf) == old_nfv
+    assert world.stack(vnf).status == "UPDATE_COMPLETE"
+    steps = {s.name: s.status for s in op.steps}
+    assert steps["test"] == "FAILED"
+    assert steps["update stack"] == steps["create restoration point"] == "UNDONE"
+    assert world.snapshots(vnf) == []
+    assert world.vnfs.get_vnf(vnf.id).vnfd_id == world.vnfd_id
+
+
+def test_a_template_heat_refuses_fails_before_anything_changes(world, tmp_path):
+    vnf = world.instantiated()
+    bad_dir, _ = make_v2(tmp_path / "bad")
+    hot = bad_dir / "BaseHOT" / "simple" / "sample_vnf.yaml"
+    hot.write_text(hot.read_text().replace("resources:\n", "resources_typo:\n", 1)
+                   .replace("outputs:", "resources: {}\noutputs:", 1))
+    packages = world.services.packages
+    try:
+        bad = packages.upload_package(packages.create_package().id, str(bad_dir))
+    except InvalidInput:
+        pytest.skip("the package check already refuses this template")
+    op = world.done(world.lcm.change_vnfpkg(vnf.id, {"vnfdId": bad.vnfd_id}))
+    assert op.state is OpState.FAILED_TEMP
+    assert op.steps[1].status == "FAILED"
+    assert world.template(vnf)["description"] != V2_DESCRIPTION
+    assert world.snapshots(vnf) == []
+
+
+# -- bad requests ---------------------------------------------------------
+@pytest.mark.parametrize("request_body, message", [
+    ({}, "vnfdId"),
+    ({"vnfdId": "no-such-vnfd"}, "no onboarded VNF package has vnfdId no-such-vnfd"),
+    ({"vnfdId": "X", "bogus": 1}, "no field bogus"),
+    ({"vnfdId": "X", "additionalParams": {"upgrade_type": "BlueGreen"}}, "BlueGreen"),
+])
+def test_bad_requests_are_one_line_and_start_nothing(world, request_body, message):
+    vnf = world.instantiated()
+    before = len(world.lcm.list_op_occs())
+    with pytest.raises(nfvlib.exceptions.NfvError) as err:
+        world.lcm.change_vnfpkg(vnf.id, request_body)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+    assert len(world.lcm.list_op_occs()) == before
+
+
+def test_the_same_package_is_refused(world):
+    vnf = world.instantiated()
+    with pytest.raises(InvalidInput, match="already uses vnfdId"):
+        world.lcm.change_vnfpkg(vnf.id, {"vnfdId": world.vnfd_id})
+
+
+# -- rolling update -------------------------------------------------------
+def test_a_rolling_update_updates_vdu_by_vdu(world):
+    vnf = world.instantiated()
+    op = world.done(world.change(vnf, upgrade_type="RollingUpdate",
+                                 vdu_params=[{"vdu_id": "VDU1"}]))
+    assert op.state is OpState.COMPLETED, op.error
+    names = [s.name for s in op.steps]
+    assert names[5:9] == ["update stack", "wait for stack", "update stack VDU1",
+                          "wait for stack VDU1"]
+    puts = [r for r in world.heat.requests if r.method == "PUT"]
+    (put,) = puts  # the template first, with VDU1 still on its old image
+    assert json.loads(put.json["parameters"]["nfv"])["VDU"]["VDU1"]["vcImageId"] == \
+        "cirros-0.5.2-x86_64-disk"
+    assert world.nfv(vnf)["VDU"]["VDU1"]["vcImageId"] == V2_IMAGE
+
+
+# -- a worker killed at every step boundary -------------------------------
+STEPS = ["validate request", "validate template", "estimate resources",
+         "collect rollback data", "create restoration point", "update stack",
+         "wait for stack", "test", "commit"]
+
+
+# Every boundary twice: "after X" is recovered by retry and "before X" (the
+# same boundary seen from the next step) by rollback; and a crash right
+# after the commit is rolled back too (the old package comes back).
+BOUNDARIES = ([(s, "after", "retry") for s in STEPS]
+              + [(s, "before", "rollback") for s in STEPS]
+              + [("commit", "after", "rollback")])
+
+
+@pytest.mark.parametrize("step, when, recovery", BOUNDARIES)
+def test_a_killed_worker_leaves_a_recoverable_occurrence_and_no_snapshot(
+        world, step, when, recovery):
+    vnf = world.instantiated()
+    old_template = world.template(vnf)
+    old_nfv = world.nfv(vnf)
+    requested = world.change(vnf)
+    world.crash_at = (step, when)
+    with pytest.raises(Crash):
+        world.run(requested.id)
+    world.expire_lease(requested.id)
+    op = world.lcm.get_op_occ(requested.id)
+    assert op.state is OpState.FAILED_TEMP, op.state
+    world.crash_at = None
+
+    if recovery == "retry":
+        final = world.run(world.lcm.retry(op.id).id)
+        assert final.state is OpState.COMPLETED, final.error
+        assert world.template(vnf)["description"] == V2_DESCRIPTION
+        assert world.vnfs.get_vnf(vnf.id).vnfd_id == world.v2_vnfd_id
+    else:
+        final = world.run(world.lcm.rollback(op.id).id)
+        assert final.state is OpState.ROLLED_BACK, final.error
+        assert world.template(vnf) == old_template
+        assert world.nfv(vnf) == old_nfv
+        assert world.vnfs.get_vnf(vnf.id).vnfd_id == world.vnfd_id
+    assert world.snapshots(vnf) == []
+    assert RestorationPointTable(world.services.store).for_vnf(vnf.id) == []
+    assert world.stack(vnf).status.endswith("_COMPLETE")
