@@ -345,13 +345,15 @@ class ScaleVnfLcm(OperationCommand):
                               help="SCALE_OUT or SCALE_IN for type of scale operation.")
         required.add_argument("--aspect-id", metavar="<aspect-id>", required=True,
                               help="Identifier of the scaling aspect.")
+        add_restoration_point_option(parser, "scaling")
 
     def request(self, parsed_args):
         params = load_additional_params(parsed_args.additional_param_file)
+        extra = ({"restoration_point": True} if parsed_args.restoration_point else {})
         return self.nfv.lcm.scale(parsed_args.vnf_instance, parsed_args.type,
                                   parsed_args.aspect_id,
                                   number_of_steps=parsed_args.number_of_steps,
-                                  additional_params=params)
+                                  additional_params=params, **extra)
 
     def accepted(self, parsed_args):
         return f"Scale request for VNF Instance {parsed_args.vnf_instance} has been accepted."
@@ -374,12 +376,15 @@ class HealVnfLcm(OperationCommand):
                             help="Additional parameters passed by the NFVO as input to "
                                  'the healing process (a json file: {"additionalParams": '
                                  "{...}}).")
+        add_restoration_point_option(parser, "healing")
 
     def request(self, parsed_args):
         params = load_additional_params(parsed_args.additional_param_file)
+        extra = ({"restoration_point": True} if parsed_args.restoration_point else {})
         return self.nfv.lcm.heal(parsed_args.vnf_instance,
                                  vnfc_instance_ids=parsed_args.vnfc_instance,
-                                 cause=parsed_args.cause, additional_params=params)
+                                 cause=parsed_args.cause, additional_params=params,
+                                 **extra)
 
     def accepted(self, parsed_args):
         return f"Heal request for VNF Instance {parsed_args.vnf_instance} has been accepted."
@@ -510,6 +515,59 @@ def add_vnfc_options(parser: argparse.ArgumentParser, verb: str, *,
     parser.add_argument("--additional-param-file", metavar="<additional-param-file>",
                         help="Additional parameters for the lifecycle scripts (a json "
                              'file: {"additionalParams": {...}}).')
+
+
+def add_restoration_point_option(parser: argparse.ArgumentParser, verb: str) -> None:
+    """``--restoration-point``: take one before the operation (local mode)."""
+    parser.add_argument("--restoration-point", action="store_true",
+                        help=f"Take a restoration point (a Heat stack snapshot and a copy "
+                             f"of the instance record) before {verb}, so that 'vnflcm "
+                             "fallback' can bring the VNF back to it (local mode)")
+
+
+class ChangeVnfPkgVnfLcm(OperationCommand):
+    _description = "Change Current VNF Package"
+
+    def add_arguments(self, parser):
+        parser.add_argument("vnf_instance", metavar="<vnf-instance>",
+                            help="VNF instance ID to Change Current VNF Package")
+        parser.add_argument("request_file", metavar="<param-file>",
+                            help="Specify change-vnfpkg request parameters in a json "
+                                 "file.")
+
+    def request(self, parsed_args):
+        body = load_request_file(parsed_args.request_file)
+        return self.nfv.lcm.change_vnfpkg(parsed_args.vnf_instance, body)
+
+    def accepted(self, parsed_args):
+        return (f"Change Current VNF Package for VNF Instance "
+                f"{parsed_args.vnf_instance} has been accepted.")
+
+
+class FallbackVnfLcm(OperationCommand):
+    _description = ("Restore a restoration point of a VNF instance, forcefully "
+                    "(changes made after it are lost)")
+
+    def add_arguments(self, parser):
+        parser.add_argument("vnf_instance", metavar="<vnf-instance>",
+                            help="VNF instance ID to fall back")
+        parser.add_argument("--to", metavar="<restoration-point>",
+                            help="ID or name of the restoration point (default: the "
+                                 "newest)")
+
+    def request(self, parsed_args):
+        return self.nfv.lcm.fallback(parsed_args.vnf_instance, to=parsed_args.to)
+
+    def accepted(self, parsed_args):
+        return (f"Fallback request for VNF Instance {parsed_args.vnf_instance} has been "
+                "accepted; changes made after the restoration point will be lost.")
+
+    def finished(self, parsed_args, op):
+        point = (op.resource_changes or {}).get("restorationPoint")
+        if point:
+            self.app.stdout.write(f"Restored restoration point {point.get('id')} of "
+                                  f"{point.get('createdAt')}: changes made after it are "
+                                  "lost.\n")
 
 
 class DeleteVnfLcm(NfvCommandMixin, command.Command):
