@@ -70,6 +70,7 @@ class LocalPackages:
         return self._dir / f".{package_id}.tmp"
 
     def _upload(self, package_id: str, path: str | Path) -> PackageInfo:
+        from nfvlib.files import make_private, private_dir
         from nfvlib.packages import extract_package, load_package
 
         info = self.get_package(package_id)
@@ -81,7 +82,7 @@ class LocalPackages:
         if existing is not None:
             raise Conflict(f"VNF package {existing.id} already has vnfdId "
                            f"{package.vnfd_id}", hint="delete it first")
-        self._dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self._dir)
         final = self._dir / package_id
         staging = self._staging(package_id)
         shutil.rmtree(staging, ignore_errors=True)
@@ -89,6 +90,8 @@ class LocalPackages:
             extract_package(package.path, staging)
         else:
             shutil.copytree(package.path, staging)
+        # Copied or unpacked files keep the package's modes: make them private.
+        make_private(staging)
         shutil.rmtree(final, ignore_errors=True)
         staging.rename(final)
         onboarded = dataclasses.replace(

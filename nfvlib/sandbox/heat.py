@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nfvlib.exceptions import SandboxError, WaitTimeout
+from nfvlib.files import private_dir
 from nfvlib.sandbox import process
 
 HEAT_VERSION = "27.0.1"
@@ -80,7 +81,7 @@ class HeatService:
         return process.read_json(self.state_file)
 
     def _write_state(self, state: dict[str, Any]) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_dir)
         _write_private(self.state_file, json.dumps(state, indent=2, sort_keys=True) + "\n")
 
     def _ensure_state(self) -> dict[str, Any]:
@@ -117,7 +118,7 @@ class HeatService:
         from nfvlib.sandbox.venv import ensure_venv
 
         constraints = CONSTRAINTS_FILE if CONSTRAINTS_FILE.exists() else None
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_dir)
         return ensure_venv(self.cache_dir, VENV_NAME, [HEAT_REQUIREMENT],
                            constraints, self.log_file)
 
@@ -156,7 +157,7 @@ class HeatService:
             venv = self.install()
             state = self._ensure_state()
             port = self._choose_port(state)
-            self.lock_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.lock_dir)
             self._write_conf(venv, state["auth_encryption_key"])
             state.update(port=port, version=HEAT_VERSION, global_environment=True)
             self._write_state(state)
@@ -219,7 +220,7 @@ class HeatService:
         from nfvlib.sandbox.heat_env import RESOURCE_REGISTRY, TEMPLATES_DIR
 
         env_dir = self.state_dir.resolve() / "environment.d"
-        env_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(env_dir)
         for default in sorted((etc / "environment.d").glob("*.yaml")):
             process.write_atomic(env_dir / default.name, default.read_text())
         registry = {kind: (TEMPLATES_DIR / name).as_uri()

@@ -37,6 +37,8 @@ from typing import Any
 
 from nfvlib.exceptions import (AuthFailed, BackendError, NotFound, SandboxError,
                                Unreachable, WaitTimeout)
+from nfvlib.files import (PRIVATE_UMASK, open_private, private_dir, private_file,
+                          write_private)
 from nfvlib.sandbox import process
 from nfvlib.sandbox.venv import MARKER, ensure_venv, venv_python
 
@@ -106,7 +108,7 @@ class KeystoneService:
         return process.read_json(self.state_file)
 
     def _save_state(self, state: dict[str, Any]) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.state_dir)
         process.write_atomic(self.state_file,
                              json.dumps(state, indent=1, sort_keys=True), mode=0o600)
 
@@ -145,7 +147,7 @@ class KeystoneService:
 
     def install(self) -> Path:
         """Install the pinned Keystone virtualenv (once per cache) and return it."""
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.state_dir)
         return ensure_venv(self.cache_dir, "keystone", REQUIREMENTS, CONSTRAINTS,
                            self.install_log)
 
@@ -183,7 +185,7 @@ class KeystoneService:
         url = f"http://{self.host}:{port}/v3"
         state.update(port=port, version=version)
         self._save_state(state)
-        self.conf_file.write_text(_CONF.format(
+        write_private(self.conf_file, _CONF.format(
             db=self.db_file.resolve(), fernet=self.fernet_dir.resolve(),
             credential=self.credential_dir.resolve()))
         self._session = None
@@ -266,12 +268,12 @@ class KeystoneService:
     def _spawn(self, argv: list[str], children: list[subprocess.Popen],
                extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         """Start one ``keystone-manage`` command with output to the log."""
-        with open(self.log_file, "ab") as log:
+        with open_private(self.log_file) as log:
             log.write(f"\n$ keystone-manage {' '.join(argv[3:])}\n".encode())
             log.flush()
             proc = subprocess.Popen(argv, env=self._env(extra_env), cwd=self.state_dir,
                                     stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT)
+                                    stderr=subprocess.STDOUT, umask=PRIVATE_UMASK)
         children.append(proc)
         return proc
 
@@ -376,6 +378,11 @@ class KeystoneService:
         self._call("PUT", f"/projects/{proj['id']}/users/{usr['id']}/roles/{rol['id']}")
         return {"project_id": proj["id"], "user_id": usr["id"], "role_id": rol["id"]}
 
+    def password_works(self, user: str, password: str) -> bool:
+        """Whether Keystone accepts ``password`` for ``user`` (Default domain)."""
+        usr = self._find("users", name=user, domain_id="default")
+        return usr is not None and self._password_works(usr["id"], password)
+
     def _password_works(self, user_id: str, password: str) -> bool:
         from keystoneauth1 import exceptions as ks_exc
 
@@ -477,8 +484,10 @@ def _write_key_repository(path: Path) -> None:
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Copy a database (it holds password hashes) privately, renamed into place."""
+    private_dir(target.parent)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    private_file(tmp)
     shutil.copyfile(source, tmp)
     os.replace(tmp, target)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from nfvlib.exceptions import SandboxError, WaitTimeout
+from nfvlib.files import PRIVATE_UMASK, open_private, private_dir
 
 _POLL_FIRST = 0.02
 _POLL_MAX = 0.25
@@ -84,19 +85,14 @@ def _reap(pid: int, start_time: int | None = None) -> None:
         pass
 
 
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write ``text`` to ``path`` through a temporary file, fsynced, then renamed."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)
-        data = memoryview(text.encode())
-        while data:
-            data = data[os.write(fd, data):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write ``text`` to ``path`` through a temporary file, fsynced, then renamed.
+
+    Private (0600) unless ``mode`` says otherwise (see :mod:`nfvlib.files`).
+    """
+    from nfvlib.files import write_private
+
+    write_private(path, text, mode)
 
 
 def read_json(path: Path) -> dict:
@@ -117,8 +113,8 @@ def read_json(path: Path) -> dict:
 def file_lock(path: Path, timeout: float, busy_hint: str) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (bounded wait, polled every 0.1 s)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        handle = open(path, "a")
+        private_dir(path.parent)
+        handle = open_private(path)
     except OSError as exc:
         raise SandboxError(f"cannot use {path.parent}: {exc.strerror}") from exc
     with handle:
@@ -144,17 +140,19 @@ def start_detached(argv: Sequence[str], env: Mapping[str, str] | None,
     """Start ``argv`` in a new session with its output appended to ``log_path``.
 
     stdin is ``/dev/null``. The pid and the start time are written atomically
-    to ``pid_file``. Returns the pid.
+    to ``pid_file``. Returns the pid. The log and the pid file are private,
+    and the process runs with a private umask, so what it writes (its
+    database, keys, locks) is private too.
     """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    pid_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
+    private_dir(log_path.parent)
+    private_dir(pid_file.parent)
+    with open_private(log_path) as log:
         try:
             proc = subprocess.Popen(
                 list(argv), env=dict(env) if env is not None else None,
                 cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
-                close_fds=True)
+                close_fds=True, umask=PRIVATE_UMASK)
         except OSError as exc:
             raise SandboxError(f"cannot start {argv[0]}: {exc.strerror}",
                                log_path=str(log_path)) from exc

@@ -60,7 +60,9 @@ def _locked(lock_path: Path, timeout: float):
 
 def _run(step: str, argv: list[str], log_path: Path, timeout: float) -> None:
     """Run one install step with its output appended to ``log_path``."""
-    with open(log_path, "ab") as log:
+    from nfvlib.files import open_private
+
+    with open_private(log_path) as log:
         log.write(f"\n$ {' '.join(argv)}\n".encode())
         log.flush()
         try:
@@ -93,8 +95,12 @@ def ensure_venv(cache_dir: Path, name: str, requirements: list[str],
     digest = venv_digest(requirements, constraints_file)
     if is_installed(venv, digest):
         return venv
+    from nfvlib.files import private_dir
+
     log_path = Path(log_path)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(log_path.parent)
+    # The virtualenvs keep pip's file modes: they hold only public packages
+    # from PyPI, and the cache may be shared (NFV_CACHE_DIR).
     with _locked(venvs / f".{name}.lock", LOCK_TIMEOUT):
         if is_installed(venv, digest):
             return venv

@@ -402,6 +402,7 @@ def test_a_stalled_create_fails_the_wait_and_retry_redrives_it(world, monkeypatc
 def test_a_stalled_delete_is_sent_again_on_retry(world, monkeypatch):
     vnf = world.instantiated()
     monkeypatch.setenv("NFV_HEAT_STALL_SECONDS", "0.3")
+    monkeypatch.setattr(plans, "STACK_TIMEOUT", 30)
     world.heat.polls = None
     failed = world.done(world.lcm.terminate(vnf.id, "FORCEFUL"))
     assert failed.state is OpState.FAILED_TEMP
