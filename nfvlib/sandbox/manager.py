@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nfvlib.config import Paths
-from nfvlib.exceptions import InvalidInput, SandboxError, VimNotFound
+from nfvlib.exceptions import InvalidInput, NfvError, SandboxError, VimNotFound
+from nfvlib.files import private_dir
 
 VIM_NAME = "sandbox"
 PROJECT = "nfv"
@@ -91,6 +92,9 @@ class Sandbox:
                 for job in jobs:
                     job.result()
 
+        # Everything the sandbox keeps is private (see nfvlib.files).
+        private_dir(self.paths.data_dir)
+        private_dir(self.dir)
         step("install Keystone, Heat and Tacker" if tacker
              else "install Keystone and Heat", install_all)
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -238,7 +242,7 @@ class Sandbox:
     def _configure_keystone(self) -> None:
         for region in REGIONS:
             self.keystone.ensure_region(region)
-        self.keystone.ensure_project_user(PROJECT, USER, self._vim_password())
+        self.keystone.ensure_project_user(PROJECT, USER, self._user_password())
         self.keystone.ensure_service_endpoints(
             "orchestration", "heat", self.heat.endpoint_url, list(REGIONS))
 
@@ -259,8 +263,10 @@ class Sandbox:
             return registry.register_vim(
                 VIM_NAME, self.vim_config(), is_default=is_default, extra=extra,
                 description="Keystone and Heat on this machine (nfv sandbox)")
-        if vim.auth_url != self.keystone.auth_url or vim.extra != extra:
-            # The port moved (busy port) or the templates changed: refresh.
+        if (vim.auth_url != self.keystone.auth_url or vim.extra != extra
+                or self._stored_vim_password() != self._vim_password()):
+            # The port moved (busy port), the templates changed, or the
+            # user's password was reset: refresh.
             return registry.update_vim(VIM_NAME, config=self.vim_config(), extra=extra)
         [checked] = registry.check_vims([vim.id])
         return checked
@@ -272,6 +278,34 @@ class Sandbox:
             self._vims = Client("local", paths=self.paths).vims
         return self._vims
 
+    def _user_password(self) -> str:
+        """The password the sandbox's Keystone user is to have.
+
+        The registered VIM's own when Keystone still takes it (it may have
+        been changed with 'vim set'): resetting the user to the sandbox's
+        file would lock that VIM out. The file then follows. Otherwise the
+        file's, which :meth:`_register_vim` then gives the VIM.
+        """
+        password = self._vim_password()
+        stored = self._stored_vim_password()
+        if stored and stored != password and self.keystone.password_works(USER, stored):
+            from nfvlib.files import write_private
+
+            write_private(self.dir / "vim-password", stored)
+            return stored
+        return password
+
+    def _stored_vim_password(self) -> str | None:
+        """The password the registered VIM 'sandbox' holds for the sandbox's user."""
+        registry = self._registry()
+        try:
+            vim = registry.find_vim(VIM_NAME)
+            if vim.credentials.username != USER:
+                return None
+            return registry.credentials(vim).password
+        except NfvError:  # not registered, or its password cannot be read
+            return None
+
     def _vim_password(self) -> str:
         path = self.dir / "vim-password"
         try:
@@ -280,7 +314,7 @@ class Sandbox:
             pass
         from nfvlib.sandbox.process import write_atomic
 
-        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.dir)
         password = secrets.token_urlsafe(18)
         write_atomic(path, password, mode=0o600)
         return password
