@@ -115,6 +115,15 @@ class RemotePackages:
                 raise InvalidInput(f"Tacker could not onboard VNF package {package_id}",
                                    hint="check the package with 'vnf package upload' "
                                         "in local mode, and the Tacker server's log")
+            if info.onboarding_state is OnboardingState.CREATED:
+                # Tacker marks the package UPLOADING before it answers 202 and
+                # sets it back to CREATED when onboarding fails (a vnfdId that
+                # another package has, a broken CSAR).
+                raise InvalidInput(f"Tacker could not onboard VNF package {package_id}: "
+                                   "it went back to CREATED",
+                                   hint="its vnfdId may be another package's (vnfdId "
+                                        "is unique on a Tacker server); see the "
+                                        "server's log")
             if backoff.expired():
                 raise WaitTimeout(
                     f"VNF package {package_id} is still {info.onboarding_state.value} "

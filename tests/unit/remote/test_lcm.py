@@ -144,6 +144,19 @@ def test_upload_sends_a_zip_file_as_is_and_reports_error(packages, requests_mock
     assert requests_mock.request_history[0].body == archive.read_bytes()
 
 
+def test_upload_that_tacker_reverts_to_created_fails_at_once(packages, clock,
+                                                             requests_mock, tmp_path):
+    # A real Tacker 16 with a second package of the same vnfdId: the upload
+    # is accepted (202), then the conductor sets the package back to CREATED.
+    requests_mock.put(f"{PKGS}/{PKG}/package_content", status_code=202)
+    requests_mock.get(f"{PKGS}/{PKG}", [
+        {"json": pkg_wire(onboardingState="PROCESSING")},
+        {"json": pkg_wire(onboardingState="CREATED")}])
+    with pytest.raises(InvalidInput, match="went back to CREATED"):
+        packages.upload_package(PKG, tmp_path)
+    assert clock.now < 1005
+
+
 def test_upload_bad_paths_send_nothing(packages, requests_mock, tmp_path):
     (tmp_path / "notes.txt").write_text("hi")
     with pytest.raises(InvalidInput, match="neither a directory nor a zip"):
