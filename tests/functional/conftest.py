@@ -61,3 +61,21 @@ def site(keystone_service, heat_service):
             "password": password, "project_name": "vnf-project",
             "project_domain_name": "Default", "user_domain_name": "Default",
             "cert_verify": False}
+
+
+@pytest.fixture(scope="session")
+def tacker_sandbox(tmp_path_factory):
+    """A sandbox with a real Tacker (and its MariaDB and image stand-in), once per run.
+
+    Separate from ``sandbox``: its own data directory, Keystone and Heat.
+    """
+    sb = Sandbox(Paths.from_env(data_dir=tmp_path_factory.mktemp("tacker-sandbox")))
+    status = sb.up(tacker=True)
+    pids = [status["keystone"]["pid"], status["heat"]["pid"], status["tacker"]["pid"],
+            status["tacker"]["mariadb"]["pid"], status["image"]["pid"]]
+    try:
+        yield sb
+    finally:
+        sb.down()
+        alive = [pid for pid in pids if process.pid_alive(pid)]
+        assert not alive, f"sandbox processes still running: {alive}"
