@@ -13,6 +13,11 @@ data directory         ``NFV_DATA_DIR``             ``$XDG_DATA_HOME/nfvkit``
 vault keys (to ``<data dir>/keys``) together, so two data directories never
 share anything; ``NFV_STORE`` and ``NFV_KEY_DIR`` override single paths.
 
+``NFV_ON_FAILURE`` is the escalation policy of local-mode operation requests
+that do not give one (``--on-failure``), e.g. ``retry:2,rollback,fallback``
+(:func:`default_on_failure`; :mod:`nfvlib.lcm.policy`). Unset: none, a failed
+operation stays FAILED_TEMP.
+
 Remote mode reads the usual ``OS_*`` variables (:mod:`nfvlib.remote.auth`);
 its booleans (``OS_INSECURE``) go through :func:`env_bool` and its request
 timeout (``OS_NFV_TIMEOUT``, seconds, default :data:`DEFAULT_REMOTE_TIMEOUT`)
@@ -70,6 +75,17 @@ def env_timeout(env: Mapping[str, str], name: str = "OS_NFV_TIMEOUT",
     """A timeout in seconds from the environment; unset or empty is ``default``."""
     value = env.get(name)
     return default if value is None or not value.strip() else parse_timeout(value, name)
+
+
+#: The environment variable holding the default escalation policy.
+ON_FAILURE_ENV = "NFV_ON_FAILURE"
+
+
+def default_on_failure(env: Mapping[str, str] | None = None) -> str | None:
+    """The default escalation policy text (``NFV_ON_FAILURE``), None when unset."""
+    env = os.environ if env is None else env
+    value = env.get(ON_FAILURE_ENV)
+    return value if value and value.strip() else None
 
 
 def _xdg(env: Mapping[str, str], var: str, fallback: str) -> Path:

@@ -275,6 +275,10 @@ class OpStep:
     error: str | None = None
     #: What the step did beyond the obvious (e.g. a leftover stack it deleted).
     detail: str | None = None
+    #: How many times the step was started (automatic retries included).
+    attempts: int = 0
+    #: The latest progress the step reported (e.g. a tester's "3 of 5 tests").
+    progress: str | None = None
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,17 @@ class OpOcc:
     lease_boot_id: str | None = None
     #: the VNF instance was deleted; the occurrence is kept as its history
     vnf_instance_deleted: bool = False
+    #: The escalation policy of the request, e.g. ``"retry:2,rollback,fallback"``
+    #: (see :mod:`nfvlib.lcm.policy`); None: stop FAILED_TEMP at the first failure.
+    on_failure: str | None = None
+    #: What the policy did, oldest first: one mapping per automatic retry,
+    #: rollback or fallback (``at``, ``procedure``, ``reason``, ``outcome``).
+    escalations: tuple[dict[str, Any], ...] = ()
+    #: A suspend was requested; the run stops at the next step boundary.
+    is_suspend_pending: bool = False
+    #: Stopped by a suspend (state FAILED_TEMP, error title "Operation
+    #: suspended"): resume goes on at ``current_step``, rollback undoes from there.
+    is_suspended: bool = False
 
     @property
     def step_summary(self) -> str:

@@ -9,6 +9,17 @@ resume where an earlier one stopped:
   occurrence FAILED_TEMP at that step, and ``retry`` runs it again;
 - rollback: the failed step and every done step are undone in reverse.
 
+Recovery (:mod:`nfvlib.lcm.policy`): an idempotent step that fails with a
+transient error is run again a bounded number of times with backoff; an
+occurrence's escalation policy then retries the failed step, rolls back
+and falls back (to what the plan's :class:`Plan` ``fallback`` restores),
+each as a journaled, notified state change. A suspend request stops the
+run at the next step boundary (a step may stop earlier through
+:meth:`StepContext.check_suspend`), leaving the occurrence FAILED_TEMP
+with ``is_suspended`` set: SOL003 has no SUSPENDED state, and FAILED_TEMP
+already means "stopped, resumable by retry, undoable by rollback", which
+is what a suspended occurrence is (seed 001, 5.7.2.5 note 5).
+
 The journal is matched to the plan by step name, so a plan built by a newer
 nfvkit (a step added, e.g. a lifecycle script the VNFD now names) resumes at
 the right step; a journal that cannot be matched ends FAILED_TEMP.
@@ -38,7 +49,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nfvlib.exceptions import Conflict, NfvError, StoreError
-from nfvlib.lcm import notify, states
+from nfvlib.lcm import notify, policy, states
 from nfvlib.models import OpOcc, OpState, OpStep
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable
@@ -56,6 +67,14 @@ _BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
 
 class Cancelled(Exception):
     """Raised inside a step when a cancel request stops the operation."""
+
+
+class Suspended(Exception):
+    """Raised inside a step (by :meth:`StepContext.check_suspend`) to stop for a suspend."""
+
+
+#: The error title of a suspended occurrence (state FAILED_TEMP, is_suspended).
+SUSPENDED_TITLE = "Operation suspended"
 
 
 class LeaseLost(Exception):
@@ -76,6 +95,25 @@ class Step:
     #: A failure of this step rolls the occurrence back at once (e.g. a
     #: tester's verdict: retrying the same deployment would not change it).
     rollback_on_failure: bool = False
+    #: Running the step again has the same effect as running it once, so a
+    #: transient error (policy.is_transient) retries it automatically and an
+    #: escalation policy's ``retry:N`` may run it again.
+    idempotent: bool = False
+
+
+class Plan(list):
+    """A plan's steps (a list), and what fallback means for its operation.
+
+    ``fallback(ctx)`` restores the instance to the restoration point the
+    plan took (forcefully); it returns a short text saying what it restored,
+    or raises. None: the operation has no fallback, and an escalation to
+    it is recorded as not available. A plan builder may return a plain list.
+    """
+
+    def __init__(self, steps=(), *,
+                 fallback: Callable[[StepContext], str | None] | None = None) -> None:
+        super().__init__(steps)
+        self.fallback = fallback
 
 
 @dataclass
@@ -105,6 +143,20 @@ class StepContext:
         Raises :class:`LeaseLost` if the lease is no longer this run's.
         """
         self.runner.check_cancel(self.op.id, forceful_only=forceful_only)
+
+    def check_suspend(self) -> None:
+        """Raise :class:`Suspended` if a suspend was requested.
+
+        For a long step (a tester) that can stop part-way: the step is then
+        journaled SUSPENDED and runs again from its start on resume.
+        Raises :class:`LeaseLost` if the lease is no longer this run's.
+        """
+        if self.runner._requests(self.op.id)[1]:
+            raise Suspended("suspended during the step")
+
+    def report_progress(self, text: str) -> None:
+        """Record the running step's progress now (e.g. "3 of 5 tests passed")."""
+        self.runner.report_progress(self.op.id, text)
 
     def pending_cancel(self) -> str | None:
         """The mode of a pending cancel (``"GRACEFUL"``/``"FORCEFUL"``), or None.
@@ -177,13 +229,22 @@ class PlanRunner:
 
     ``clock`` gives the wall time recorded in the journal; ``lease_clock``
     measures leases. ``lease_seconds`` is how long a lease lasts unrenewed.
+    ``sleep`` pauses between automatic retries of a step; ``why_no_rollback``
+    says why an occurrence cannot be rolled back (None: it can), for the
+    escalation policy (default: :func:`nfvlib.lcm.plans.no_rollback_reason`).
     """
 
     def __init__(self, store: Store, plans: Callable[[OpOcc], list[Step]], *,
                  clock: Callable[[], float] = _wall,
                  lease_clock: LeaseClock | None = None, pid: int | None = None,
-                 renew: bool = True, lease_seconds: float = LEASE_SECONDS) -> None:
+                 renew: bool = True, lease_seconds: float = LEASE_SECONDS,
+                 sleep: Callable[[float], None] = time.sleep,
+                 why_no_rollback: Callable[[OpOcc], str | None] | None = None) -> None:
         self.store = store
+        self.sleep = sleep
+        self._why_no_rollback = why_no_rollback
+        #: (steps, index) of the step running forward, for report_progress.
+        self._running: tuple[list[OpStep], int] | None = None
         self.table = OpOccTable(store)
         self.plans = plans
         #: Notes the running step left for its journal entry (StepContext.note).
@@ -264,29 +325,213 @@ class PlanRunner:
         plan, steps, index = built
         data = self.table.context(op.id)
         while index < len(plan):
-            if self._cancel_requested(op.id):
+            cancel, suspend = self._requests(op.id)
+            if cancel:
                 return self._fail_temp(op, steps, index, "cancelled (GRACEFUL) before "
                                        f"step {plan[index].name}", cancelled=True)
-            steps[index] = self._mark(steps[index], "RUNNING")
+            if suspend:
+                return self._suspend(op, steps, index)
+            steps[index] = self._mark(steps[index], "RUNNING", attempt=True)
             op = self._journal(op, steps, index)
-            ctx = StepContext(op, data, self)
             try:
-                plan[index].do(ctx)
+                self._attempts(plan[index], op, steps, index, data)
             except LeaseLost:
                 raise
             except Cancelled as exc:
                 steps[index] = self._mark(steps[index], "FAILED", str(exc))
                 return self._fail_temp(op, steps, index, str(exc), cancelled=True)
+            except Suspended:
+                steps[index] = self._mark(steps[index], "SUSPENDED")
+                self.save_context(op.id, data)
+                return self._suspend(op, steps, index, during=True)
             except Exception as exc:  # noqa: BLE001 - any failure is FAILED_TEMP
                 reason = _reason(exc)
                 steps[index] = self._mark(steps[index], "FAILED", reason)
                 self.save_context(op.id, data)
-                return self._fail_temp(op, steps, index, reason)
+                op, again = self._recover(op, plan, steps, index, reason, "forward")
+                if again:
+                    continue
+                return op
             steps[index] = self._mark(steps[index], "DONE")
             self.save_context(op.id, data)
             index += 1
             op = self._journal(op, steps, index)
         return self._transition(op, "complete", steps=steps, current_step=len(plan))
+
+    def _attempts(self, step: Step, op: OpOcc, steps: list[OpStep], index: int,
+                  data: dict[str, Any]) -> None:
+        """Run ``step``; run an idempotent one again after a transient error.
+
+        At most :data:`policy.STEP_RETRIES` retries, with growing pauses;
+        each failed attempt is a line in the step's detail, a journal write
+        and a notification. A cancel or suspend asked for meanwhile stops
+        the retries.
+        """
+        from nfvlib._wait import Backoff
+
+        backoff = Backoff(first=policy.RETRY_FIRST, cap=policy.RETRY_CAP,
+                          factor=policy.RETRY_FACTOR, sleep=self.sleep)
+        retries = 0
+        self._running = (steps, index)
+        try:
+            while True:
+                try:
+                    step.do(StepContext(op, data, self))
+                    return
+                except (LeaseLost, Cancelled, Suspended):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - sorted below
+                    if (not step.idempotent or retries >= policy.STEP_RETRIES
+                            or not policy.is_transient(exc)):
+                        raise
+                    retries += 1
+                    self.notes.append(f"attempt {steps[index].attempts} failed: "
+                                      f"{_reason(exc)}; retrying ({retries} of "
+                                      f"{policy.STEP_RETRIES})")
+                    steps[index] = dataclasses.replace(steps[index],
+                                                       detail="; ".join(self.notes))
+                    self.save_context(op.id, data)
+                    self._journal(op, steps, index, notified=True)
+                    log.warning("occurrence %s: step %s: %s", op.id, step.name,
+                                self.notes[-1])
+                    backoff.pause()
+                    cancel, suspend = self._requests(op.id)
+                    if cancel:
+                        raise Cancelled(f"cancelled ({cancel}) before attempt "
+                                        f"{steps[index].attempts + 1}") from exc
+                    if suspend:
+                        raise Suspended("suspended between two attempts") from exc
+                    steps[index] = dataclasses.replace(
+                        steps[index], attempts=steps[index].attempts + 1)
+                    self._journal(op, steps, index)
+        finally:
+            self._running = None
+
+    def report_progress(self, op_id: str, text: str) -> None:
+        """Record the running step's progress in the journal."""
+        if self._running is None:
+            return
+        steps, index = self._running
+        steps[index] = dataclasses.replace(steps[index], progress=" ".join(text.split()))
+        with self.owned_transaction(op_id) as conn:
+            self.table.set_progress(conn, op_id, tuple(steps), index)
+
+    def _suspend(self, op: OpOcc, steps: list[OpStep], index: int, *,
+                 during: bool = False) -> OpOcc:
+        """Stop for a suspend: FAILED_TEMP, ``is_suspended``, at ``index``."""
+        where = (f"step {index + 1} of {len(steps)} ({steps[index].name})"
+                 if index < len(steps) else "its end")
+        detail = (f"suspended {'during' if during else 'before'} {where}; resume it with "
+                  f"'vnflcm op resume {op.id}', or roll it back from there with "
+                  f"'vnflcm op rollback {op.id}'")
+        return self._transition(op, "fail_temp", steps=steps, current_step=index,
+                                error={"title": SUSPENDED_TITLE, "status": 409,
+                                       "detail": detail},
+                                is_cancel_pending=False, is_suspend_pending=False,
+                                is_suspended=True)
+
+    def _recover(self, op: OpOcc, plan: list[Step], steps: list[OpStep], index: int,
+                 reason: str, phase: str) -> tuple[OpOcc, bool]:
+        """Leave the occurrence FAILED_TEMP, then apply its escalation policy.
+
+        ``phase`` is what failed: ``"forward"`` (a step) or ``"rollback"``
+        (an undo). Returns the occurrence and whether the forward run goes
+        on at ``index`` (a policy retry).
+        """
+        try:
+            pol = policy.parse(op.on_failure)
+        except NfvError:
+            pol = policy.Policy()
+        if pol.empty:
+            return self._fail_temp(op, steps, index, reason), False
+        current = self.table.get(op.id)
+        step = plan[index].name if index < len(plan) else None
+        if current.is_suspend_pending:
+            self._escalation(op.id, "none", step, reason,
+                             "not applied: a suspend was requested")
+            return self._fail_temp(op, steps, index, reason), False
+        skipped: list[tuple[str, str]] = []
+        action, used = None, 0
+        if phase == "forward":
+            used = sum(1 for e in current.escalations
+                       if e.get("procedure") == "retry" and e.get("step") == step)
+            if used < pol.retries:
+                if plan[index].idempotent:
+                    action = "retry"
+                else:
+                    skipped.append(("retry", f"skipped: step {step} is not idempotent"))
+            if action is None and pol.rollback:
+                why = self._no_rollback(current)
+                if why:
+                    skipped.append(("rollback", f"not possible: {why}"))
+                else:
+                    action = "rollback"
+        if action is None and pol.fallback and phase in ("forward", "rollback") and (
+                phase == "rollback" or not pol.rollback or skipped):
+            if getattr(plan, "fallback", None) is None:
+                skipped.append(("fallback", "not available for this operation"))
+            else:
+                action = "fallback"
+        for procedure, outcome in skipped:
+            self._escalation(op.id, procedure, step, reason, outcome)
+        notes = "; ".join(f"{p} {o}" for p, o in skipped)
+        op = self._fail_temp(op, steps, index,
+                             f"{reason}; escalation: {notes}" if notes else reason)
+        if action == "retry":
+            self._escalation(op.id, "retry", step, reason,
+                             f"attempt {used + 1} of {pol.retries}")
+            return self._transition(op, "retry", steps=steps, current_step=index,
+                                    error=None), True
+        if action == "rollback":
+            self._escalation(op.id, "rollback", step, reason, "started")
+            op = self._transition(op, "rollback", steps=steps, current_step=index,
+                                  direction="rollback")
+            return self._rollback(op), False
+        if action == "fallback":
+            return self._fallback(op, plan, steps, index, reason), False
+        return op, False
+
+    def _fallback(self, op: OpOcc, plan: list[Step], steps: list[OpStep], index: int,
+                  reason: str) -> OpOcc:
+        """Run the plan's fallback: ROLLING_BACK, then ROLLED_BACK or FAILED_TEMP."""
+        step = plan[index].name if index < len(plan) else None
+        self._escalation(op.id, "fallback", step, reason, "started")
+        op = self._transition(op, "fallback", steps=steps, current_step=index,
+                              direction="rollback")
+        data = self.table.context(op.id)
+        try:
+            summary = plan.fallback(StepContext(op, data, self))  # type: ignore[attr-defined]
+        except LeaseLost:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            why = _reason(exc)
+            self.save_context(op.id, data)
+            self._escalation(op.id, "fallback", step, reason, f"failed: {why}")
+            return self._fail_temp(op, steps, index, f"{reason}; fallback failed: {why}")
+        self.save_context(op.id, data)
+        self._escalation(op.id, "fallback", step, reason,
+                         f"done: {summary}" if summary else "done")
+        detail = (f"{reason}; fell back to the restoration point"
+                  f"{f' ({summary})' if summary else ''}: changes made after it are lost")
+        return self._transition(op, "rolled_back", steps=steps, current_step=0,
+                                error={"title": "Operation rolled back by fallback",
+                                       "status": 500, "detail": detail})
+
+    def _no_rollback(self, op: OpOcc) -> str | None:
+        if self._why_no_rollback is not None:
+            return self._why_no_rollback(op)
+        from nfvlib.lcm import plans
+
+        return plans.no_rollback_reason(op)
+
+    def _escalation(self, op_id: str, procedure: str, step: str | None, reason: str,
+                    outcome: str) -> None:
+        """Append one entry to the occurrence's escalation log."""
+        entry = {"at": iso(self.clock()), "procedure": procedure, "step": step,
+                 "reason": reason, "outcome": outcome}
+        with self.owned_transaction(op_id) as conn:
+            self.table.add_escalation(conn, op_id, entry)
+        log.info("occurrence %s: %s %s (%s)", op_id, procedure, outcome, reason)
 
     def _rollback_after(self, op: OpOcc) -> OpOcc:
         """Roll back at once when the step that failed asks for it."""
@@ -330,7 +575,8 @@ class PlanRunner:
         index = len(plan) - 1
         while index >= 0:
             status = steps[index].status
-            if status in ("DONE", "FAILED", "RUNNING") and plan[index].undo is not None:
+            if (status in ("DONE", "FAILED", "RUNNING", "SUSPENDED")
+                    and plan[index].undo is not None):
                 mode = self._cancel_requested(op.id)
                 if mode:
                     return self._fail_temp(
@@ -351,7 +597,7 @@ class PlanRunner:
                     reason = f"rollback of step {plan[index].name} failed: {_reason(exc)}"
                     steps[index] = self._mark(steps[index], "FAILED", reason)
                     self.save_context(op.id, data)
-                    return self._fail_temp(op, steps, index, reason)
+                    return self._recover(op, plan, steps, index, reason, "rollback")[0]
                 steps[index] = self._mark(steps[index], "UNDONE")
                 self.save_context(op.id, data)
             elif status == "PENDING":
@@ -361,21 +607,30 @@ class PlanRunner:
         return self._transition(op, "rolled_back", steps=steps, current_step=0)
 
     # -- journal and transitions -----------------------------------------------------
-    def _mark(self, step: OpStep, status: str, error: str | None = None) -> OpStep:
+    def _mark(self, step: OpStep, status: str, error: str | None = None, *,
+              attempt: bool = False) -> OpStep:
         now = iso(self.clock())
         if status == "RUNNING":
             self.notes.clear()
             return dataclasses.replace(step, status=status, started_at=now,
-                                       ended_at=None, error=None)
+                                       ended_at=None, error=None,
+                                       attempts=step.attempts + (1 if attempt else 0))
         detail = "; ".join(self.notes) or step.detail
         self.notes.clear()
         return dataclasses.replace(step, status=status, ended_at=now, error=error,
                                    detail=detail)
 
-    def _journal(self, op: OpOcc, steps: list[OpStep], index: int) -> OpOcc:
+    def _journal(self, op: OpOcc, steps: list[OpStep], index: int, *,
+                 notified: bool = False) -> OpOcc:
+        """Record the journal; ``notified``: also notify the occurrence as it is."""
         updated = dataclasses.replace(op, steps=tuple(steps), current_step=index)
+        sent = 0
         with self.owned_transaction(op.id) as conn:
             self.table.set_progress(conn, op.id, updated.steps, index)
+            if notified:
+                sent = notify.record(conn, self.table.get(op.id))
+        if sent:
+            notify.kick(self.store)
         return updated
 
     def _fail_temp(self, op: OpOcc, steps: list[OpStep], index: int, reason: str,
@@ -416,6 +671,9 @@ class PlanRunner:
                     OpState.ROLLING_BACK, OpState.ROLLED_BACK) else None)
             if target in _FINAL:
                 changes["is_cancel_pending"] = False  # a final occurrence has none
+            if target in _FINAL or target is OpState.FAILED_TEMP:
+                changes.setdefault("is_suspend_pending", False)
+            changes.setdefault("is_suspended", False)
             updated = dataclasses.replace(current, state=target,
                                           state_entered_time=iso(self.clock()), **changes)
             self.table.update(conn, updated)
@@ -500,12 +758,17 @@ class PlanRunner:
 
     def _cancel_requested(self, op_id: str) -> str | None:
         """The mode of a pending cancel, or None (LeaseLost if no longer ours)."""
+        return self._requests(op_id)[0]
+
+    def _requests(self, op_id: str) -> tuple[str | None, bool]:
+        """``(cancel mode or None, suspend requested)`` (LeaseLost if no longer ours)."""
         self._ensure_lease()
         op = self.table.get(op_id)
         if op is None or (op.worker_pid, op.lease_token) != (self.pid, self.token):
             self._lost.set()
             raise LeaseLost(f"occurrence {op_id} is no longer run by this worker")
-        return (op.cancel_mode or "GRACEFUL") if op.is_cancel_pending else None
+        return ((op.cancel_mode or "GRACEFUL") if op.is_cancel_pending else None,
+                op.is_suspend_pending)
 
 
 class _Owned:
@@ -613,7 +876,7 @@ def _reaped(current: OpOcc, now: float) -> OpOcc:
     return dataclasses.replace(
         current, state=target, state_entered_time=iso(now), error=_problem(detail),
         worker_pid=None, lease_expires_at=None, lease_token=None, lease_boot_id=None,
-        is_cancel_pending=False)
+        is_cancel_pending=False, is_suspend_pending=False)
 
 
 def _alive(pid: int) -> bool:

@@ -72,8 +72,14 @@ class LocalLcm:
             notify.use_vault(store, vims.vault)
 
     # -- operations ---------------------------------------------------------------
-    def instantiate(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
-        """Instantiate a NOT_INSTANTIATED VNF (InstantiateVnfRequest as Tacker's)."""
+    def instantiate(self, vnf_id: str, request: Mapping[str, Any], *,
+                    on_failure: str | None = None) -> OpOcc:
+        """Instantiate a NOT_INSTANTIATED VNF (InstantiateVnfRequest as Tacker's).
+
+        ``on_failure`` (every operation request has it) is the escalation
+        policy, e.g. ``"retry:2,rollback,fallback"`` (:mod:`nfvlib.lcm.policy`);
+        None takes ``NFV_ON_FAILURE``, else none.
+        """
         from nfvlib.lcm import heat_params, plans
         from nfvlib.lcm.requests import validate
 
@@ -82,12 +88,13 @@ class LocalLcm:
         package = self._package_of(vnf)
         heat_params.build_instantiate_nfv(package, request["flavourId"], dict(request))
         plans.resolve_vim(self._vims, dict(request))
-        return self._start(vnf.id, Operation.INSTANTIATE, self._seal(dict(request)))
+        return self._start(vnf.id, Operation.INSTANTIATE, self._seal(dict(request)),
+                           on_failure=on_failure)
 
     def scale(self, vnf_id: str, scale_type: str, aspect_id: str,
               number_of_steps: int = 1,
               additional_params: Mapping[str, Any] | None = None, *,
-              restoration_point: bool = False) -> OpOcc:
+              restoration_point: bool = False, on_failure: str | None = None) -> OpOcc:
         """Scale an aspect out or in by ``number_of_steps``.
 
         ``restoration_point`` takes one first, which a fallback can restore.
@@ -115,12 +122,12 @@ class LocalLcm:
                    "additionalParams": self._seal(dict(additional_params or {}))}
         if restoration_point:
             request["restorationPoint"] = True
-        return self._start(vnf.id, Operation.SCALE, request)
+        return self._start(vnf.id, Operation.SCALE, request, on_failure=on_failure)
 
     def heal(self, vnf_id: str, vnfc_instance_ids: list[str] | None = None,
              cause: str | None = None,
              additional_params: Mapping[str, Any] | None = None, *,
-             restoration_point: bool = False) -> OpOcc:
+             restoration_point: bool = False, on_failure: str | None = None) -> OpOcc:
         """Recreate the given VNFCs (all of them when none are named).
 
         ``restoration_point`` takes one first, which a fallback can restore.
@@ -146,9 +153,10 @@ class LocalLcm:
             request["cause"] = cause
         if restoration_point:
             request["restorationPoint"] = True
-        return self._start(vnf.id, Operation.HEAL, request)
+        return self._start(vnf.id, Operation.HEAL, request, on_failure=on_failure)
 
-    def change_vnfpkg(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
+    def change_vnfpkg(self, vnf_id: str, request: Mapping[str, Any], *,
+                      on_failure: str | None = None) -> OpOcc:
         """Move an instance to another package of the VNF (ChangeCurrentVnfPkgRequest).
 
         Prepare, deploy, test and commit, with a restoration point taken
@@ -163,7 +171,8 @@ class LocalLcm:
         _must_run(vnf, "change the package of")
         new = self._packages.load(self._packages.package_for_vnfd(request["vnfdId"]))
         change_pkg.check_packages(self._package_of(vnf), new, vnf, request)
-        return self._start(vnf.id, Operation.CHANGE_VNFPKG, self._seal(request))
+        return self._start(vnf.id, Operation.CHANGE_VNFPKG, self._seal(request),
+                           on_failure=on_failure)
 
     def fallback(self, vnf_id: str, to: str | None = None) -> OpOcc:
         """Restore a restoration point (the newest unless ``to``), forcefully.
@@ -190,7 +199,8 @@ class LocalLcm:
         return self._start(vnf.id, Operation.FALLBACK, {"restorationPointId": point.id})
 
     def terminate(self, vnf_id: str, termination_type: str = "GRACEFUL",
-                  graceful_termination_timeout: int | None = None) -> OpOcc:
+                  graceful_termination_timeout: int | None = None, *,
+                  on_failure: str | None = None) -> OpOcc:
         """Delete the VNF's stack and return it to NOT_INSTANTIATED."""
         from nfvlib.lcm.requests import validate
 
@@ -206,7 +216,7 @@ class LocalLcm:
         request: dict[str, Any] = {"terminationType": termination_type}
         if graceful_termination_timeout is not None:
             request["gracefulTerminationTimeout"] = graceful_termination_timeout
-        return self._start(vnf.id, Operation.TERMINATE, request)
+        return self._start(vnf.id, Operation.TERMINATE, request, on_failure=on_failure)
 
     def operate(self, vnf_id: str, change_state_to: str, *,
                 stop_type: str | None = None, graceful_stop_timeout: int | None = None,
@@ -336,6 +346,41 @@ class LocalLcm:
             self._deliver()
         return _shown(self._table.get(op.id))
 
+    def suspend(self, op_id: str) -> OpOcc:
+        """Ask a STARTING or PROCESSING occurrence to stop at its next step boundary.
+
+        A step that can stop part-way (a tester) stops earlier. The occurrence
+        then is FAILED_TEMP with ``is_suspended`` and the error title
+        "Operation suspended", at the step it stopped before: :meth:`resume`
+        goes on from there, :meth:`rollback` undoes what was done.
+        """
+        op = self.get_op_occ(op_id)
+        with self._store.transaction() as conn:
+            current = self._table.get(op.id)
+            if current.is_suspended:
+                raise Conflict(f"operation occurrence {op.id} is already suspended",
+                               hint=f"resume it with 'vnflcm op resume {op.id}'")
+            if current.state is OpState.ROLLING_BACK:
+                raise Conflict(f"cannot suspend operation occurrence {op.id}: it is "
+                               "ROLLING_BACK, and a rollback runs to its end",
+                               hint=f"cancel it with 'vnflcm op cancel {op.id}'")
+            states.check("suspend", current.state, op.id)
+            conn.execute("UPDATE op_occs SET is_suspend_pending = 1 WHERE id = ?",
+                         (op.id,))
+        return _shown(self._table.get(op.id))
+
+    def resume(self, op_id: str) -> OpOcc:
+        """Go on with a suspended occurrence from the step where it stopped."""
+        op = self.get_op_occ(op_id)
+        if not op.is_suspended:
+            states.check("resume", op.state, op.id)
+            raise Conflict(f"operation occurrence {op.id} is FAILED_TEMP but was not "
+                           "suspended",
+                           hint=f"retry it with 'vnflcm op retry {op.id}'")
+        first = next((i for i, s in enumerate(op.steps) if s.status != "DONE"),
+                     len(op.steps))
+        return self._resume(op, "resume", direction="forward", current_step=first)
+
     # -- queries ----------------------------------------------------------------
     def get_op_occ(self, op_id: str) -> OpOcc:
         """The occurrence with this id (secret request values shown as ``***``)."""
@@ -401,9 +446,11 @@ class LocalLcm:
     def _package_of(self, vnf):
         return self._packages.load(self._packages.get_package(vnf.package_id))
 
-    def _start(self, vnf_id: str, operation: Operation, request: dict[str, Any]) -> OpOcc:
-        from nfvlib.lcm import plans
+    def _start(self, vnf_id: str, operation: Operation, request: dict[str, Any], *,
+               on_failure: str | None = None) -> OpOcc:
+        from nfvlib.lcm import plans, policy
 
+        on_failure = policy.normalized(on_failure)
         engine.reap_expired(self._store, clock=self._clock, lease_clock=self._lease_clock)
         now = self._clock()
         vnf = self._vnfs.get_vnf(vnf_id)
@@ -413,7 +460,7 @@ class LocalLcm:
                    state_entered_time=engine.iso(now), request=request,
                    steps=tuple(OpStep(n) for n in names),
                    lease_expires_at=self._lease_clock.now() + engine.START_GRACE_SECONDS,
-                   lease_boot_id=self._lease_clock.boot_id)
+                   lease_boot_id=self._lease_clock.boot_id, on_failure=on_failure)
         with self._store.transaction() as conn:
             self._vnfs.get_vnf(vnf_id)  # not deleted meanwhile: no foreign key checks it
             self._table.insert(conn, op)
@@ -435,6 +482,7 @@ class LocalLcm:
             updated = dataclasses.replace(
                 current, state=target, state_entered_time=engine.iso(self._clock()),
                 is_cancel_pending=False, cancel_mode=None, worker_pid=None,
+                is_suspend_pending=False, is_suspended=False,
                 lease_token=None, lease_boot_id=self._lease_clock.boot_id,
                 lease_expires_at=self._lease_clock.now() + engine.START_GRACE_SECONDS,
                 error=current.error if request == "rollback" else None, **changes)

@@ -61,6 +61,15 @@ def stall_limit() -> float:
 
     return env_timeout(os.environ, "NFV_HEAT_STALL_SECONDS", STACK_STALL)
 
+#: Steps that have the same effect when run again, so a transient error
+#: retries them (Step.idempotent): they read Heat, compute, or send Heat an
+#: absolute request that first looks for what an earlier attempt did (the
+#: create finds the stack it tagged). Lifecycle scripts are not: a package's
+#: script may do anything.
+IDEMPOTENT_STEPS = frozenset({
+    "validate request", "create stack", "update stack", "delete stack",
+    "wait for stack", "mark members unhealthy", "graceful wait", "record instance"})
+
 _NO_ROLLBACK = {
     Operation.TERMINATE: "the stack is deleted and cannot be brought back",
     Operation.HEAL: "replaced VNFCs cannot be brought back",
@@ -96,7 +105,8 @@ def build(op: OpOcc, services: Any) -> list[Step]:
     spec = _with_rollback_scripts(op.operation, flavour.lifecycle if flavour else {},
                                   _spec(op.operation, package, flavour_id, op.request))
     for name, do, undo in spec:
-        steps.append(Step(name, _bind(do, env), _bind(undo, env) if undo else None))
+        steps.append(Step(name, _bind(do, env), _bind(undo, env) if undo else None,
+                          idempotent=name in IDEMPOTENT_STEPS))
     if op.operation in (Operation.CHANGE_VNFPKG, Operation.FALLBACK):
         from nfvlib.lcm import change_pkg
 

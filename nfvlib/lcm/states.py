@@ -10,7 +10,11 @@
        │                      └──> FAILED              (fail)
        └──> ROLLED_BACK  (cancel before processing)
 
-Cancel moves PROCESSING or ROLLING_BACK to FAILED_TEMP.
+Cancel moves PROCESSING or ROLLING_BACK to FAILED_TEMP. A suspended
+occurrence is FAILED_TEMP with ``is_suspended`` (SOL003 has no SUSPENDED
+state): resume is a retry, and it can be rolled back from where it stopped.
+An escalation to fallback (:mod:`nfvlib.lcm.policy`) moves FAILED_TEMP to
+ROLLING_BACK like a rollback, and ends ROLLED_BACK or FAILED_TEMP.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ REQUESTS: dict[str, tuple[frozenset[OpState], OpState | None]] = {
     "complete": (frozenset({S.PROCESSING}), S.COMPLETED),
     "fail_temp": (frozenset({S.PROCESSING, S.ROLLING_BACK}), S.FAILED_TEMP),
     "retry": (frozenset({S.FAILED_TEMP}), S.PROCESSING),
+    "resume": (frozenset({S.FAILED_TEMP}), S.PROCESSING),
+    "fallback": (frozenset({S.FAILED_TEMP}), S.ROLLING_BACK),
+    # suspend leaves the state alone: the run stops FAILED_TEMP at a boundary
+    "suspend": (frozenset({S.STARTING, S.PROCESSING}), None),
     "rollback": (frozenset({S.FAILED_TEMP}), S.ROLLING_BACK),
     "rolled_back": (frozenset({S.ROLLING_BACK, S.STARTING}), S.ROLLED_BACK),
     "fail": (frozenset({S.FAILED_TEMP}), S.FAILED),

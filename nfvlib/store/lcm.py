@@ -134,7 +134,7 @@ class VnfTable(_Table):
 class OpOccTable(_Table):
     table = "op_occs"
     model = OpOcc
-    json_fields = ("request", "error", "resource_changes", "steps")
+    json_fields = ("request", "error", "resource_changes", "steps", "escalations")
     skip = ("vnf_instance_deleted",)
 
     def query(self) -> str:
@@ -154,6 +154,9 @@ class OpOccTable(_Table):
         values["steps"] = tuple(OpStep(**s) for s in values["steps"] or ())
         values["is_automatic_invocation"] = bool(values["is_automatic_invocation"])
         values["is_cancel_pending"] = bool(values["is_cancel_pending"])
+        values["escalations"] = tuple(values["escalations"] or ())
+        values["is_suspend_pending"] = bool(values["is_suspend_pending"])
+        values["is_suspended"] = bool(values["is_suspended"])
         return OpOcc(**values)
 
     def conflict(self, obj, exc):
@@ -184,6 +187,16 @@ class OpOccTable(_Table):
         """Record the journal alone (other columns may change meanwhile)."""
         conn.execute("UPDATE op_occs SET steps = ?, current_step = ? WHERE id = ?",
                      (json.dumps(_plain(steps)), current_step, op_id))
+
+    def add_escalation(self, conn: sqlite3.Connection, op_id: str,
+                       entry: Mapping[str, Any]) -> None:
+        """Append one entry to the occurrence's escalation log (in ``conn``'s transaction)."""
+        row = conn.execute("SELECT escalations FROM op_occs WHERE id = ?",
+                           (op_id,)).fetchone()
+        log = json.loads(row[0]) if row and row[0] else []
+        log.append(_plain(dict(entry)))
+        conn.execute("UPDATE op_occs SET escalations = ? WHERE id = ?",
+                     (json.dumps(log), op_id))
 
     def set_state_if(self, conn: sqlite3.Connection, op_id: str, expected: OpState,
                      target: OpState, **changes: Any) -> bool:

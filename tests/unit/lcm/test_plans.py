@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import nfvlib
-from nfvlib.lcm import engine, plans
+from nfvlib.lcm import engine, plans, policy
 from nfvlib.lcm.catalog import LocalVnfs
 from nfvlib.lcm.local import LocalLcm
 from nfvlib.lcm.services import Services
@@ -371,6 +371,7 @@ def with_cancel_at(world, step_name: str, lcm_cancel):
 
 
 def test_a_stalled_create_fails_the_wait_and_retry_redrives_it(world, monkeypatch):
+    monkeypatch.setattr(policy, "STEP_RETRIES", 0)  # automatic retries: test_policy.py
     monkeypatch.setenv("NFV_HEAT_STALL_SECONDS", "0.3")
     monkeypatch.setattr(plans, "STACK_TIMEOUT", 30)
     world.heat.polls = None  # the engine working on the create died
@@ -400,6 +401,7 @@ def test_a_stalled_create_fails_the_wait_and_retry_redrives_it(world, monkeypatc
 
 
 def test_a_stalled_delete_is_sent_again_on_retry(world, monkeypatch):
+    monkeypatch.setattr(policy, "STEP_RETRIES", 0)  # automatic retries: test_policy.py
     vnf = world.instantiated()
     monkeypatch.setenv("NFV_HEAT_STALL_SECONDS", "0.3")
     monkeypatch.setattr(plans, "STACK_TIMEOUT", 30)
