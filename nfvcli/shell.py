@@ -55,6 +55,8 @@ COMMANDS = {
     "vnflcm op retry": "nfvcli.vnflcm_op:RetryVnfLcmOp",
     "vnflcm op fail": "nfvcli.vnflcm_op:FailVnfLcmOp",
     "vnflcm op cancel": "nfvcli.vnflcm_op:CancelVnfLcmOp",
+    "vnflcm op suspend": "nfvcli.vnflcm_op:SuspendVnfLcmOp",
+    "vnflcm op resume": "nfvcli.vnflcm_op:ResumeVnfLcmOp",
     "vnflcm subsc create": "nfvcli.subscription:CreateLccnSubscription",
     "vnflcm subsc list": "nfvcli.subscription:ListLccnSubscription",
     "vnflcm subsc show": "nfvcli.subscription:ShowLccnSubscription",

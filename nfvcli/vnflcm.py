@@ -15,6 +15,12 @@ code    final state
 22      ROLLED_BACK
 11      ``--timeout`` ran out before the occurrence ended
 ======  =================================================================
+
+``-f json`` makes stdout JSON lines for scripts: an ``accepted`` event, then
+with ``--wait`` one ``progress`` event per change of state or step, then a
+``result`` event holding the whole occurrence (:func:`op_record`). Local
+mode adds ``--on-failure <policy>`` to instantiate, scale, heal, terminate
+and change-vnfpkg: the escalation policy (:mod:`nfvlib.lcm.policy`).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Any
 from cliff import columns, command, lister, show
 
 from nfvcli import errors
-from nfvcli.common import DictColumn, NfvCommandMixin, delete_each
+from nfvcli.common import DictColumn, NfvCommandMixin, delete_each, nfv_mode
 from nfvcli.errors import EXIT_FAILED, EXIT_FAILED_TEMP, EXIT_ROLLED_BACK
 from nfvcli.requests_file import load_additional_params, load_request_file
 
@@ -91,6 +97,34 @@ def add_wait_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", metavar="<seconds>", type=seconds,
                         help="Give up waiting after this many seconds (the operation "
                              "goes on); needs --wait")
+    parser.add_argument("-f", "--format", dest="output_format", default="text",
+                        choices=("text", "json"),
+                        help="json: JSON lines on stdout (accepted, then with --wait "
+                             "one progress event per state or step change, then the "
+                             "result); text (default): tackerclient's messages")
+
+
+def add_on_failure_option(parser: argparse.ArgumentParser) -> None:
+    """``--on-failure``: the request's escalation policy (local mode)."""
+    parser.add_argument("--on-failure", metavar="<policy>",
+                        help="What to do when the operation fails (local mode): "
+                             "retry:N (run the failed step again, idempotent steps "
+                             "only), rollback, fallback (to the restoration point), "
+                             "in this order, e.g. 'retry:2,rollback,fallback'; 'none' "
+                             "stops FAILED_TEMP. Default: $NFV_ON_FAILURE, else none")
+
+
+def on_failure_kwargs(cmd: Any, parsed_args: Any) -> dict[str, Any]:
+    """``{"on_failure": ...}`` when given; Unsupported in remote mode."""
+    if getattr(parsed_args, "on_failure", None) is None:
+        return {}
+    if nfv_mode(cmd.app) == "remote":
+        from nfvlib.exceptions import Unsupported
+
+        raise Unsupported("--on-failure is a local-mode feature: a Tacker server "
+                          "applies no escalation policy",
+                          hint="drop --on-failure, or use --os-nfv-mode local")
+    return {"on_failure": parsed_args.on_failure}
 
 
 # -- following an operation occurrence ---------------------------------------
@@ -120,6 +154,60 @@ class Progress:
         if self._live and self._last is not None:
             self._stream.write("\n")
             self._stream.flush()
+
+
+class JsonLines:
+    """Progress callback writing one JSON object per change to ``stream``.
+
+    Events: ``{"event": "progress", "id", "operation", "state", "direction",
+    "step", "steps", "stepName", "stepStatus", "attempts", "isCancelPending",
+    "isSuspended"}`` (``step`` counts from 1; None when the plan has no steps).
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def __call__(self, op: Any) -> None:
+        event: dict[str, Any] = {"event": "progress", "id": op.id,
+                                 "operation": _state(op, "operation"),
+                                 "state": _state(op), "direction": op.direction,
+                                 "step": None, "steps": len(op.steps), "stepName": None,
+                                 "stepStatus": None, "attempts": None,
+                                 "isCancelPending": op.is_cancel_pending,
+                                 "isSuspended": getattr(op, "is_suspended", False)}
+        if op.steps:
+            index = min(op.current_step, len(op.steps) - 1)
+            step = op.steps[index]
+            event.update(step=index + 1, stepName=step.name, stepStatus=step.status,
+                         attempts=getattr(step, "attempts", None))
+        self.write(event)
+
+    def write(self, event: dict[str, Any]) -> None:
+        """One event as one line, flushed (a script reads it at once)."""
+        import json
+
+        self._stream.write(json.dumps(event) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Nothing to end (the live line of :class:`Progress` has no JSON twin)."""
+
+
+def op_record(op: Any) -> dict[str, Any]:
+    """An occurrence as a JSON-ready mapping (SOL003 names, nfvkit's fields after)."""
+    return {"id": op.id, "operationState": _state(op), "operation": _state(op, "operation"),
+            "vnfInstanceId": op.vnf_instance_id, "startTime": op.start_time,
+            "stateEnteredTime": op.state_entered_time,
+            "isAutomaticInvocation": op.is_automatic_invocation,
+            "isCancelPending": op.is_cancel_pending, "cancelMode": op.cancel_mode,
+            "operationParams": op.request, "error": op.error,
+            "resourceChanges": op.resource_changes,
+            "currentStep": op.step_summary or None, "direction": op.direction,
+            "steps": [dataclasses.asdict(s) for s in op.steps],
+            "onFailure": getattr(op, "on_failure", None),
+            "escalations": [dict(e) for e in getattr(op, "escalations", ())],
+            "isSuspendPending": getattr(op, "is_suspend_pending", False),
+            "isSuspended": getattr(op, "is_suspended", False)}
 
 
 def exit_code_for(op: Any, *, rollback: bool = False) -> int:
@@ -177,18 +265,29 @@ class OperationCommand(NfvCommandMixin, command.Command):
     def finished(self, parsed_args: Any, op: Any) -> None:
         """Act on the awaited occurrence's final state (nothing by default)."""
 
+    #: Set by take_action: stdout carries JSON lines only.
+    json_lines = False
+
     def take_action(self, parsed_args):
         waiting = self.waits(parsed_args)
         if parsed_args.timeout is not None and not waiting:
             from nfvlib.exceptions import InvalidInput
 
             raise InvalidInput("--timeout needs --wait")
+        self.json_lines = parsed_args.output_format == "json"
         op = self.request(parsed_args)
-        self.announce(parsed_args, op)
+        if self.json_lines:
+            JsonLines(self.app.stdout).write({"event": "accepted", **op_record(op)})
+        else:
+            self.announce(parsed_args, op)
         if waiting:
             op = self.follow(op, parsed_args.timeout)
             self.exit_code = exit_code_for(op, rollback=self.rollback_request)
             self.finished(parsed_args, op)
+
+    def say(self, text: str) -> None:
+        """A message line: stdout, or stderr when stdout carries JSON lines."""
+        (self.app.stderr if self.json_lines else self.app.stdout).write(f"{text}\n")
 
     def announce(self, parsed_args: Any, op: Any) -> None:
         """Print the accepted message and the occurrence id."""
@@ -197,13 +296,20 @@ class OperationCommand(NfvCommandMixin, command.Command):
 
     def follow(self, op: Any, timeout: float | None) -> Any:
         """Wait for ``op`` to end; print its outcome; return the final occurrence."""
-        progress = Progress(self.app.stderr)
+        progress: Any = (JsonLines(self.app.stdout) if self.json_lines
+                         else Progress(self.app.stderr))
         try:
             final = self.nfv.lcm.wait(op.id, timeout=timeout, progress=progress)
         finally:
             progress.close()
-        self.app.stdout.write(f"{outcome(final)}\n")
-        if _state(final) == "FAILED_TEMP":
+        if self.json_lines:
+            progress.write({"event": "result", **op_record(final)})
+        else:
+            self.app.stdout.write(f"{outcome(final)}\n")
+        if getattr(final, "is_suspended", False):
+            self.app.stderr.write(f"Suspended: 'vnflcm op resume {final.id}' goes on, "
+                                  f"'vnflcm op rollback {final.id}' undoes it\n")
+        elif _state(final) == "FAILED_TEMP":
             self.app.stderr.write(f"Fix the cause, then 'vnflcm op retry {final.id}' or "
                                   f"'vnflcm op rollback {final.id}'\n")
         return final
@@ -315,10 +421,12 @@ class InstantiateVnfLcm(OperationCommand):
                             help="VNF instance ID to instantiate")
         parser.add_argument("instantiation_request_file", metavar="<param-file>",
                             help="Specify instantiate request parameters in a json file.")
+        add_on_failure_option(parser)
 
     def request(self, parsed_args):
         body = load_request_file(parsed_args.instantiation_request_file)
-        return self.nfv.lcm.instantiate(parsed_args.vnf_instance, body)
+        return self.nfv.lcm.instantiate(parsed_args.vnf_instance, body,
+                                        **on_failure_kwargs(self, parsed_args))
 
     def accepted(self, parsed_args):
         return (f"Instantiate request for VNF Instance {parsed_args.vnf_instance} has "
@@ -346,10 +454,12 @@ class ScaleVnfLcm(OperationCommand):
         required.add_argument("--aspect-id", metavar="<aspect-id>", required=True,
                               help="Identifier of the scaling aspect.")
         add_restoration_point_option(parser, "scaling")
+        add_on_failure_option(parser)
 
     def request(self, parsed_args):
         params = load_additional_params(parsed_args.additional_param_file)
         extra = ({"restoration_point": True} if parsed_args.restoration_point else {})
+        extra.update(on_failure_kwargs(self, parsed_args))
         return self.nfv.lcm.scale(parsed_args.vnf_instance, parsed_args.type,
                                   parsed_args.aspect_id,
                                   number_of_steps=parsed_args.number_of_steps,
@@ -377,10 +487,12 @@ class HealVnfLcm(OperationCommand):
                                  'the healing process (a json file: {"additionalParams": '
                                  "{...}}).")
         add_restoration_point_option(parser, "healing")
+        add_on_failure_option(parser)
 
     def request(self, parsed_args):
         params = load_additional_params(parsed_args.additional_param_file)
         extra = ({"restoration_point": True} if parsed_args.restoration_point else {})
+        extra.update(on_failure_kwargs(self, parsed_args))
         return self.nfv.lcm.heal(parsed_args.vnf_instance,
                                  vnfc_instance_ids=parsed_args.vnfc_instance,
                                  cause=parsed_args.cause, additional_params=params,
@@ -409,6 +521,7 @@ class TerminateVnfLcm(OperationCommand):
         parser.add_argument("--D", action="store_true", default=False,
                             help="Delete VNF Instance subsequently after it's termination "
                                  "(waits for the termination to complete)")
+        add_on_failure_option(parser)
 
     def request(self, parsed_args):
         if (parsed_args.graceful_termination_timeout is not None
@@ -419,7 +532,8 @@ class TerminateVnfLcm(OperationCommand):
                                "'FORCEFUL' termination")
         return self.nfv.lcm.terminate(
             parsed_args.vnf_instance, termination_type=parsed_args.termination_type,
-            graceful_termination_timeout=parsed_args.graceful_termination_timeout)
+            graceful_termination_timeout=parsed_args.graceful_termination_timeout,
+            **on_failure_kwargs(self, parsed_args))
 
     def accepted(self, parsed_args):
         return (f"Terminate request for VNF Instance '{parsed_args.vnf_instance}' has been "
@@ -442,8 +556,7 @@ class TerminateVnfLcm(OperationCommand):
                                   f"deleted: termination ended {_state(op)}\n")
             return
         self.nfv.vnfs.delete_vnf(parsed_args.vnf_instance)
-        self.app.stdout.write(f"VNF Instance '{parsed_args.vnf_instance}' deleted "
-                              "successfully\n")
+        self.say(f"VNF Instance '{parsed_args.vnf_instance}' deleted successfully")
 
 
 class OperateVnfLcm(OperationCommand):
@@ -534,10 +647,12 @@ class ChangeVnfPkgVnfLcm(OperationCommand):
         parser.add_argument("request_file", metavar="<param-file>",
                             help="Specify change-vnfpkg request parameters in a json "
                                  "file.")
+        add_on_failure_option(parser)
 
     def request(self, parsed_args):
         body = load_request_file(parsed_args.request_file)
-        return self.nfv.lcm.change_vnfpkg(parsed_args.vnf_instance, body)
+        return self.nfv.lcm.change_vnfpkg(parsed_args.vnf_instance, body,
+                                          **on_failure_kwargs(self, parsed_args))
 
     def accepted(self, parsed_args):
         return (f"Change Current VNF Package for VNF Instance "
@@ -565,9 +680,8 @@ class FallbackVnfLcm(OperationCommand):
     def finished(self, parsed_args, op):
         point = (op.resource_changes or {}).get("restorationPoint")
         if point:
-            self.app.stdout.write(f"Restored restoration point {point.get('id')} of "
-                                  f"{point.get('createdAt')}: changes made after it are "
-                                  "lost.\n")
+            self.say(f"Restored restoration point {point.get('id')} of "
+                     f"{point.get('createdAt')}: changes made after it are lost.")
 
 
 class DeleteVnfLcm(NfvCommandMixin, command.Command):

@@ -1,8 +1,11 @@
-"""`vnflcm op` commands: list, show, rollback, retry, fail, cancel.
+"""`vnflcm op` commands: list, show, rollback, retry, fail, cancel, suspend, resume.
 
 Names, positional arguments, options, columns and messages follow
 python-tackerclient; ``--wait``/``--timeout`` and their exit codes are
-described in :mod:`nfvcli.vnflcm`.
+described in :mod:`nfvcli.vnflcm`. ``show`` adds nfvkit's columns: the
+current step, every step of the plan with its status, attempts, timings,
+detail and progress, the escalation policy and what it did, and whether the
+occurrence is suspended. ``suspend`` and ``resume`` are local-mode only.
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cliff import lister, show
+from cliff import columns, lister, show
 
-from nfvcli.common import DictColumn, NfvCommandMixin
+from nfvcli.common import DictColumn, NfvCommandMixin, nfv_mode
 from nfvcli.vnflcm import OperationCommand
 
 _LIST_COLUMNS = (("id", "ID"), ("state", "Operation State"),
@@ -26,7 +29,10 @@ _DICT_COLUMNS = (("error", "Error"), ("request", "Operation Parameters"),
                  ("resource_changes", "Resource Changes"))
 #: nfvkit's own columns, shown after python-tackerclient's
 _EXTRA_COLUMNS = (("step_summary", "Current Step"),
-                  ("vnf_instance_deleted", "VNF Instance Deleted"))
+                  ("vnf_instance_deleted", "VNF Instance Deleted"),
+                  ("on_failure", "On Failure"),
+                  ("is_suspend_pending", "Is Suspend Pending"),
+                  ("is_suspended", "Is Suspended"))
 _OP_ID_HELP = "VNF lifecycle management operation occurrence ID."
 
 #: One SOL013 attribute-based filter term: (op,attribute,value)
@@ -62,8 +68,50 @@ def parse_filter(text: str | None) -> dict[str, str] | None:
 
 
 def _value(op: Any, field: str) -> Any:
-    value = getattr(op, field)
+    value = getattr(op, field, None)
     return getattr(value, "value", value)
+
+
+def _clock(stamp: str | None) -> str:
+    """The time of day of an ISO timestamp (the date is the occurrence's)."""
+    if not stamp:
+        return "-"
+    return stamp.split("T", 1)[-1].split("+", 1)[0].rstrip("Z")
+
+
+class StepsColumn(columns.FormattableColumn):
+    """The plan, one line per step in tables; a list of mappings in json/yaml."""
+
+    def human_readable(self) -> str:
+        lines = []
+        for number, step in enumerate(self._value or (), 1):
+            line = (f"{number}. {step.name}: {step.status}, attempts "
+                    f"{getattr(step, 'attempts', 0)}, {_clock(step.started_at)}"
+                    f"..{_clock(step.ended_at)}")
+            for label, text in (("progress", getattr(step, "progress", None)),
+                                ("detail", step.detail), ("error", step.error)):
+                if text:
+                    line += f"; {label}: {text}"
+            lines.append(line)
+        return "\n".join(lines)
+
+    def machine_readable(self) -> Any:
+        import dataclasses
+
+        return [dataclasses.asdict(s) for s in self._value or ()]
+
+
+class EscalationsColumn(columns.FormattableColumn):
+    """What the escalation policy did, one line per entry in tables."""
+
+    def human_readable(self) -> str:
+        return "\n".join(
+            f"{_clock(e.get('at'))} {e.get('procedure')} {e.get('outcome')}"
+            + (f" (step {e['step']})" if e.get("step") else "")
+            for e in self._value or ())
+
+    def machine_readable(self) -> Any:
+        return [dict(e) for e in self._value or ()]
 
 
 def _show(op: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
@@ -80,6 +128,8 @@ def _show(op: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     names = tuple(sorted(data))
     extra = {header: _value(op, field) for field, header in _EXTRA_COLUMNS}
     extra["Current Step"] = extra["Current Step"] or None
+    extra["Steps"] = StepsColumn(op.steps)
+    extra["Escalations"] = EscalationsColumn(getattr(op, "escalations", ()))
     return names + tuple(extra), tuple(data[n] for n in names) + tuple(extra.values())
 
 
@@ -170,3 +220,36 @@ class CancelVnfLcmOp(_OpOccCommand):
     def request(self, parsed_args):
         return self.nfv.lcm.cancel(parsed_args.vnf_lcm_op_occ_id,
                                    cancel_mode=parsed_args.cancel_mode)
+
+
+def _local_only(cmd: Any, what: str) -> None:
+    """Unsupported in remote mode: Tacker's LCM API cannot ``what``."""
+    if nfv_mode(cmd.app) == "remote":
+        from nfvlib.exceptions import Unsupported
+
+        raise Unsupported(f"{what} is a local-mode feature: a Tacker server's LCM API "
+                          "cannot suspend or resume an operation",
+                          hint="cancel it with 'vnflcm op cancel' instead")
+
+
+class SuspendVnfLcmOp(_OpOccCommand):
+    _description = ("Suspend an operation at its next step boundary (local mode; with "
+                    "--wait exit 0 once suspended)")
+    verb = "Suspend"
+
+    def request(self, parsed_args):
+        _local_only(self, "suspend")
+        return self.nfv.lcm.suspend(parsed_args.vnf_lcm_op_occ_id)
+
+    def finished(self, parsed_args, op):
+        if getattr(op, "is_suspended", False):
+            self.exit_code = 0
+
+
+class ResumeVnfLcmOp(_OpOccCommand):
+    _description = "Resume a suspended operation from the step where it stopped (local mode)"
+    verb = "Resume"
+
+    def request(self, parsed_args):
+        _local_only(self, "resume")
+        return self.nfv.lcm.resume(parsed_args.vnf_lcm_op_occ_id)

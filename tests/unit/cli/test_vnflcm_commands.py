@@ -36,12 +36,16 @@ class _Vnfs:
 
 
 class _Lcm:
-    def instantiate(self, vnf_id, request): ...
+    def instantiate(self, vnf_id, request, *, on_failure=None): ...
     def scale(self, vnf_id, scale_type, aspect_id, number_of_steps=1,
-              additional_params=None): ...
-    def heal(self, vnf_id, vnfc_instance_ids=None, cause=None, additional_params=None): ...
+              additional_params=None, *, restoration_point=False, on_failure=None): ...
+    def heal(self, vnf_id, vnfc_instance_ids=None, cause=None, additional_params=None, *,
+             restoration_point=False, on_failure=None): ...
     def terminate(self, vnf_id, termination_type="GRACEFUL",
-                  graceful_termination_timeout=None): ...
+                  graceful_termination_timeout=None, *, on_failure=None): ...
+    def change_vnfpkg(self, vnf_id, request, *, on_failure=None): ...
+    def suspend(self, op_id): ...
+    def resume(self, op_id): ...
     def list_op_occs(self, filters=None): ...
     def get_op_occ(self, op_id): ...
     def rollback(self, op_id): ...
@@ -83,7 +87,7 @@ def nfv(nfv_home, monkeypatch):
     fake = SimpleNamespace(vnfs=mock.create_autospec(_Vnfs, instance=True),
                            lcm=mock.create_autospec(_Lcm, instance=True))
     for name in ("instantiate", "scale", "heal", "terminate", "rollback", "retry",
-                 "cancel"):
+                 "cancel", "change_vnfpkg", "suspend", "resume"):
         getattr(fake.lcm, name).return_value = make_op()
     monkeypatch.setattr(shell.ClientManager, "nfv", property(lambda self: fake))
     return fake
@@ -507,8 +511,14 @@ def test_op_show_columns(nfv, capsys):
               "Operation", "Operation Parameters", "Operation State", "Resource Changes",
               "Start Time", "State Entered Time", "VNF Instance ID"]
     # python-tackerclient's columns, sorted as it sorts them, then nfvkit's own
-    assert list(shown) == tacker + ["Current Step", "VNF Instance Deleted"]
+    assert list(shown) == tacker + ["Current Step", "VNF Instance Deleted", "On Failure",
+                                    "Is Suspend Pending", "Is Suspended", "Steps",
+                                    "Escalations"]
     assert shown == {
+        "On Failure": None, "Is Suspend Pending": False, "Is Suspended": False,
+        "Steps": [dict(name=s.name, status="PENDING", started_at=None, ended_at=None,
+                       error=None, detail=None, attempts=0, progress=None) for s in STEPS],
+        "Escalations": [],
         "Cancel Mode": "GRACEFUL", "Current Step": "step 4 of 6: wait for stack",
         "Error": error, "ID": OP_ID, "Is Automatic Invocation": False,
         "Is Cancel Pending": False, "Operation": "INSTANTIATE",
@@ -724,3 +734,141 @@ def test_refused_instantiate_requests_exit_2_and_change_nothing(local_vnf, nfv_h
     code, out, err = run(capsys, "vnflcm", "create", local_vnf.vnfd_id, "--I", str(path))
     assert code == 2 and words in err, err
     assert _store_and_files(nfv_home) == before
+
+
+# -- escalation policy, suspend and resume, status -------------------------------
+
+@pytest.mark.parametrize("argv, method, args", [
+    (["instantiate", VNF_ID, "REQ"], "instantiate", (VNF_ID, {"flavourId": "simple"})),
+    (["scale", VNF_ID, "--type", "SCALE_OUT", "--aspect-id", "a"], "scale",
+     (VNF_ID, "SCALE_OUT", "a")),
+    (["heal", VNF_ID], "heal", (VNF_ID,)),
+    (["terminate", VNF_ID], "terminate", (VNF_ID,)),
+    (["change-vnfpkg", VNF_ID, "REQ"], "change_vnfpkg", (VNF_ID, {"flavourId": "simple"})),
+])
+def test_on_failure_goes_with_every_operation_request(nfv, capsys, request_file, argv,
+                                                      method, args):
+    path = request_file({"flavourId": "simple"})
+    argv = [path if a == "REQ" else a for a in argv]
+    code, out, err = run(capsys, "vnflcm", *argv, "--on-failure", "retry:2,rollback")
+    assert code == 0, err
+    call = getattr(nfv.lcm, method).call_args
+    assert call.args[:len(args)] == args
+    assert call.kwargs["on_failure"] == "retry:2,rollback"
+    getattr(nfv.lcm, method).reset_mock()
+    code, out, err = run(capsys, "vnflcm", *argv)
+    assert code == 0, err
+    assert "on_failure" not in getattr(nfv.lcm, method).call_args.kwargs
+
+
+def test_on_failure_and_suspend_are_refused_in_remote_mode(nfv, capsys, monkeypatch,
+                                                           request_file):
+    for k, v in {"OS_AUTH_URL": "http://keystone.test/v3", "OS_USERNAME": "u",
+                 "OS_PASSWORD": "p", "OS_PROJECT_NAME": "demo"}.items():
+        monkeypatch.setenv(k, v)
+    path = request_file({"flavourId": "simple"})
+    code, out, err = run(capsys, "--os-nfv-mode", "remote", "vnflcm", "instantiate",
+                         VNF_ID, path, "--on-failure", "rollback")
+    assert code == 9 and out == "" and err.count("\n") == 1
+    assert "--on-failure is a local-mode feature" in err and "Traceback" not in err
+    nfv.lcm.instantiate.assert_not_called()
+    for verb in ("suspend", "resume"):
+        code, out, err = run(capsys, "--os-nfv-mode", "remote", "vnflcm", "op", verb,
+                             OP_ID)
+        assert code == 9 and f"{verb} is a local-mode feature" in err, err
+        getattr(nfv.lcm, verb).assert_not_called()
+
+
+def test_a_bad_policy_is_one_line_exit_2(nfv, capsys, request_file):
+    nfv.lcm.instantiate.side_effect = InvalidInput(
+        "--on-failure: unknown procedure 'retyr'",
+        hint="use retry[:N], rollback and fallback, in this order")
+    code, out, err = run(capsys, "vnflcm", "instantiate", VNF_ID,
+                         request_file({"flavourId": "simple"}), "--on-failure", "retyr")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "unknown procedure 'retyr'" in err
+
+
+def test_suspend_then_resume(nfv, capsys):
+    suspended = make_op(OpState.FAILED_TEMP, step=2, is_suspended=True, error={
+        "title": "Operation suspended", "status": 409,
+        "detail": "suspended before step 3 of 6 (create stack)"})
+    nfv.lcm.suspend.return_value = make_op(OpState.PROCESSING, step=2,
+                                           is_suspend_pending=True)
+    follow(nfv, make_op(OpState.PROCESSING, step=2, is_suspend_pending=True), suspended)
+    code, out, err = run(capsys, "vnflcm", "op", "suspend", OP_ID, "--wait")
+    assert code == 0, err  # suspended is what was asked for
+    nfv.lcm.suspend.assert_called_once_with(OP_ID)
+    assert f"Suspend request for LCM operation {OP_ID} has been accepted" in out
+    assert "FAILED_TEMP: suspended before step 3 of 6 (create stack)" in out
+    assert f"'vnflcm op resume {OP_ID}'" in err
+
+    follow(nfv, make_op(OpState.PROCESSING, step=2), make_op(OpState.COMPLETED, step=6))
+    code, out, err = run(capsys, "vnflcm", "op", "resume", OP_ID, "--wait")
+    assert code == 0, err
+    nfv.lcm.resume.assert_called_once_with(OP_ID)
+    assert f"Resume request for LCM operation {OP_ID} has been accepted" in out
+    nfv.lcm.resume.side_effect = Conflict(
+        f"operation occurrence {OP_ID} is FAILED_TEMP but was not suspended")
+    code, out, err = run(capsys, "vnflcm", "op", "resume", OP_ID)
+    assert code == 4 and "was not suspended" in err and out == ""
+
+
+def test_op_show_lists_steps_attempts_timings_and_escalations(nfv, capsys):
+    steps = (OpStep("validate", "DONE", "2026-01-01T10:00:00+00:00",
+                    "2026-01-01T10:00:01+00:00", attempts=1),
+             OpStep("create stack", "DONE", "2026-01-01T10:00:01+00:00",
+                    "2026-01-01T10:00:09+00:00", attempts=2,
+                    detail="attempt 1 failed: Heat in region RegionOne did not answer; "
+                           "retrying (1 of 3)"),
+             OpStep("test", "RUNNING", "2026-01-01T10:00:09+00:00", attempts=1,
+                    progress="3 of 5 probes"))
+    escalations = ({"at": "2026-01-01T10:00:05+00:00", "procedure": "retry",
+                    "step": "create stack", "reason": "boom",
+                    "outcome": "attempt 1 of 2"},)
+    nfv.lcm.get_op_occ.return_value = make_op(
+        OpState.PROCESSING, step=2, steps=steps, escalations=escalations,
+        on_failure="retry:2,rollback")
+    code, out, err = run(capsys, "vnflcm", "op", "show", OP_ID)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "step 3 of 3: test" in text
+    assert "1. validate: DONE, attempts 1, 10:00:00..10:00:01" in text
+    assert ("2. create stack: DONE, attempts 2, 10:00:01..10:00:09; detail: attempt 1 "
+            "failed: Heat in region RegionOne did not answer") in text
+    assert "3. test: RUNNING, attempts 1, 10:00:09..-; progress: 3 of 5 probes" in text
+    assert "10:00:05 retry attempt 1 of 2 (step create stack)" in text
+    assert "retry:2,rollback" in text
+    code, out, _ = run(capsys, "vnflcm", "op", "show", OP_ID, "-f", "json")
+    shown = json.loads(out)
+    assert [s["attempts"] for s in shown["Steps"]] == [1, 2, 1]
+    assert shown["Steps"][2]["progress"] == "3 of 5 probes"
+    assert shown["Escalations"] == [dict(escalations[0])]
+
+
+def test_wait_json_lines_are_events_then_the_result(nfv, capsys, request_file):
+    nfv.lcm.instantiate.return_value = make_op()
+    running = make_op(OpState.PROCESSING, step=2,
+                      steps=STEPS[:2] + (OpStep("create stack", "RUNNING", attempts=2),)
+                      + STEPS[3:])
+    done = make_op(OpState.COMPLETED, step=6)
+    follow(nfv, make_op(OpState.PROCESSING, step=0), running, done)
+    code, out, err = run(capsys, "vnflcm", "instantiate", VNF_ID,
+                         request_file({"flavourId": "simple"}), "--wait", "-f", "json")
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [e["event"] for e in events] == ["accepted", "progress", "progress",
+                                            "progress", "result"]
+    assert events[0]["id"] == OP_ID and events[0]["operationState"] == "STARTING"
+    assert events[2] == {"event": "progress", "id": OP_ID, "operation": "INSTANTIATE",
+                         "state": "PROCESSING", "direction": "forward", "step": 3,
+                         "steps": 6, "stepName": "create stack", "stepStatus": "RUNNING",
+                         "attempts": 2, "isCancelPending": False, "isSuspended": False}
+    assert events[-1]["operationState"] == "COMPLETED"
+    assert len(events[-1]["steps"]) == 6 and events[-1]["escalations"] == []
+    assert "has been accepted" not in out  # stdout is JSON lines only
+    # without -f json the output is what it always was
+    follow(nfv, done)
+    code, out, err = run(capsys, "vnflcm", "instantiate", VNF_ID,
+                         request_file({"flavourId": "simple"}), "--wait")
+    assert code == 0 and "has been accepted" in out and not out.startswith("{")
