@@ -224,12 +224,32 @@ class HeatClient:
         """The stack's snapshots."""
         return self._call("GET", _stack_url(stack) + "/snapshots")["snapshots"]
 
-    def delete_snapshot(self, stack: Mapping[str, Any], snapshot_id: str) -> None:
-        """Delete a snapshot (one that is already gone is not an error)."""
+    def delete_snapshot(self, stack: Mapping[str, Any], snapshot_id: str, *,
+                        timeout: float = 120) -> None:
+        """Delete a snapshot and wait until Heat no longer lists it.
+
+        Heat deletes asynchronously (the snapshot shows DELETE IN_PROGRESS);
+        one that is already gone is not an error.
+        """
+        url = f"{_stack_url(stack)}/snapshots/{snapshot_id}"
         try:
-            self._call("DELETE", f"{_stack_url(stack)}/snapshots/{snapshot_id}")
+            self._call("DELETE", url)
         except StackNotFound:
             return
+        backoff = self._backoff(timeout)
+        while True:
+            try:
+                snap = self.get_snapshot(stack, snapshot_id)
+            except StackNotFound:
+                return
+            if snap.get("status") == "FAILED" and snap.get("action") == "DELETE":
+                raise HeatError(f"Heat could not delete snapshot {snapshot_id}: "
+                                f"{snap.get('status_reason') or ''}")
+            if backoff.expired():
+                raise WaitTimeout(f"snapshot {snapshot_id} still there after "
+                                  f"{timeout:.0f} s", last_seen=snap.get("status"),
+                                  timeout=timeout)
+            backoff.pause()
 
     def restore_snapshot(self, stack: Mapping[str, Any], snapshot_id: str) -> None:
         """Restore the stack to a snapshot (then wait for RESTORE)."""
