@@ -5,10 +5,11 @@ tools. Everything read through this module is bounded:
 
 * :func:`read_text_file` reads at most ``limit`` bytes (``/dev/zero`` or a
   huge file fails at once) and insists on UTF-8;
-* :func:`load_yaml` uses a safe loader that bounds nesting depth and the size
-  of the document once YAML aliases are expanded (a few hundred bytes of
-  ``&a [*a, *a, ...]`` can otherwise stand for billions of nodes), and refuses
-  an alias to the collection that contains it;
+* :func:`load_yaml` uses a safe loader after one pass over the parser's events
+  that bounds nesting depth and the size of the document once YAML aliases
+  are expanded (a few hundred bytes of ``&a [*a, *a, ...]`` can otherwise
+  stand for billions of nodes), and refuses an alias to the collection that
+  contains it;
 * :func:`load_json` bounds nesting depth and refuses ``NaN``/``Infinity``;
 * :func:`short` formats any value for an error message in a few dozen
   characters, however large or deeply nested the value is.
@@ -114,62 +115,74 @@ class _Refused(Exception):
         self.mark = mark
 
 
-class _BoundedComposer:
-    """Mixed into a yaml loader: bounds depth and alias-expanded size."""
+def check_yaml_bounds(text: str, *, max_depth: int = MAX_DEPTH,
+                      max_nodes: int = MAX_NODES) -> None:
+    """Refuse YAML nested too deeply or too large once its aliases are expanded.
 
-    max_depth = MAX_DEPTH
-    max_nodes = MAX_NODES
-
-    def compose_document(self):  # type: ignore[no-untyped-def]
-        self._nfv_depth = 0
-        self._nfv_sizes: dict[int, int] = {}
-        return super().compose_document()  # type: ignore[misc]
-
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        import yaml
-
-        event = self.peek_event()  # type: ignore[attr-defined]
-        if isinstance(event, yaml.AliasEvent):
-            target = self.anchors.get(event.anchor)  # type: ignore[attr-defined]
-            if target is not None and id(target) not in self._nfv_sizes:
-                raise _Refused(f"alias *{short(event.anchor)[1:-1]} refers to "
-                               "the collection that contains it", event.start_mark)
-            return super().compose_node(parent, index)  # type: ignore[misc]
-        self._nfv_depth += 1
-        if self._nfv_depth > self.max_depth:
-            raise _Refused(f"nesting is deeper than {self.max_depth} levels",
-                           event.start_mark)
-        node = super().compose_node(parent, index)  # type: ignore[misc]
-        self._nfv_depth -= 1
-        sizes = self._nfv_sizes
-        if isinstance(node, yaml.SequenceNode):
-            size = 1 + sum(sizes.get(id(child), 1) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            size = 1 + sum(sizes.get(id(k), 1) + sizes.get(id(v), 1)
-                           for k, v in node.value)
-        else:
-            size = 1
-        if size > self.max_nodes:
-            raise _Refused(f"the document has more than {self.max_nodes} values "
-                           "once its aliases (*name) are expanded", event.start_mark)
-        sizes[id(node)] = size
-        return node
-
-
-_LOADERS: dict[tuple[type, int, int], type] = {}
-
-
-def bounded_loader(base: type | None = None, *, max_depth: int = MAX_DEPTH,
-                   max_nodes: int = MAX_NODES) -> type:
-    """A subclass of ``base`` (default ``yaml.SafeLoader``) with the bounds."""
+    One pass over the parser's events (libyaml's when available), before
+    anything is built: it keeps only the open collections and the expanded
+    size of each anchor, so a bomb is refused at the alias that crosses the
+    bound, in milliseconds. Syntax errors are left to the loader, which
+    reports them in its own words.
+    """
     import yaml
 
-    base = base or yaml.SafeLoader
-    key = (base, max_depth, max_nodes)
-    if key not in _LOADERS:
-        _LOADERS[key] = type(f"Bounded{base.__name__}", (_BoundedComposer, base),
-                             {"max_depth": max_depth, "max_nodes": max_nodes})
-    return _LOADERS[key]
+    parsers = [yaml.SafeLoader]
+    if hasattr(yaml, "CSafeLoader"):
+        parsers.insert(0, yaml.CSafeLoader)
+    for parser in parsers:
+        try:
+            _walk_events(yaml.parse(text, Loader=parser), max_depth, max_nodes)
+            return
+        except yaml.MarkedYAMLError as exc:
+            # libyaml stops at 1000 open flow collections while scanning ahead.
+            if "maximum nesting depth" in str(exc.problem):
+                raise _Refused(f"nesting is deeper than {max_depth} levels",
+                               exc.problem_mark) from None
+        except yaml.YAMLError:
+            pass
+        # A syntax error: where libyaml and PyYAML disagree, the document is
+        # walked again by PyYAML, whose loader reads it next.
+
+
+def _walk_events(events: Any, max_depth: int, max_nodes: int) -> None:
+    import yaml
+
+    starts = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    anchors: dict[str, int] = {}   # anchor -> expanded size of its finished node
+    open_: list[list[Any]] = []    # [expanded size so far, anchor] per collection
+    total = 0
+    for event in events:
+        if isinstance(event, starts):
+            if len(open_) >= max_depth:
+                raise _Refused(f"nesting is deeper than {max_depth} levels",
+                               event.start_mark)
+            open_.append([1, event.anchor])
+            total += 1
+            continue
+        if isinstance(event, ends):
+            size, anchor = open_.pop()
+            if anchor is not None:
+                anchors[anchor] = size
+        elif isinstance(event, yaml.ScalarEvent):
+            size = 1
+            total += 1
+            if event.anchor is not None:
+                anchors[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for _, anchor in open_):
+                raise _Refused(f"alias *{short(event.anchor)[1:-1]} refers to the "
+                               "collection that contains it", event.start_mark)
+            size = anchors.get(event.anchor, 1)  # undefined: the loader says so
+            total += size
+        else:
+            continue
+        if open_:
+            open_[-1][0] += size
+        if total > max_nodes:
+            raise _Refused(f"the document has more than {max_nodes} values once "
+                           "its aliases (*name) are expanded", event.start_mark)
 
 
 def load_yaml(text: str, what: str = "file", *, loader: type | None = None,
@@ -177,13 +190,15 @@ def load_yaml(text: str, what: str = "file", *, loader: type | None = None,
     """Parse one YAML document safely and within bounds.
 
     ``loader`` is a ``yaml.SafeLoader`` subclass (e.g. one with extra
-    constructors); the bounds are added to it.
+    constructors; default: libyaml's ``CSafeLoader`` when available). The
+    bounds are checked by :func:`check_yaml_bounds` before it runs.
     """
     import yaml
 
-    bounded = bounded_loader(loader, max_depth=max_depth, max_nodes=max_nodes)
     try:
-        return yaml.load(text, Loader=bounded)  # noqa: S506 - a SafeLoader subclass
+        check_yaml_bounds(text, max_depth=max_depth, max_nodes=max_nodes)
+        return yaml.load(  # noqa: S506 - a SafeLoader
+            text, Loader=loader or getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except _Refused as exc:
         raise InvalidInput(f"{what} is refused{_where(exc.mark)}: {exc.problem}",
                            hint="write the values out plainly") from None

@@ -200,3 +200,26 @@ def test_json_syntax_error():
 def test_json_huge_integer():
     with pytest.raises(InvalidInput, match="cannot be read"):
         inputs.load_json("9" * 5000)
+
+
+def test_a_large_document_is_refused_before_it_is_built():
+    text = "".join(f"k{n}: [a, b, {{c: d}}]\n" for n in range(30_000))
+    start = time.monotonic()
+    with pytest.raises(InvalidInput, match="more than 100000 values"):
+        inputs.load_yaml(text)
+    assert time.monotonic() - start < 1
+
+
+def test_libyaml_nesting_limit_is_reported_as_nesting():
+    # libyaml gives up at 1000 open flow collections while scanning ahead.
+    with pytest.raises(InvalidInput, match="nesting is deeper than 64 levels"):
+        inputs.load_yaml("a: " + "{b: " * 1500 + "c" + "}" * 1500)
+
+
+def test_syntax_errors_come_from_the_given_loader():
+    import yaml
+
+    with pytest.raises(InvalidInput) as info:
+        inputs.load_yaml("a: [b\nc: d\n", loader=yaml.SafeLoader)
+    assert isinstance(info.value.__cause__, yaml.MarkedYAMLError)
+    assert "expected ',' or ']'" in str(info.value)  # PyYAML's words, not libyaml's
