@@ -181,6 +181,8 @@ class LocalVimRegistry:
         credential change keeps the VIM's id and ``extra`` (its Heat
         environment), and is refused (:class:`Conflict`) when the credentials
         changed meanwhile, or when an instance's region or project would be lost.
+        A stored password that can no longer be decrypted (key file lost or
+        altered) is replaced when ``config`` gives a new one.
         """
         vim = self.find_vim(name_or_id)
         changes: dict[str, Any] = {}
