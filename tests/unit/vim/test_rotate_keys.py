@@ -260,3 +260,23 @@ def test_set_and_rotate_in_two_processes(tmp_path, key_dir, keystone):
             assert registry.credentials(vim).password == "s3cret"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("damage", ["delete", "replace"])
+def test_reentering_the_password_repairs_a_lost_or_altered_key(same_store, key_dir,
+                                                               damage):
+    from nfvlib.exceptions import VaultError
+
+    registry, _ = same_store
+    vim = registry.register_vim("site", vim_config())
+    key = key_dir / f"{registry._table.secret(vim.id)[0]}.key"
+    if damage == "delete":
+        key.unlink()
+    else:
+        key.write_bytes(key_dir.joinpath(f"{registry.vault.new_key()}.key").read_bytes())
+    with pytest.raises(VaultError):
+        registry.credentials(vim)
+    with pytest.raises(VaultError):  # no new password: nothing to validate with
+        registry.update_vim("site", config={"username": "alice"})
+    registry.update_vim("site", config={"password": "s3cret"})
+    assert registry.credentials(vim).password == "s3cret"
