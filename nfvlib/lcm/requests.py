@@ -55,6 +55,7 @@ def validate(schema: str, request: Any) -> dict[str, Any]:
     check_shape(request, what)
     if not isinstance(request, dict):
         raise InvalidInput(f"{what} must be a JSON object, not {_json_type(request)}")
+    request = json.loads(json.dumps(request))  # plain JSON from here on: tuples are lists
     error = _best_error(_validator(schema), request)
     if error is not None:
         raise InvalidInput(f"{what}: {_describe(error)}", hint=_hint(error))
