@@ -572,14 +572,34 @@ def _restore_record(ctx: StepContext, env: Any) -> None:
 
 
 # -- fallback -------------------------------------------------------------
-def _validate_fallback(ctx: StepContext, env: Any) -> None:
+def fall_back_to_own_point(ctx: StepContext, env: Any) -> str:
+    """An escalation's fallback: restore the point this occurrence took.
+
+    Raises when it took none (it failed before) or Heat lost it.
+    """
+    from nfvlib.store.restoration import RestorationPointTable
+
+    point = RestorationPointTable(env.services.store).by_op(ctx.op.id)
+    if point is None:
+        raise Conflict(f"operation occurrence {ctx.op.id} took no restoration point")
+    saved = {k: ctx.data.get(k) for k in ("stack_name", "stack_id", "vim_id", "region")}
+    ctx.data["fallback_to"] = point.id
+    _validate_fallback(ctx, env, point.id)
+    _restore(ctx, env)
+    _wait_restore(ctx, env)
+    _record_fallback(ctx, env)
+    ctx.data.update({k: v for k, v in saved.items() if v is not None})
+    return f"restoration point {point.id} of {point.created_at}"
+
+
+def _validate_fallback(ctx: StepContext, env: Any, wanted: str | None = None) -> None:
     from nfvlib.lcm import plans, restoration
     from nfvlib.store.restoration import RestorationPointTable
 
     vnf = env.vnf()
     ctx.data.update(plans._placement(vnf))
     table = RestorationPointTable(env.services.store)
-    wanted = ctx.op.request.get("restorationPointId")
+    wanted = wanted or ctx.op.request.get("restorationPointId")
     point = table.get(wanted) if wanted else table.latest_for(vnf.id)
     if point is None or point.vnf_instance_id != vnf.id:
         raise InvalidInput(f"VNF instance {vnf.id} has no restoration point"

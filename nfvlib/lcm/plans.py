@@ -114,6 +114,12 @@ def build(op: OpOcc, services: Any) -> list[Step]:
             step.rollback_on_failure = step.name in change_pkg.ROLLBACK_ON_FAILURE
             if hasattr(step, "idempotent"):
                 step.idempotent = change_pkg.idempotent(op.operation, step.name)
+    if any(step.name == "create restoration point" for step in steps):
+        from nfvlib.lcm import change_pkg
+        from nfvlib.lcm.engine import Plan
+
+        # An escalation's fallback restores the point this occurrence took.
+        return Plan(steps, fallback=_bind(change_pkg.fall_back_to_own_point, env))
     return steps
 
 

@@ -202,7 +202,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     # record. They go with their instance (ON DELETE CASCADE); Heat deletes a
     # stack's snapshots with the stack.
     (7, "create restoration points", """
-        CREATE TABLE restoration_points (
+        CREATE TABLE IF NOT EXISTS restoration_points (
             id TEXT PRIMARY KEY,
             vnf_instance_id TEXT NOT NULL REFERENCES vnf_instances (id)
                 ON DELETE CASCADE,
@@ -219,8 +219,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             size INTEGER NOT NULL DEFAULT 0,
             created_at TEXT NOT NULL
         );
-        CREATE INDEX restoration_points_vnf ON restoration_points (vnf_instance_id,
-            created_at)
+        CREATE INDEX IF NOT EXISTS restoration_points_vnf
+            ON restoration_points (vnf_instance_id, created_at)
     """),
     (8, "op occurrences: escalation policy and log, suspend", """
         ALTER TABLE op_occs ADD COLUMN on_failure TEXT;

@@ -353,3 +353,31 @@ def test_a_killed_worker_leaves_a_recoverable_occurrence_and_no_snapshot(
     assert world.snapshots(vnf) == []
     assert RestorationPointTable(world.services.store).for_vnf(vnf.id) == []
     assert world.stack(vnf).status.endswith("_COMPLETE")
+
+
+# -- a failed rollback escalates to a fallback to the occurrence's own poin
+def test_a_failed_rollback_escalates_to_the_restoration_point(world, monkeypatch):
+    from nfvlib.lcm import change_pkg
+
+    vnf = world.instantiated()
+    old_template, old_nfv = world.template(vnf), world.nfv(vnf)
+    old_members = world.heat.members(vnf.stack_name, "VDU1_scale_group")
+    undeploy = change_pkg._undeploy
+
+    def failing_undeploy(ctx, env):
+        world.heat.fail_next_update("injected rollback failure")
+        undeploy(ctx, env)
+
+    monkeypatch.setattr(change_pkg, "_undeploy", failing_undeploy)
+    requested = world.lcm.change_vnfpkg(
+        vnf.id, {"vnfdId": world.v2_vnfd_id, "additionalParams": FAIL_TEST},
+        on_failure="rollback,fallback")
+    op = world.done(requested)
+
+    assert op.state is OpState.ROLLED_BACK, op.error
+    assert "fell back to the restoration point" in op.error["detail"]
+    assert world.stack(vnf).status == "RESTORE_COMPLETE"
+    assert world.template(vnf) == old_template
+    assert world.nfv(vnf) == old_nfv
+    assert world.heat.members(vnf.stack_name, "VDU1_scale_group") == old_members
+    assert world.vnfs.get_vnf(vnf.id).vnfd_id == world.vnfd_id
