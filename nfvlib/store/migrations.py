@@ -7,6 +7,7 @@ edit one that has shipped.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime, timezone
 
@@ -259,7 +260,7 @@ def migrate(conn: sqlite3.Connection) -> int:
                 continue
             for statement in sql.split(";"):
                 if statement.strip():
-                    conn.execute(statement)
+                    _execute(conn, statement)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) "
                 "VALUES (?, ?, ?)",
@@ -269,6 +270,25 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("ROLLBACK")
             raise
     return _version(conn)
+
+
+_ADD_COLUMN = re.compile(r"\s*ALTER\s+TABLE\s+(?P<table>\w+)\s+ADD\s+COLUMN\s+"
+                         r"(?P<column>\w+)", re.IGNORECASE)
+
+
+def _execute(conn: sqlite3.Connection, statement: str) -> None:
+    """Run one statement of a migration, so that the migration can run again.
+
+    SQLite has no ``ADD COLUMN IF NOT EXISTS``: a column the table has
+    already is left as it is (a migration whose record was lost runs again).
+    """
+    added = _ADD_COLUMN.match(statement)
+    if added:
+        columns = {row[1] for row in conn.execute(
+            f"PRAGMA table_info({added['table']})")}
+        if added["column"] in columns:
+            return
+    conn.execute(statement)
 
 
 def _applied(conn: sqlite3.Connection) -> set[int]:
