@@ -316,7 +316,8 @@ class LocalLcm:
             current = self._table.get(op.id)
             target = states.check("fail", current.state, op.id)
             updated = dataclasses.replace(current, state=target,
-                                          state_entered_time=engine.iso(self._clock()))
+                                          state_entered_time=engine.iso(self._clock()),
+                                          is_suspended=False)
             self._table.update(conn, updated)
             notify.record(conn, updated)
         self._deliver()
@@ -333,7 +334,7 @@ class LocalLcm:
             if not self._table.set_state_if(
                     conn, op.id, OpState.STARTING, OpState.ROLLED_BACK,
                     state_entered_time=engine.iso(self._clock()), cancel_mode=cancel_mode,
-                    is_cancel_pending=False,
+                    is_cancel_pending=False, is_suspend_pending=False,
                     error={"title": "Operation cancelled", "status": 409,
                            "detail": f"cancelled ({cancel_mode}) before it started"}):
                 states.cancel_target(self._table.get(op.id).state)  # Conflict if final

@@ -159,3 +159,17 @@ def test_what_cannot_be_suspended_or_resumed(world):
     rolling = world.lcm.rollback(failed.id)
     with pytest.raises(Conflict, match="a rollback runs to its end"):
         world.lcm.suspend(rolling.id)
+
+
+def test_a_cancel_or_fail_leaves_no_suspend_behind(world):
+    vnf = world.new_vnf()
+    op = world.lcm.instantiate(vnf.id, LEVEL_1)
+    world.lcm.suspend(op.id)
+    cancelled = world.lcm.cancel(op.id)
+    assert cancelled.state is OpState.ROLLED_BACK and not cancelled.is_suspend_pending
+
+    op = world.lcm.instantiate(vnf.id, LEVEL_1)
+    stopped = run(world, op.id, during="create stack", action=world.lcm.suspend)
+    assert stopped.is_suspended
+    failed = world.lcm.fail(op.id)
+    assert failed.state is OpState.FAILED and not failed.is_suspended
