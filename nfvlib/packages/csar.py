@@ -59,8 +59,17 @@ class PackageError(InvalidInput):
         self.detail = detail
 
 
+#: Longest detail a PackageError shows: names and values taken from the
+#: package are cut there, whatever the package holds.
+MAX_DETAIL = 300
+
+
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    """``text`` on one line, control characters escaped, at most :data:`MAX_DETAIL`."""
+    text = " ".join(str(text).split())
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= MAX_DETAIL else text[:MAX_DETAIL] + "..."
 
 
 def _timestamp_as_text(loader: yaml.BaseLoader, node: yaml.Node) -> str:

@@ -201,3 +201,13 @@ def test_extraction_stops_at_the_bound_even_if_sizes_lie(tmp_path):
     with pytest.raises(PackageError, match="more than 2000 bytes"):
         extract_package(archive, tmp_path / "out", max_bytes=2000)
     assert not (tmp_path / "out").exists()
+
+
+def test_messages_bound_what_the_package_names(tmp_path):
+    package = copy_package(tmp_path)
+    edit(package, SAMPLE_DF, "      type: tosca.nodes.nfv.VduCp\n      properties:\n"
+         "        layer_protocols: [ ipv4 ]\n        order: 1",
+         "      type: \"" + "T\\e" * 50_000 + "\"\n      properties:\n"
+         "        layer_protocols: [ ipv4 ]\n        order: 1")
+    error = refused(package, SAMPLE_DF, "node VDU2_CP2: type T\\x1bT\\x1b", "...; define")
+    assert len(str(error)) < 400
