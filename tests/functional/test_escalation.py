@@ -146,3 +146,33 @@ def test_wait_json_lines_on_the_sandbox(sandbox, client, package, heat, tmp_path
     shown = json.loads(out)
     assert [s["name"] for s in shown["Steps"]] == names
     assert shown["On Failure"] == "retry:1,rollback" and shown["Is Suspended"] is False
+
+
+def test_suspend_resume_and_rollback_of_a_suspended_instantiate(client, package, heat):
+    vnf = new_vnf(client, package)
+    op = client.lcm.instantiate(vnf.id, LEVEL_1)
+    client.lcm.suspend(op.id)  # the detached worker has not reached a boundary yet
+    stopped = client.lcm.wait(op.id, timeout=WAIT)
+    assert stopped.state is OpState.FAILED_TEMP and stopped.is_suspended, stopped.error
+    assert stopped.error["title"] == "Operation suspended"
+    assert stopped.steps[stopped.current_step].status == "PENDING"
+    done_before = {s.name for s in stopped.steps if s.status == "DONE"}
+    assert "wait for stack" not in done_before
+
+    done = client.lcm.wait(client.lcm.resume(op.id).id, timeout=WAIT)
+    assert done.state is OpState.COMPLETED, done.error
+    assert heat.get_stack(vnf.stack_name)["stack_status"] == "CREATE_COMPLETE"
+
+    # a suspended scale-out is rolled back from where it stopped: Heat keeps
+    # the capacity and the one member the instance had
+    out = client.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale")
+    client.lcm.suspend(out.id)
+    stopped = client.lcm.wait(out.id, timeout=WAIT)
+    assert stopped.is_suspended, stopped.error
+    rolled = client.lcm.wait(client.lcm.rollback(out.id).id, timeout=WAIT)
+    assert rolled.state is OpState.ROLLED_BACK, rolled.error
+    stack = heat.get_stack(vnf.stack_name)
+    assert json.loads(stack["parameters"]["nfv"])["VDU"]["VDU1"]["desired_capacity"] == 1
+    rows = heat.list_resources(stack, nested_depth=5)
+    members = [r for r in rows if r.get("parent_resource") == "VDU1_scale_group"]
+    assert len(members) == 1
