@@ -94,7 +94,7 @@ def check_shape(value: Any, what: str) -> None:
                     raise InvalidInput(f"{what}: {path} has a key {short(key)} that is "
                                        "not a string")
                 text += len(key)
-                stack.append((child, _child_path(path, key), level + 1))
+                stack.append((child, _child_path(path, key)[:200], level + 1))
         elif isinstance(item, (list, tuple)):
             if level >= MAX_DEPTH:
                 raise InvalidInput(f"{what}: {path} is nested deeper than {MAX_DEPTH} "
@@ -146,7 +146,7 @@ def _json_path(error: Any) -> str:
     path = "$"
     for part in error.absolute_path:
         path = f"{path}[{part}]" if isinstance(part, int) else _child_path(path, part)
-    return path
+    return path if len(path) <= 160 else path[:160] + "..."
 
 
 def _describe(error: Any) -> str:
