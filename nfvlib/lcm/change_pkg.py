@@ -511,6 +511,8 @@ def _probe(ctx: StepContext, tester: dict[str, Any], timeout: float,
     last = "no answer"
     while True:
         ctx.check_cancel(forceful_only=False)
+        if hasattr(ctx, "check_suspend"):
+            ctx.check_suspend()  # a suspend stops the tester between probes
         progress["attempts"] += 1
         try:
             resp = requests.get(tester["http"], timeout=min(10.0, timeout))

@@ -381,3 +381,26 @@ def test_a_failed_rollback_escalates_to_the_restoration_point(world, monkeypatch
     assert world.nfv(vnf) == old_nfv
     assert world.heat.members(vnf.stack_name, "VDU1_scale_group") == old_members
     assert world.vnfs.get_vnf(vnf.id).vnfd_id == world.vnfd_id
+
+
+# -- an HTTP probe as the tester ----------------------------------------------------
+def test_an_http_probe_tester_passes_once_the_service_answers(world, requests_mock):
+    requests_mock.get("http://vnf.test/health", [{"status_code": 503},
+                                                 {"status_code": 200}])
+    vnf = world.instantiated()
+    op = world.done(world.change(vnf, tester={"http": "http://vnf.test/health",
+                                              "interval": 0.01, "timeout": 5}))
+    assert op.state is OpState.COMPLETED, op.error
+    assert "HTTP probe http://vnf.test/health" in op.steps[-2].detail
+    assert world.lcm.get_op_occ(op.id).steps[-2].status == "DONE"
+
+
+def test_an_http_probe_that_never_answers_rolls_back(world, requests_mock):
+    requests_mock.get("http://vnf.test/health", status_code=503)
+    vnf = world.instantiated()
+    old_template = world.template(vnf)
+    op = world.done(world.change(vnf, tester={"http": "http://vnf.test/health",
+                                              "interval": 0.01, "timeout": 0.2}))
+    assert op.state is OpState.ROLLED_BACK, op.error
+    assert "did not answer HTTP 200 within 0.2 s (last: HTTP 503" in op.error["detail"]
+    assert world.template(vnf) == old_template
