@@ -404,3 +404,18 @@ def test_an_http_probe_that_never_answers_rolls_back(world, requests_mock):
     assert op.state is OpState.ROLLED_BACK, op.error
     assert "did not answer HTTP 200 within 0.2 s (last: HTTP 503" in op.error["detail"]
     assert world.template(vnf) == old_template
+
+
+# -- the VIM's limits ------------------------------------------------------------------
+def test_an_upgrade_that_does_not_fit_the_vims_limits_is_refused(world, monkeypatch):
+    from nfvlib.lcm import change_pkg
+
+    monkeypatch.setattr(change_pkg, "_free_instances", lambda env, data: 0)
+    vnf = world.instantiated()
+    old_template = world.template(vnf)
+    op = world.done(world.change(vnf, nfv={"VDU": {"VDU1": {"desired_capacity": 2}}}))
+    assert op.state is OpState.FAILED_TEMP
+    assert op.steps[2].name == "estimate resources" and op.steps[2].status == "FAILED"
+    assert "needs 1 more server(s) (VDU1 1->2, VDU2 1->1)" in op.error["detail"]
+    assert world.template(vnf) == old_template
+    assert world.snapshots(vnf) == []
