@@ -454,6 +454,8 @@ def _some(vnf_ids: Iterable[str], shown: int = 3) -> str:
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput("a VIM name must not be empty", hint="give a NAME")
+    # Control characters are refused before stripping: 'site\n' is not 'site'.
+    check_text(name, "VIM name", len(name))
     return check_text(name.strip(), "VIM name", MAX_NAME_LENGTH)
 
 
