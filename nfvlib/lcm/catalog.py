@@ -108,9 +108,87 @@ class LocalPackages:
             raise
         return onboarded
 
-    def list_packages(self) -> list[PackageInfo]:
-        """Every package, oldest first."""
-        return self._table.select(order="created_at, id")
+    def list_packages(self, filter: str | None = None) -> list[PackageInfo]:
+        """Every package, oldest first (matching a SOL013 ``filter``, see nfvlib.filters)."""
+        from nfvlib.filters import PACKAGE_ATTRIBUTES, package_record, parse_filter
+
+        expression = parse_filter(filter, attributes=PACKAGE_ATTRIBUTES)
+        packages = self._table.select(order="created_at, id")
+        if expression is None:
+            return packages
+        return [p for p in packages if expression.matches(package_record(p))]
+
+    def update_package(self, package_id: str, *, operational_state: str | None = None,
+                       user_defined_data: Mapping[str, Any] | None = None) -> PackageInfo:
+        """Enable or disable an onboarded package; merge user-defined data.
+
+        As Tacker (SOL005 VnfPkgInfoModifications): ``user_defined_data`` is
+        merged into the package's (a key set to None is removed); a DISABLED
+        package refuses new VNF instances. Setting the state a package
+        already has, or any state before onboarding, is a :class:`Conflict`.
+        """
+        if operational_state is None and user_defined_data is None:
+            raise InvalidInput("nothing to update",
+                               hint="give an operational state or user-defined data")
+        if operational_state not in (None, "ENABLED", "DISABLED"):
+            raise InvalidInput(f"operational state {operational_state!r} is not "
+                               "ENABLED or DISABLED")
+        with self._store.transaction() as conn:
+            info = self.get_package(package_id)
+            changes: dict[str, Any] = {"updated_at": self._now()}
+            if operational_state is not None:
+                if info.onboarding_state is not OnboardingState.ONBOARDED:
+                    raise Conflict(f"VNF package {package_id} is "
+                                   f"{info.onboarding_state.value}: only an ONBOARDED "
+                                   "package can be enabled or disabled",
+                                   hint="upload its content first")
+                if info.operational_state == operational_state:
+                    raise Conflict(f"VNF package {package_id} is already "
+                                   f"{operational_state}")
+                changes["operational_state"] = operational_state
+            if user_defined_data is not None:
+                merged = dict(info.user_defined_data or {})
+                for key, value in user_defined_data.items():
+                    if value is None:
+                        merged.pop(key, None)
+                    else:
+                        merged[key] = value
+                changes["user_defined_data"] = merged
+            updated = dataclasses.replace(info, **changes)
+            self._table.update(conn, updated)
+        return updated
+
+    def download_package(self, package_id: str) -> bytes:
+        """The package content as a CSAR (zip) archive."""
+        from nfvlib.packages import content_zip
+
+        return content_zip(self._content_dir(package_id))
+
+    def download_vnfd(self, package_id: str, accept: str = "application/zip"
+                      ) -> bytes | str:
+        """The VNFD of an onboarded package, as Tacker's ``GET .../vnfd`` gives it.
+
+        ``accept``: ``text/plain`` (the VNFD when it is one YAML file),
+        ``application/zip`` (TOSCA-Metadata and Definitions as a zip) or
+        ``both`` (text when one file, else the zip).
+        """
+        from nfvlib.packages import vnfd_content
+
+        return vnfd_content(self._content_dir(package_id), accept)
+
+    def download_artifact(self, package_id: str, artifact_path: str) -> bytes:
+        """One file of an onboarded package, by its package-relative path."""
+        from nfvlib.packages import read_artifact
+
+        return read_artifact(self._content_dir(package_id), artifact_path)
+
+    def _content_dir(self, package_id: str) -> Path:
+        info = self.get_package(package_id)
+        if info.onboarding_state is not OnboardingState.ONBOARDED or not info.path:
+            raise Conflict(f"VNF package {package_id} is {info.onboarding_state.value}: "
+                           "it has no content to download",
+                           hint="upload its content with 'vnf package upload'")
+        return Path(info.path)
 
     def get_package(self, package_id: str) -> PackageInfo:
         """The package with this id."""
@@ -173,6 +251,11 @@ class LocalVnfs:
                    description: str | None = None) -> VnfInstance:
         """A NOT_INSTANTIATED instance of an onboarded VNFD."""
         info = self._packages.package_for_vnfd(vnfd_id)
+        if info.operational_state != "ENABLED":
+            raise Conflict(f"VNF package {info.id} (vnfdId {vnfd_id}) is "
+                           f"{info.operational_state}: it takes no new VNF instances",
+                           hint=f"enable it with 'vnf package update {info.id} "
+                                "--operational-state ENABLED'")
         vnf = VnfInstance(id=str(uuid.uuid4()), vnfd_id=vnfd_id, package_id=info.id,
                           name=name or "", description=description or "",
                           created_at=self._clock().isoformat(timespec="seconds"))
@@ -180,9 +263,15 @@ class LocalVnfs:
             self._table.insert(conn, vnf)
         return self._decorate(vnf)
 
-    def list_vnfs(self) -> list[VnfInstance]:
-        """Every VNF instance, oldest first."""
-        return [self._decorate(v) for v in self._table.select(order="created_at, id")]
+    def list_vnfs(self, filter: str | None = None) -> list[VnfInstance]:
+        """Every VNF instance, oldest first (matching a SOL013 ``filter``, see nfvlib.filters)."""
+        from nfvlib.filters import VNF_ATTRIBUTES, parse_filter, vnf_record
+
+        expression = parse_filter(filter, attributes=VNF_ATTRIBUTES)
+        vnfs = [self._decorate(v) for v in self._table.select(order="created_at, id")]
+        if expression is None:
+            return vnfs
+        return [v for v in vnfs if expression.matches(vnf_record(v))]
 
     def get_vnf(self, vnf_id: str) -> VnfInstance:
         """The instance with this id (or, if unique, this name)."""
@@ -197,6 +286,70 @@ class LocalVnfs:
                                   hint="list instances with 'vnflcm list'")
             vnf = named[0]
         return self._decorate(vnf)
+
+    def update_vnf(self, vnf_id: str, request: Mapping[str, Any]) -> VnfInstance:
+        """Apply a SOL003 VnfInfoModificationRequest to the instance record.
+
+        ``vnfInstanceName`` and ``vnfInstanceDescription`` are replaced;
+        ``vnfdId`` moves the instance to another ONBOARDED, ENABLED package
+        with the same flavours (its resources are left as they are: use
+        ``vnflcm change-vnfpkg`` to move them). Local mode takes the VIM from
+        the instantiate request and keeps no VNF metadata, so
+        ``vimConnectionInfo`` and ``metadata`` are :class:`Unsupported` here.
+        Nothing is written unless the whole request is valid.
+        """
+        supported = {"vnfInstanceName", "vnfInstanceDescription", "vnfdId"}
+        if not isinstance(request, Mapping) or not request:
+            raise InvalidInput("the update request must be a non-empty JSON object",
+                               hint="give vnfInstanceName, vnfInstanceDescription "
+                                    "or vnfdId")
+        unknown = sorted(set(request) - supported)
+        if unknown:
+            from nfvlib.exceptions import Unsupported
+
+            raise Unsupported(f"local mode cannot update {', '.join(unknown[:3])} of a "
+                              "VNF instance (it takes the VIM from the instantiate "
+                              "request and keeps no VNF metadata)",
+                              hint="update " + ", ".join(sorted(supported)))
+        changes: dict[str, Any] = {}
+        for key, field_name in (("vnfInstanceName", "name"),
+                                ("vnfInstanceDescription", "description")):
+            if key in request:
+                if not isinstance(request[key], str | None):
+                    raise InvalidInput(f"{key} must be a string")
+                changes[field_name] = request[key] or ""
+        with self._store.transaction() as conn:
+            vnf = self.get_vnf(vnf_id)
+            active = self._ops.active_for(vnf.id)
+            if active is not None:
+                raise Conflict(f"VNF instance {vnf.id} has operation "
+                               f"{active.operation.value} ({active.id}) in state "
+                               f"{active.state.value}", hint="wait for it to end")
+            if "vnfdId" in request and request["vnfdId"] != vnf.vnfd_id:
+                changes.update(self._new_vnfd(vnf, request["vnfdId"]))
+            updated = dataclasses.replace(
+                self._table.get(vnf.id), **changes,
+                updated_at=self._clock().isoformat(timespec="seconds"))
+            self._table.update(conn, updated)
+        return self._decorate(updated)
+
+    def _new_vnfd(self, vnf: VnfInstance, vnfd_id: Any) -> dict[str, Any]:
+        if not isinstance(vnfd_id, str) or not vnfd_id:
+            raise InvalidInput("vnfdId must be a non-empty string")
+        target = self._packages.package_for_vnfd(vnfd_id)
+        if target.operational_state != "ENABLED":
+            raise Conflict(f"VNF package {target.id} (vnfdId {vnfd_id}) is "
+                           f"{target.operational_state}",
+                           hint=f"enable it with 'vnf package update {target.id} "
+                                "--operational-state ENABLED'")
+        current = self._packages.get_package(vnf.package_id)
+        old = set(self._packages.load(current).flavours)
+        new = set(self._packages.load(target).flavours)
+        if old != new:
+            raise Conflict(f"vnfdId {vnfd_id} has flavours {', '.join(sorted(new))}, "
+                           f"not the current VNFD's {', '.join(sorted(old))}",
+                           hint="use 'vnflcm change-vnfpkg' to change the flavours")
+        return {"vnfd_id": vnfd_id, "package_id": target.id}
 
     def delete_vnf(self, vnf_id: str) -> VnfInstance:
         """Delete a NOT_INSTANTIATED instance with no operation under way.
@@ -234,3 +387,4 @@ class LocalVnfs:
                                    vnf_product_name=info.vnf_product_name,
                                    vnf_software_version=info.vnf_software_version,
                                    vnfd_version=info.vnfd_version)
+

@@ -382,6 +382,31 @@ class LocalLcm:
                      len(op.steps))
         return self._resume(op, "resume", direction="forward", current_step=first)
 
+    def change_ext_conn(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
+        """Not in local mode yet: it would re-plug CPs through the ``nfv`` parameter."""
+        from nfvlib.exceptions import Unsupported
+
+        self._vnfs.get_vnf(vnf_id)  # an unknown instance is still VnfNotFound
+        raise Unsupported("change-ext-conn is not implemented in local mode: changing "
+                          "the external networks of CPs needs a stack update of the "
+                          "nfv parameter that local mode does not journal yet",
+                          hint="use --os-nfv-mode remote with a Tacker server, or "
+                               "re-instantiate with the new extVirtualLinks")
+
+    def versions(self, major_version: int | None = None) -> dict[str, Any]:
+        """The VNF LCM API versions local mode implements, shaped as Tacker's answer."""
+        from nfvlib.exceptions import Unsupported
+
+        if major_version not in (None, 1, 2):
+            raise InvalidInput(f"major version {major_version} is not supported",
+                               hint="use 1 or 2")
+        if major_version == 1:
+            raise Unsupported("local mode implements the VNF LCM API 2.0.0 only",
+                              hint="ask for major version 2")
+        prefix = "/vnflcm" if major_version is None else "/vnflcm/v2"
+        return {"uriPrefix": prefix,
+                "apiVersions": [{"version": "2.0.0", "isDeprecated": False}]}
+
     # -- queries ----------------------------------------------------------------
     def get_op_occ(self, op_id: str) -> OpOcc:
         """The occurrence with this id (secret request values shown as ``***``)."""
@@ -391,8 +416,16 @@ class LocalLcm:
                                 hint="list them with 'vnflcm op list'")
         return _shown(op)
 
-    def list_op_occs(self, filters: Mapping[str, str] | None = None) -> list[OpOcc]:
-        """Occurrences, oldest first, matching every ``attribute: value`` filter."""
+    def list_op_occs(self, filters: Mapping[str, str] | None = None, *,
+                     filter: str | None = None) -> list[OpOcc]:
+        """Occurrences, oldest first, matching every ``attribute: value`` filter.
+
+        ``filter`` is a SOL013 filter expression (:mod:`nfvlib.filters`) tested
+        against each occurrence's VnfLcmOpOcc JSON shape.
+        """
+        from nfvlib.filters import OP_OCC_ATTRIBUTES, op_occ_record, parse_filter
+
+        expression = parse_filter(filter, attributes=OP_OCC_ATTRIBUTES)
         wanted = {}
         for key, value in (filters or {}).items():
             column = _FILTER_FIELDS.get(key)
@@ -403,8 +436,11 @@ class LocalLcm:
             wanted[column] = value
         reaped = self._reap()
         ops = (reaped.get(op.id, op) for op in self._table.select(order="start_time, id"))
-        return [_shown(op) for op in ops
-                if all(_field_text(op, column) == value for column, value in wanted.items())]
+        shown = (_shown(op) for op in ops
+                 if all(_field_text(op, column) == value for column, value in wanted.items()))
+        # Tested on the masked occurrence: a filter cannot probe a secret value.
+        return [op for op in shown
+                if expression is None or expression.matches(op_occ_record(op))]
 
     def wait(self, op_id: str, timeout: float | None = None,
              progress: Callable[[OpOcc], None] | None = None) -> OpOcc:

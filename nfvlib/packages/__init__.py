@@ -21,7 +21,9 @@ the package-relative file at fault and names the field.
 
 from __future__ import annotations
 
+import io
 import posixpath
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +36,9 @@ from nfvlib.packages.vnfd import (Cp, Flavour, InstantiationLevel, LifecycleScri
 
 __all__ = [
     "BaseHot", "Cp", "Flavour", "InstantiationLevel", "LifecycleScript", "PackageError",
-    "ScalingAspect", "Vdu", "VirtualLink", "VnfPackage", "desired_capacity",
-    "extract_package", "load_package", "nfv_parameter_paths",
+    "ScalingAspect", "Vdu", "VirtualLink", "VnfPackage", "content_zip", "desired_capacity",
+    "extract_package", "load_package", "nfv_parameter_paths", "read_artifact",
+    "vnfd_content",
 ]
 
 _HOT_SUFFIXES = (".yaml", ".yml")
@@ -173,3 +176,75 @@ def _read_base_hot(source: Source, flavour: Flavour) -> BaseHot:
                        *((f"{folder}/nested/{n}", t) for n, t in nested.items())]:
         _check_template(load_yaml(text, file), file, set(nested), folder)
     return BaseHot(top_file=top_file, top_template_text=top_text, nested=nested)
+
+
+# -- content of an onboarded package (downloads) ----------------------------------
+
+def _files(folder: Path, under: str = "") -> list[Path]:
+    root = folder / under if under else folder
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _zip(folder: Path, files: list[Path]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in files:
+            archive.write(file, file.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def content_zip(folder: str | Path) -> bytes:
+    """The files of an extracted package directory as a CSAR (zip) archive."""
+    folder = Path(folder)
+    return _zip(folder, _files(folder))
+
+
+#: ``--type`` values of ``vnf package download --vnfd``, as Tacker's Accept header.
+VNFD_TYPES = ("text/plain", "application/zip", "both")
+
+
+def vnfd_content(folder: str | Path, accept: str = "application/zip") -> bytes | str:
+    """The VNFD of an extracted package, as Tacker's ``GET .../vnfd`` answers.
+
+    ``text/plain``: the text of the VNFD when ``Definitions/`` holds one YAML
+    file (else :class:`~nfvlib.exceptions.InvalidInput`, Tacker's 406);
+    ``application/zip``: ``TOSCA-Metadata/`` and ``Definitions/`` zipped;
+    ``both``: the text when there is one file, else the zip.
+    """
+    from nfvlib.exceptions import InvalidInput
+
+    if accept not in VNFD_TYPES:
+        raise InvalidInput(f"VNFD type {accept!r} is not one of {', '.join(VNFD_TYPES)}")
+    folder = Path(folder)
+    definitions = [f for f in _files(folder, "Definitions")
+                   if f.suffix in _HOT_SUFFIXES]
+    if accept != "application/zip" and len(definitions) == 1:
+        return definitions[0].read_text(encoding="utf-8")
+    if accept == "text/plain":
+        raise InvalidInput(f"the VNFD is {len(definitions)} YAML files, not one: it "
+                           "cannot be given as text/plain",
+                           hint="ask for application/zip (or both)")
+    return _zip(folder, _files(folder, "TOSCA-Metadata") + _files(folder, "Definitions"))
+
+
+def read_artifact(folder: str | Path, artifact_path: str) -> bytes:
+    """One file of an extracted package, named by its package-relative path.
+
+    A path leaving the package (``..``, absolute) is refused; a missing file
+    is a :class:`~nfvlib.exceptions.NotFound`.
+    """
+    from nfvlib.exceptions import InvalidInput, NotFound
+
+    folder = Path(folder)
+    normal = posixpath.normpath(artifact_path.replace("\\", "/"))
+    if (not artifact_path or normal.startswith(("/", "../")) or normal in ("..", ".")):
+        raise InvalidInput(f"artifact path {artifact_path!r} is not inside the package",
+                           hint="give the path as the package lists it, e.g. "
+                                "Scripts/install.sh")
+    file = folder / normal
+    if not file.is_file() or file.is_symlink():
+        raise NotFound(f"the VNF package has no artifact {normal}",
+                       hint="see the package's files with 'vnf package download'")
+    return file.read_bytes()

@@ -132,9 +132,58 @@ class RemotePackages:
                     last_seen=info.onboarding_state.value, timeout=self._onboard_timeout)
             backoff.pause()
 
-    def list_packages(self) -> list[PackageInfo]:
-        """Every package the server shows this project."""
-        return [package_from_wire(p) for p in self._pager.get_all(PACKAGES)]
+    def list_packages(self, filter: str | None = None) -> list[PackageInfo]:
+        """Every package the server shows this project (matching a SOL013 ``filter``)."""
+        return [package_from_wire(p)
+                for p in self._pager.get_all(PACKAGES, params=_filter_params(None, filter))]
+
+    def update_package(self, package_id: str, *, operational_state: str | None = None,
+                       user_defined_data: Mapping[str, Any] | None = None) -> PackageInfo:
+        """``PATCH`` a VnfPkgInfoModifications (merge-patch); the package after it."""
+        import json
+
+        body: dict[str, Any] = {}
+        if operational_state is not None:
+            body["operationalState"] = operational_state
+        if user_defined_data is not None:
+            body["userDefinedData"] = dict(user_defined_data)
+        if not body:
+            raise InvalidInput("nothing to update",
+                               hint="give an operational state or user-defined data")
+        self._api.send("PATCH", f"{PACKAGES}/{package_id}", data=json.dumps(body).encode(),
+                       headers={"Content-Type": "application/merge-patch+json",
+                                "Accept": "application/json"},
+                       not_found=PackageNotFound)
+        return self.get_package(package_id)
+
+    def download_package(self, package_id: str) -> bytes:
+        """``GET .../package_content``: the CSAR (zip) of an onboarded package."""
+        return self._api.send("GET", f"{PACKAGES}/{package_id}/package_content",
+                              headers={"Accept": "application/zip"},
+                              not_found=PackageNotFound).content
+
+    def download_vnfd(self, package_id: str, accept: str = "application/zip"
+                      ) -> bytes | str:
+        """``GET .../vnfd``: text for ``text/plain``, zip bytes otherwise."""
+        from nfvlib.packages import VNFD_TYPES
+
+        if accept not in VNFD_TYPES:
+            raise InvalidInput(f"VNFD type {accept!r} is not one of {', '.join(VNFD_TYPES)}")
+        wanted = "text/plain,application/zip" if accept == "both" else accept
+        resp = self._api.send("GET", f"{PACKAGES}/{package_id}/vnfd",
+                              headers={"Accept": wanted}, not_found=PackageNotFound)
+        if resp.headers.get("Content-Type", "").startswith("text/plain"):
+            return resp.text
+        return resp.content
+
+    def download_artifact(self, package_id: str, artifact_path: str) -> bytes:
+        """``GET .../artifacts/{path}``: one file of an onboarded package."""
+        from urllib.parse import quote
+
+        return self._api.send("GET", f"{PACKAGES}/{package_id}/artifacts/"
+                                     f"{quote(artifact_path.lstrip('/'))}",
+                              headers={"Accept": "*/*"},
+                              not_found=PackageNotFound).content
 
     def get_package(self, package_id: str) -> PackageInfo:
         """The package with this id."""
@@ -213,10 +262,11 @@ class RemoteVnfs:
         resp = self._api.send("POST", VNF_INSTANCES, json=body, headers=V2_HEADERS)
         return vnf_from_wire(resp.json())
 
-    def list_vnfs(self) -> list[VnfInstance]:
-        """Every VNF instance the server shows this project."""
+    def list_vnfs(self, filter: str | None = None) -> list[VnfInstance]:
+        """Every VNF instance the server shows this project (matching a SOL013 ``filter``)."""
         return [vnf_from_wire(v)
-                for v in self._pager.get_all(VNF_INSTANCES, headers=V2_HEADERS)]
+                for v in self._pager.get_all(VNF_INSTANCES, headers=V2_HEADERS,
+                                             params=_filter_params(None, filter))]
 
     def get_vnf(self, vnf_id: str) -> VnfInstance:
         """The instance with this id (or, if unique, this name)."""
@@ -232,6 +282,24 @@ class RemoteVnfs:
                 raise
             return named[0]
         return vnf_from_wire(resp.json())
+
+    def update_vnf(self, vnf_id: str, request: Mapping[str, Any]) -> VnfInstance:
+        """``PATCH`` a VnfInfoModificationRequest (merge-patch).
+
+        Tacker applies it as a MODIFY_INFO operation occurrence; the instance
+        is read back at once, so it may not show the change yet.
+        """
+        import json
+
+        if not isinstance(request, Mapping) or not request:
+            raise InvalidInput("the update request must be a non-empty JSON object")
+        vnf = self.get_vnf(vnf_id)
+        self._api.send("PATCH", f"{VNF_INSTANCES}/{vnf.id}",
+                       data=json.dumps(dict(request)).encode(),
+                       headers={**V2_HEADERS, "Content-Type": "application/merge-patch+json",
+                                "Accept": "application/json"},
+                       not_found=VnfNotFound)
+        return self.get_vnf(vnf.id)
 
     def delete_vnf(self, vnf_id: str) -> VnfInstance:
         """Delete a NOT_INSTANTIATED instance."""
@@ -398,6 +466,24 @@ class RemoteLcm:
                                hint='write e.g. {"vnfdId": "...", "additionalParams": {}}')
         return self._start(vnf_id, "change_vnfpkg", dict(request))
 
+    def change_ext_conn(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
+        """Tacker v2 ``POST .../change_ext_conn`` (a ChangeExtVnfConnectivityRequest)."""
+        if not isinstance(request, Mapping) or not isinstance(request.get("extVirtualLinks"),
+                                                               list):
+            raise InvalidInput("the change-ext-conn request needs an extVirtualLinks array",
+                               hint='write e.g. {"extVirtualLinks": [...], '
+                                    '"vimConnectionInfo": {...}}')
+        return self._start(vnf_id, "change_ext_conn", dict(request))
+
+    def versions(self, major_version: int | None = None) -> dict[str, Any]:
+        """``GET /vnflcm[/v{major}]/api_versions``: the API versions Tacker serves."""
+        if major_version not in (None, 1, 2):
+            raise InvalidInput(f"major version {major_version} is not supported",
+                               hint="use 1 or 2")
+        path = ("/vnflcm/api_versions" if major_version is None
+                else f"/vnflcm/v{major_version}/api_versions")
+        return self._api.send("GET", path, headers=V2_HEADERS).json()
+
     def fallback(self, vnf_id: str, to: str | None = None) -> OpOcc:
         """Not in SOL003 nor Tacker: restoration points are local-mode only."""
         _no_restoration_points()
@@ -443,9 +529,14 @@ class RemoteLcm:
                               not_found=OpOccNotFound)
         return op_occ_from_wire(resp.json())
 
-    def list_op_occs(self, filters: Mapping[str, str] | None = None) -> list[OpOcc]:
-        """Occurrences, oldest first, matching every ``attribute: value`` filter."""
-        params = {"filter": encode_filter(filters)} if filters else None
+    def list_op_occs(self, filters: Mapping[str, str] | None = None, *,
+                     filter: str | None = None) -> list[OpOcc]:
+        """Occurrences, oldest first, matching every ``attribute: value`` filter.
+
+        ``filter`` is a SOL013 filter expression, checked here and sent to
+        Tacker as ``filter=`` (joined to ``filters`` by ``;``).
+        """
+        params = _filter_params(encode_filter(filters) if filters else None, filter)
         occs = [op_occ_from_wire(o) for o in
                 self._pager.get_all(OP_OCCS, headers=V2_HEADERS, params=params)]
         return sorted(occs, key=lambda o: (o.start_time, o.id))
@@ -536,6 +627,14 @@ def _occ_id_from(resp: Any) -> str:
         raise BackendError(f"Tacker accepted the request but gave no occurrence "
                            f"Location (got {location!r})")
     return occ_id
+
+
+def _filter_params(*filters: str | None) -> dict[str, str] | None:
+    """``{"filter": ...}`` joining the given SOL013 filters (each checked first)."""
+    from nfvlib.filters import parse_filter
+
+    given = [str(parse_filter(f)) for f in filters if f and f.strip()]
+    return {"filter": ";".join(given)} if given else None
 
 
 def encode_filter(filters: Mapping[str, str]) -> str:
