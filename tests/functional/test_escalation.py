@@ -176,3 +176,31 @@ def test_suspend_resume_and_rollback_of_a_suspended_instantiate(client, package,
     rows = heat.list_resources(stack, nested_depth=5)
     members = [r for r in rows if r.get("parent_resource") == "VDU1_scale_group"]
     assert len(members) == 1
+
+
+def test_a_failing_instantiate_is_rolled_back_by_its_policy(sandbox, client, package,
+                                                           heat, tmp_path):
+    vnf = new_vnf(client, package)
+    request = tmp_path / "instantiate.json"
+    request.write_text(json.dumps(dict(LEVEL_1, additionalParams={
+        "sample_fail_event": "instantiate_end"})))
+
+    code, out, err = nfv(sandbox, "vnflcm", "instantiate", vnf.id, str(request),
+                         "--wait", "--on-failure", "retry:2,rollback")
+
+    assert code == 22, (out, err)  # ROLLED_BACK
+    op_id = out.split("VNF LCM operation occurrence ID: ")[1].split()[0]
+    code, out, err = nfv(sandbox, "vnflcm", "op", "show", op_id, "-f", "json")
+    shown = json.loads(out)
+    assert shown["Operation State"] == "ROLLED_BACK"
+    assert [(e["procedure"], e["outcome"]) for e in shown["Escalations"]] == [
+        ("retry", "skipped: step run instantiate_end script is not idempotent"),
+        ("rollback", "started")]
+    assert "instantiate_end" in shown["Error"]["detail"]
+    steps = {s["name"]: s["status"] for s in shown["Steps"]}
+    assert steps["create stack"] == "UNDONE"  # the stack was made, then deleted
+    # Heat's truth: the stack the operation created is gone
+    assert all(s["stack_name"] != vnf.stack_name or s["stack_status"] == "DELETE_COMPLETE"
+               for s in heat.list_stacks())
+    assert client.vnfs.get_vnf(vnf.id).instantiation_state is \
+        InstantiationState.NOT_INSTANTIATED
