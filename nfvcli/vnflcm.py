@@ -375,6 +375,11 @@ class CreateVnfLcm(NfvCommandMixin, show.ShowOne):
 
     def take_action(self, parsed_args):
         request = None if parsed_args.I is None else load_request_file(parsed_args.I)
+        if request is not None:
+            from nfvlib.lcm.requests import validate
+
+            # Checked before the instance exists, so a malformed request writes nothing.
+            validate("InstantiateVnfRequest", request)
         vnf = self.nfv.vnfs.create_vnf(parsed_args.vnfd_id, name=parsed_args.name,
                                        description=parsed_args.description)
         if request is not None:

@@ -141,7 +141,8 @@ def test_create_passes_options_and_shows_the_instance(nfv, capsys):
 
 def test_create_with_instantiate_file_keeps_json_clean(nfv, capsys, request_file):
     nfv.vnfs.create_vnf.return_value = make_vnf()
-    body = {"flavourId": "simple", "vimConnectionInfo": [{"vimId": "v1"}]}
+    body = {"flavourId": "simple", "vimConnectionInfo": [
+        {"id": "vim1", "vimId": "v1", "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_3"}]}
     code, out, err = run(capsys, "vnflcm", "create", "vnfd-1", "--I", request_file(body),
                          "-f", "json")
     assert code == 0, err
@@ -652,12 +653,21 @@ def test_create_with_a_refused_instantiate_request_leaves_no_instance(nfv, capsy
                                                                       request_file):
     nfv.vnfs.create_vnf.return_value = make_vnf()
     nfv.lcm.instantiate.side_effect = InvalidInput(
-        "instantiate request: $.localizationLanguage must be a string, not an integer")
+        "vimConnectionInfo.v.vimId: no VIM has the id or name 'nope'")
+    code, out, err = run(capsys, "vnflcm", "create", "vnfd-1", "--I",
+                         request_file({"flavourId": "simple"}))
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "no VIM has the id or name 'nope'" in err
+    nfv.vnfs.delete_vnf.assert_called_once_with(VNF_ID)
+
+
+def test_create_with_a_malformed_instantiate_request_creates_nothing(nfv, capsys,
+                                                                    request_file):
     code, out, err = run(capsys, "vnflcm", "create", "vnfd-1", "--I",
                          request_file({"flavourId": "simple", "localizationLanguage": 5}))
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "$.localizationLanguage must be a string" in err
-    nfv.vnfs.delete_vnf.assert_called_once_with(VNF_ID)
+    nfv.vnfs.create_vnf.assert_not_called()
 
 
 # -- refused requests against the real local library --------------------------
