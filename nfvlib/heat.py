@@ -64,12 +64,20 @@ class HeatClient:
         self.region_name = region_name
         self._sleep = sleep
         self._clock = clock
+        self._refreshed_at: float | None = None
         #: Number of HTTP requests sent (benchmarks count them).
         self.requests = 0
 
     # -- transport ------------------------------------------------------------
     def _call(self, method: str, url: str, *, json: Any = None,
-              params: Mapping[str, Any] | None = None, ok: Iterable[int] = ()) -> Any:
+              params: Mapping[str, Any] | None = None, ok: Iterable[int] = (),
+              key: str | None = None) -> Any:
+        """Send one request; the decoded JSON body (its ``key`` member if given).
+
+        An answer without that member is not from a working Heat (a server
+        that took over the port, say): :class:`VimUnreachable`, like no
+        answer at all.
+        """
         from keystoneauth1 import exceptions as ks_exc
 
         self.requests += 1
@@ -81,6 +89,7 @@ class HeatClient:
                 f"no orchestration (Heat) endpoint in region {self.region_name}",
                 hint="check the VIM's regions with 'vim show'") from exc
         except ks_exc.ConnectionError as exc:
+            self._refresh_catalog()
             raise VimUnreachable(f"Heat in region {self.region_name} did not answer",
                                  hint="check the VIM with 'nfv vim check'") from exc
         if resp.status_code == 404:
@@ -88,9 +97,36 @@ class HeatClient:
         if resp.status_code >= 400 and resp.status_code not in ok:
             raise HeatError(f"Heat refused {method} {url}: HTTP {resp.status_code} "
                             f"{_explain(resp)}")
-        if not resp.content or "json" not in resp.headers.get("Content-Type", ""):
-            return None
-        return resp.json()
+        body = None
+        if resp.content and "json" in resp.headers.get("Content-Type", ""):
+            try:
+                body = resp.json()
+            except ValueError:
+                body = None
+        if key is None:
+            return body
+        if not isinstance(body, dict) or key not in body:
+            self._refresh_catalog()
+            raise VimUnreachable(
+                f"Heat in region {self.region_name} answered {method} {url} with HTTP "
+                f"{resp.status_code} but no {key!r}", hint="check the VIM with "
+                "'nfv vim check'")
+        return body[key]
+
+    def _refresh_catalog(self) -> None:
+        """Authenticate afresh at the next request (at most every 5 s).
+
+        The catalog then names Heat where it is now: a restarted Heat may
+        listen on another port (the sandbox's does when its port was taken).
+        """
+        now = self._clock()
+        if self._refreshed_at is not None and now - self._refreshed_at < 5:
+            return
+        self._refreshed_at = now
+        try:
+            self._adapter.session.invalidate()
+        except Exception:  # noqa: BLE001 - a plugin that cannot; the old catalog stays
+            pass
 
     # -- stacks ---------------------------------------------------------------
     def create_stack(self, name: str, template: str, *,
@@ -110,11 +146,11 @@ class HeatClient:
             body["timeout_mins"] = timeout_mins
         if tags:
             body["tags"] = ",".join(tags)
-        return self._call("POST", "/stacks", json=body)["stack"]["id"]
+        return self._call("POST", "/stacks", json=body, key="stack")["id"]
 
     def get_stack(self, name_or_id: str) -> dict[str, Any]:
         """The stack (a name is resolved by Heat's redirect)."""
-        return self._call("GET", f"/stacks/{name_or_id}")["stack"]
+        return self._call("GET", f"/stacks/{name_or_id}", key="stack")
 
     def update_stack(self, stack: Mapping[str, Any], *,
                      parameters: Mapping[str, Any] | None = None,
@@ -173,14 +209,14 @@ class HeatClient:
 
     def list_stacks(self) -> list[dict[str, Any]]:
         """Every stack Heat shows this project."""
-        return self._call("GET", "/stacks")["stacks"]
+        return self._call("GET", "/stacks", key="stacks")
 
     def list_resources(self, stack: Mapping[str, Any],
                        nested_depth: int = 0) -> list[dict[str, Any]]:
         """The stack's resources, nested ones to ``nested_depth``."""
         params = {"nested_depth": nested_depth} if nested_depth else None
         return self._call("GET", _stack_url(stack) + "/resources",
-                          params=params)["resources"]
+                          params=params, key="resources")
 
     def list_events(self, stack: Mapping[str, Any], *, nested_depth: int = 0,
                     limit: int | None = None) -> list[dict[str, Any]]:
@@ -190,7 +226,8 @@ class HeatClient:
             params["nested_depth"] = nested_depth
         if limit:
             params["limit"] = limit
-        return self._call("GET", _stack_url(stack) + "/events", params=params)["events"]
+        return self._call("GET", _stack_url(stack) + "/events", params=params,
+                          key="events")
 
     # -- templates and snapshots ------------------------------------------------
     def get_template(self, stack: Mapping[str, Any]) -> dict[str, Any]:
@@ -335,7 +372,7 @@ class HeatClient:
                      nested_depth: int = 5) -> dict[str, Any] | None:
         """The stack's newest event (nested stacks included), or None."""
         events = self._call("GET", _stack_url(stack) + "/events", params={
-            "sort_dir": "desc", "limit": 1, "nested_depth": nested_depth})["events"]
+            "sort_dir": "desc", "limit": 1, "nested_depth": nested_depth}, key="events")
         return events[0] if events else None
 
     def _backoff(self, timeout: float):

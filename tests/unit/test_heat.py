@@ -446,3 +446,34 @@ def test_without_a_stall_limit_heat_not_answering_fails_at_once(requests_mock, c
     with pytest.raises(VimUnreachable):
         heat.wait_for_stack("s1", "CREATE", timeout=1800)
     assert clock.now == start
+
+
+def test_an_answer_that_is_not_heats_is_no_answer(requests_mock, clock):
+    fake, heat = stalled_heat(requests_mock, clock, polls=None)
+    heat.create_stack("s1", TEMPLATE, parameters=nfv(1), files=FILES)
+    # Another server took over Heat's port: HTTP 200, an HTML page.
+    requests_mock.register_uri("GET", re.compile(re.escape(fake.url) + "/stacks/.*"),
+                               text="<html>hello</html>",
+                               headers={"Content-Type": "text/html"})
+    with pytest.raises(VimUnreachable) as unreachable:
+        heat.get_stack("s1")
+    assert str(unreachable.value).startswith(
+        "Heat in region None answered GET /stacks/s1 with HTTP 200 but no 'stack'")
+    with pytest.raises(StackStalled, match="Heat has not answered about stack s1"):
+        heat.wait_for_stack("s1", "CREATE", timeout=1800, stall=30)
+
+
+def test_no_answer_makes_the_next_request_authenticate_afresh(requests_mock, clock,
+                                                              monkeypatch):
+    fake, heat = stalled_heat(requests_mock, clock, polls=None)
+    heat.create_stack("s1", TEMPLATE, parameters=nfv(1), files=FILES)
+    invalidated = []
+    monkeypatch.setattr(heat._adapter.session, "invalidate",
+                        lambda auth=None: invalidated.append(clock.now) or True)
+    requests_mock.register_uri("GET", re.compile(re.escape(fake.url) + "/stacks/.*"),
+                               exc=requests.exceptions.ConnectionError)
+    with pytest.raises(StackStalled):
+        heat.wait_for_stack("s1", "CREATE", timeout=1800, stall=30)
+    # A fresh catalog (a restarted Heat may listen elsewhere), at most every 5 s.
+    assert 6 <= len(invalidated) <= 7
+    assert all(b - a >= 5 for a, b in zip(invalidated, invalidated[1:]))
