@@ -490,6 +490,7 @@ def _test(ctx: StepContext, env: Any) -> None:
                      f"{TEST_EVENT} script): nothing tested")
             return
         progress["attempts"] = 1
+        _report(ctx, f"running {script.file} (at most {timeout:g} s)")
         try:
             output = _run_package_script(ctx, env, script, TEST_EVENT, timeout)
         except TesterFailed as exc:
@@ -498,7 +499,14 @@ def _test(ctx: StepContext, env: Any) -> None:
             raise TesterFailed(f"the tester failed: {exc}") from None
         how = f"{script.file}: {output}"
     progress.update(status="PASSED", seconds=round(time.monotonic() - began, 2))
+    _report(ctx, f"passed in {time.monotonic() - began:.2f} s")
     ctx.note(f"tester passed in {time.monotonic() - began:.2f} s ({how})")
+
+
+def _report(ctx: StepContext, text: str) -> None:
+    """The tester's progress, in the step's journal entry (Smm.011)."""
+    if hasattr(ctx, "report_progress"):
+        ctx.report_progress(text)
 
 
 def _probe(ctx: StepContext, tester: dict[str, Any], timeout: float,
@@ -523,6 +531,7 @@ def _probe(ctx: StepContext, tester: dict[str, Any], timeout: float,
             last = type(exc).__name__
         progress["last"] = last
         ctx.save()
+        _report(ctx, f"probe {progress['attempts']} of {tester['http']}: {last}")
         if time.monotonic() + interval > deadline:
             progress.update(status="FAILED", detail=last)
             ctx.save()

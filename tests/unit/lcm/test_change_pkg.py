@@ -392,6 +392,7 @@ def test_an_http_probe_tester_passes_once_the_service_answers(world, requests_mo
                                               "interval": 0.01, "timeout": 5}))
     assert op.state is OpState.COMPLETED, op.error
     assert "HTTP probe http://vnf.test/health" in op.steps[-2].detail
+    assert op.steps[-2].progress.startswith("passed in")
     assert world.lcm.get_op_occ(op.id).steps[-2].status == "DONE"
 
 
@@ -403,6 +404,8 @@ def test_an_http_probe_that_never_answers_rolls_back(world, requests_mock):
                                               "interval": 0.01, "timeout": 0.2}))
     assert op.state is OpState.ROLLED_BACK, op.error
     assert "did not answer HTTP 200 within 0.2 s (last: HTTP 503" in op.error["detail"]
+    test = next(s for s in op.steps if s.name == "test")
+    assert test.progress.startswith("probe ") and test.progress.endswith(": HTTP 503")
     assert world.template(vnf) == old_template
 
 
