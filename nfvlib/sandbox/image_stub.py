@@ -102,9 +102,10 @@ class ImageStubService:
         """Start the stand-in unless it runs and answers; return :meth:`status`."""
         import sys
 
+        from nfvlib.files import private_dir
         from nfvlib.sandbox import process
 
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.state_dir)
         pid = process.read_pid(self.pid_file)
         if pid is not None and self.port and process.http_answers(self.url + "/v2/images"):
             return self.status()

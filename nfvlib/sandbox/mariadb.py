@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from nfvlib.exceptions import SandboxError
+from nfvlib.files import PRIVATE_UMASK, open_private, private_dir
 from nfvlib.sandbox import process
 
 DEFAULT_PORT = 3307
@@ -63,9 +64,9 @@ def ensure_installed(log_path: Path) -> None:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise SandboxError("the sandbox's Tacker needs MariaDB and mariadbd is not "
                            "installed", hint=hint)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(log_path.parent)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    with open(log_path, "ab") as log:
+    with open_private(log_path) as log:
         for argv in (["apt-get", "install", "-y", "-q", "mariadb-server"],
                      ["apt-get", "update", "-q"],
                      ["apt-get", "install", "-y", "-q", "mariadb-server"]):
@@ -114,7 +115,7 @@ class MariaDBService:
 
     def start(self) -> dict[str, Any]:
         """Start the server unless it runs; create the data directory first."""
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.state_dir)
         with process.file_lock(self._lock, START_TIMEOUT * 2,
                                "another start or stop of this MariaDB is running"):
             pid = process.read_pid(self.pid_file)
@@ -166,10 +167,11 @@ class MariaDBService:
                 return False
 
     def _run(self, argv: list[str], step: str, stdin: str | None = None) -> None:
-        with open(self.log_file, "ab") as log:
+        with open_private(self.log_file) as log:
             try:
                 done = subprocess.run(argv, input=(stdin or "").encode(), stdout=log,
-                                      stderr=subprocess.STDOUT, timeout=CLIENT_TIMEOUT)
+                                      stderr=subprocess.STDOUT, timeout=CLIENT_TIMEOUT,
+                                      umask=PRIVATE_UMASK)
             except (OSError, subprocess.TimeoutExpired) as exc:
                 raise SandboxError(f"{step} failed: {exc}",
                                    hint=f"see {self.log_file}") from exc

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from nfvlib.exceptions import SandboxError, WaitTimeout
+from nfvlib.files import PRIVATE_UMASK, open_private, private_dir
 from nfvlib.sandbox import process
 from nfvlib.sandbox.mariadb import MariaDBService
 
@@ -72,7 +73,7 @@ class TackerService:
         return process.read_json(self.state_file) if self.state_dir.exists() else {}
 
     def _write_state(self, state: dict[str, Any]) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.state_dir)
         process.write_atomic(self.state_file,
                              json.dumps(state, indent=2, sort_keys=True) + "\n",
                              mode=0o600)
@@ -107,7 +108,7 @@ class TackerService:
         """Install Tacker into its pinned virtualenv (once per cache); return it."""
         from nfvlib.sandbox.venv import ensure_venv
 
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.state_dir)
         return ensure_venv(self.cache_dir, VENV_NAME, REQUIREMENTS,
                            CONSTRAINTS_FILE, self.log_file)
 
@@ -121,7 +122,7 @@ class TackerService:
         migrated (``tacker-db-manage upgrade head``) when new or when
         Tacker's version changed.
         """
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.state_dir)
         with process.file_lock(self._lock, LOCK_TIMEOUT,
                                "another start or stop of this Tacker is running"):
             pid = process.read_pid(self.pid_file)
@@ -160,7 +161,7 @@ class TackerService:
                     password: str) -> None:
         state = self.state_dir.resolve()
         for sub in ("vim_keys", "csar", "csar_files", "lock"):
-            (state / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(state / sub)
         text = "\n".join([
             "# Written by nfvlib on every start; changes are overwritten.",
             "[DEFAULT]",
@@ -216,13 +217,14 @@ class TackerService:
     def _migrate(self, venv: Path) -> None:
         argv = [str(venv / "bin" / "tacker-db-manage"), "--config-file",
                 str(self.conf_file), "upgrade", "head"]
-        with open(self.log_file, "ab") as log:
+        with open_private(self.log_file) as log:
             log.write(b"\n$ tacker-db-manage upgrade head\n")
             log.flush()
             try:
                 done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=log,
                                       stderr=subprocess.STDOUT, env=self._service_env(),
-                                      cwd=self.state_dir, timeout=MIGRATE_TIMEOUT)
+                                      cwd=self.state_dir, timeout=MIGRATE_TIMEOUT,
+                                      umask=PRIVATE_UMASK)
             except (OSError, subprocess.TimeoutExpired) as exc:
                 raise SandboxError(f"tacker-db-manage upgrade head failed: {exc}",
                                    hint=f"see {self.log_file}") from exc
