@@ -116,6 +116,8 @@ def normalize(rel: str, *, file: str, field: str) -> str:
         raise PackageError(file, f"{field} must be a non-empty path")
     if rel.startswith("/") or "\\" in rel or _DRIVE.match(rel):
         raise PackageError(file, f"{field} {rel!r} must be a relative path with '/'")
+    if any(c < " " or c == "\x7f" for c in rel):  # a NUL fails deep in os.path
+        raise PackageError(file, f"{field} {rel!r} holds control characters")
     norm = posixpath.normpath(rel)
     if norm == ".." or norm.startswith("../"):
         raise PackageError(file, f"{field} {rel!r} points outside the package")
