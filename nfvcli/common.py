@@ -162,6 +162,49 @@ class ListColumn(columns.FormattableColumn):
         return list(self._value or ())
 
 
+class ComplexColumn(columns.FormattableColumn):
+    """A nested SOL003 record: indented JSON in tables, the record in json/yaml."""
+
+    def human_readable(self) -> str:
+        import json
+
+        if self._value in (None, "", {}, []):
+            return ""
+        return json.dumps(self._value, indent=2, sort_keys=True)
+
+    def machine_readable(self) -> Any:
+        return self._value
+
+
+def sol003_show(record: dict[str, Any], column_map: dict[str, str],
+                extra: dict[str, Any] | None = None
+                ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """Columns and values of a SOL003 ``record``, as python-tackerclient shows them.
+
+    Every key of the record is a column, named by ``column_map`` where it has
+    a name and by the key itself elsewhere; every column of ``column_map`` is
+    shown even when the record lacks it (empty); all sorted by name. Nested
+    values are :class:`ComplexColumn`. ``extra`` (nfvkit's own columns) come
+    after, in their order.
+    """
+    by_header = {column_map.get(key, key): key for key in record}
+    for key, header in column_map.items():
+        by_header.setdefault(header, key)
+    names = tuple(sorted(by_header))
+    values = []
+    for name in names:
+        value = record.get(by_header[name], "")
+        values.append(ComplexColumn(value) if isinstance(value, (dict, list)) else value)
+    extra = extra or {}
+    return names + tuple(extra), tuple(values) + tuple(extra.values())
+
+
+def sol003_row(record: dict[str, Any], keys: tuple[str, ...]) -> tuple[Any, ...]:
+    """One list row: the record's ``keys`` (nested ones as :class:`ComplexColumn`)."""
+    return tuple(ComplexColumn(v) if isinstance(v := record.get(k, ""), (dict, list))
+                 else v for k in keys)
+
+
 def read_config_file(path: str | None, *, partial: bool = False) -> dict | None:
     """Load a VIM config file given on the command line (None if not given)."""
     if path is None:

@@ -12,41 +12,62 @@ from typing import Any
 
 from cliff import command, lister, show
 
-from nfvcli.common import DictColumn, NfvCommandMixin, delete_each, nfv_mode
+from nfvcli.common import NfvCommandMixin, delete_each, nfv_mode, sol003_row, sol003_show
 
-_LIST_COLUMNS = (
-    ("id", "ID"), ("vnf_product_name", "VNF Product Name"),
-    ("onboarding_state", "Onboarding State"), ("usage_state", "Usage State"),
-    ("operational_state", "Operational State"),
-    ("user_defined_data", "User Defined Data"),
-)
-_SHOW_COLUMNS = (
-    ("id", "ID"), ("onboarding_state", "Onboarding State"),
-    ("operational_state", "Operational State"), ("usage_state", "Usage State"),
-    ("user_defined_data", "User Defined Data"),
-)
-#: Shown once the package is onboarded, as tackerclient does.
-_ONBOARDED_COLUMNS = (
-    ("vnf_provider", "VNF Provider"), ("vnf_product_name", "VNF Product Name"),
-    ("vnf_software_version", "VNF Software Version"), ("vnfd_id", "VNFD ID"),
-    ("vnfd_version", "VNFD Version"),
-)
+#: python-tackerclient's names of VnfPkgInfo attributes (vnf package show)
+_SHOW_COLUMN_MAP = {
+    "_links": "Links", "onboardingState": "Onboarding State",
+    "operationalState": "Operational State", "usageState": "Usage State",
+    "userDefinedData": "User Defined Data", "id": "ID",
+}
+#: Named too once the package is onboarded, as tackerclient does.
+_ONBOARDED_COLUMN_MAP = {
+    "softwareImages": "Software Images", "vnfProvider": "VNF Provider",
+    "vnfSoftwareVersion": "VNF Software Version", "vnfProductName": "VNF Product Name",
+    "vnfdId": "VNFD ID", "vnfdVersion": "VNFD Version", "checksum": "Checksum",
+    "additionalArtifacts": "Additional Artifacts",
+}
+_LIST_FIELDS = ("id", "vnfProductName", "onboardingState", "usageState",
+                "operationalState", "_links")
+_COMPLEX_FIELDS = ("checksum", "softwareImages", "userDefinedData", "additionalArtifacts")
+_SIMPLE_FIELDS = ("vnfdVersion", "vnfProvider", "vnfSoftwareVersion", "vnfdId")
 
 
-def _value(package: Any, field: str) -> Any:
-    value = getattr(package, field)
-    if field == "user_defined_data":
-        return DictColumn(value)
-    return getattr(value, "value", value)
+def list_columns(fields: list[str] | None = None, all_fields: bool = False,
+                 exclude_fields: list[str] | None = None,
+                 exclude_default: bool = False) -> tuple[tuple[str, str], ...]:
+    """(attribute, column) of ``vnf package list``, as python-tackerclient picks them.
+
+    The default columns, then those named by ``--fields``, the complex ones
+    not named by ``--exclude_fields``, all of them with ``--all_fields`` and
+    the simple ones with ``--exclude_default``; each column is the attribute
+    in title case ("Vnf Product Name"), ``_links`` is "Links".
+    """
+    chosen = list(_LIST_FIELDS) + list(fields or ())
+    if exclude_fields:
+        chosen += [f for f in _COMPLEX_FIELDS if f not in exclude_fields]
+    if all_fields:
+        chosen += list(_COMPLEX_FIELDS) + list(_SIMPLE_FIELDS)
+    if exclude_default:
+        chosen += list(_SIMPLE_FIELDS)
+    return tuple((f, "Links" if f == "_links" else _title(f)) for f in chosen)
+
+
+def _title(field: str) -> str:
+    """``vnfProductName`` -> ``Vnf Product Name`` (python-tackerclient's case_modify)."""
+    return "".join(" " + c if c.isupper() else c for c in field).strip().title()
 
 
 def _show(package: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """Columns (sorted by name, as tackerclient) and values of one package."""
-    fields = _SHOW_COLUMNS
-    if getattr(package.onboarding_state, "value", None) == "ONBOARDED":
-        fields += _ONBOARDED_COLUMNS
-    shown = sorted(fields, key=lambda pair: pair[1])
-    return (tuple(h for _, h in shown), tuple(_value(package, f) for f, _ in shown))
+    """Columns and values of one package: the SOL005 VnfPkgInfo
+    (:func:`nfvlib.sol003.vnf_package`) under tackerclient's column names."""
+    from nfvlib import sol003
+
+    record = sol003.vnf_package(package)
+    column_map = dict(_SHOW_COLUMN_MAP)
+    if record["onboardingState"] == "ONBOARDED":
+        column_map.update(_ONBOARDED_COLUMN_MAP)
+    return sol003_show(record, column_map)
 
 
 def key_value(text: str) -> tuple[str, str]:
@@ -107,7 +128,8 @@ class UploadVnfPackage(NfvCommandMixin, command.Command):
                                                    parsed_args.path)
         self.app.stdout.write(f"Upload request for VNF package {package.id} has been "
                               "accepted.\n")
-        self.app.stdout.write(f"Onboarding State: {_value(package, 'onboarding_state')}, "
+        state = getattr(package.onboarding_state, "value", package.onboarding_state)
+        self.app.stdout.write(f"Onboarding State: {state}, "
                               f"VNFD ID: {package.vnfd_id}\n")
 
 
@@ -115,9 +137,13 @@ class ListVnfPackage(NfvCommandMixin, lister.Lister):
     _description = "List VNF Package"
 
     def take_action(self, parsed_args):
+        from nfvlib import sol003
+
         packages = self.nfv.packages.list_packages()
-        return (tuple(h for _, h in _LIST_COLUMNS),
-                (tuple(_value(p, f) for f, _ in _LIST_COLUMNS) for p in packages))
+        columns = list_columns()
+        keys = tuple(f for f, _ in columns)
+        return (tuple(h for _, h in columns),
+                (sol003_row(sol003.vnf_package(p), keys) for p in packages))
 
 
 class ShowVnfPackage(NfvCommandMixin, show.ShowOne):

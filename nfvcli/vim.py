@@ -30,11 +30,21 @@ _DICT_FIELDS = ("auth_cred", "placement_attr", "vim_project", "extra",
                 "orchestration_endpoints")
 
 
+#: nfvkit's own VIM attributes (a Tacker VIM record has none of them): shown
+#: after python-tackerclient's columns
+_EXTRA_FIELDS = ("orchestration_endpoints", "status_checked_at", "status_reason")
+
+
 def _show(vim: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """Columns and values of one VIM, as tackerclient shows them."""
+    """Columns and values of one VIM, as tackerclient shows them.
+
+    The attributes of a Tacker VIM record come first, sorted, ``tenant_id``
+    named ``project_id``; nfvkit's own (:data:`_EXTRA_FIELDS`) follow.
+    """
     data = vim.to_dict()
     data["project_id"] = data.pop("tenant_id")
-    names = tuple(sorted(data))
+    names = tuple(sorted(n for n in data if n not in _EXTRA_FIELDS))
+    names += tuple(n for n in _EXTRA_FIELDS if n in data)
     return names, tuple(DictColumn(data[n]) if n in _DICT_FIELDS else data[n]
                         for n in names)
 

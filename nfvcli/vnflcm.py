@@ -33,25 +33,21 @@ from typing import Any
 from cliff import columns, command, lister, show
 
 from nfvcli import errors
-from nfvcli.common import DictColumn, NfvCommandMixin, delete_each, nfv_mode
+from nfvcli.common import (NfvCommandMixin, delete_each, nfv_mode, sol003_row,
+                            sol003_show)
 from nfvcli.errors import EXIT_FAILED, EXIT_FAILED_TEMP, EXIT_ROLLED_BACK
 from nfvcli.requests_file import load_additional_params, load_request_file
 
 _STATE_EXIT_CODES = {"COMPLETED": errors.EXIT_OK, "FAILED_TEMP": EXIT_FAILED_TEMP,
                      "FAILED": EXIT_FAILED, "ROLLED_BACK": EXIT_ROLLED_BACK}
 
+#: (SOL003 attribute, python-tackerclient's column) of vnflcm list
 _LIST_COLUMNS = (
-    ("id", "ID"), ("name", "VNF Instance Name"),
-    ("instantiation_state", "Instantiation State"), ("vnf_provider", "VNF Provider"),
-    ("vnf_software_version", "VNF Software Version"),
-    ("vnf_product_name", "VNF Product Name"), ("vnfd_id", "VNFD ID"),
+    ("id", "ID"), ("vnfInstanceName", "VNF Instance Name"),
+    ("instantiationState", "Instantiation State"), ("vnfProvider", "VNF Provider"),
+    ("vnfSoftwareVersion", "VNF Software Version"),
+    ("vnfProductName", "VNF Product Name"), ("vnfdId", "VNFD ID"),
 )
-_SHOW_COLUMNS = _LIST_COLUMNS + (
-    ("description", "VNF Instance Description"), ("vnfd_version", "VNFD Version"),
-    ("package_id", "VNF Package ID"),
-)
-_INSTANTIATED_FIELDS = ("flavour_id", "instantiation_level_id", "scale_status",
-                        "stack_id", "stack_name")
 
 
 # -- arguments ---------------------------------------------------------------
@@ -194,14 +190,11 @@ class JsonLines:
 
 
 def op_record(op: Any) -> dict[str, Any]:
-    """An occurrence as a JSON-ready mapping (SOL003 names, nfvkit's fields after)."""
-    return {"id": op.id, "operationState": _state(op), "operation": _state(op, "operation"),
-            "vnfInstanceId": op.vnf_instance_id, "startTime": op.start_time,
-            "stateEnteredTime": op.state_entered_time,
-            "isAutomaticInvocation": op.is_automatic_invocation,
-            "isCancelPending": op.is_cancel_pending, "cancelMode": op.cancel_mode,
-            "operationParams": op.request, "error": op.error,
-            "resourceChanges": op.resource_changes,
+    """An occurrence as a JSON-ready mapping: the SOL003 VnfLcmOpOcc
+    (:func:`nfvlib.sol003.op_occ`), nfvkit's fields after."""
+    from nfvlib import sol003
+
+    return {**sol003.op_occ(op),
             "currentStep": op.step_summary or None, "direction": op.direction,
             "steps": [dataclasses.asdict(s) for s in op.steps],
             "onFailure": getattr(op, "on_failure", None),
@@ -334,24 +327,36 @@ def _value(vnf: Any, field: str) -> Any:
     return getattr(value, "value", value)
 
 
-def _show(vnf: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """Columns (sorted by name, as tackerclient) and values of one VNF instance."""
-    data = {header: _value(vnf, field) for field, header in _SHOW_COLUMNS}
-    data["VIM Connection Info"] = DictColumn(
-        {k: v for k, v in (("vim_id", vnf.vim_id), ("region", vnf.region)) if v})
-    if _value(vnf, "instantiation_state") == "INSTANTIATED":
-        info = {f: getattr(vnf, f) for f in _INSTANTIATED_FIELDS
-                if getattr(vnf, f) is not None}
-        from nfvlib.lcm.secrets import mask
+#: python-tackerclient's names of VnfInstance attributes (vnflcm show)
+_SHOW_COLUMN_MAP = {
+    "id": "ID", "vnfInstanceName": "VNF Instance Name",
+    "vnfInstanceDescription": "VNF Instance Description",
+    "vnfdId": "VNFD ID", "vnfProvider": "VNF Provider",
+    "vnfProductName": "VNF Product Name", "vnfSoftwareVersion": "VNF Software Version",
+    "vnfdVersion": "VNFD Version", "instantiationState": "Instantiation State",
+    "_links": "Links", "vnfConfigurableProperties": "VNF Configurable Properties",
+    "vimConnectionInfo": "VIM Connection Info",
+}
 
-        info.update(mask(vnf.instantiated_info))
-        state = getattr(vnf, "operational_state", None)
-        info["vnfState"] = getattr(state, "value", state) or "STARTED"
-        data["Operational State"] = info["vnfState"]
-        data["Instantiated Vnf Info"] = DictColumn(info)
-        data["VNFC Instances"] = VnfcColumn(vnf.vnfc)
-    names = tuple(sorted(data))
-    return names, tuple(data[n] for n in names)
+
+def _show(vnf: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """Columns and values of one VNF instance, as python-tackerclient shows them.
+
+    The values are the SOL003 VnfInstance (:func:`nfvlib.sol003.vnf_instance`)
+    under tackerclient's column names, sorted; nfvkit's own columns follow:
+    the VNF package id (v2 records have no ``vnfPkgId``) and the VNFC
+    instances with their Heat resources.
+    """
+    from nfvlib import sol003
+
+    record = sol003.vnf_instance(vnf)
+    column_map = dict(_SHOW_COLUMN_MAP)
+    if "instantiatedVnfInfo" in record:
+        column_map["instantiatedVnfInfo"] = "Instantiated Vnf Info"
+    extra: dict[str, Any] = {"VNF Package ID": vnf.package_id or None}
+    if "instantiatedVnfInfo" in record:
+        extra["VNFC Instances"] = VnfcColumn(vnf.vnfc)
+    return sol003_show(record, column_map, extra)
 
 
 # -- commands ----------------------------------------------------------------
@@ -414,8 +419,11 @@ class ListVnfLcm(NfvCommandMixin, lister.Lister):
 
     def take_action(self, parsed_args):
         vnfs = self.nfv.vnfs.list_vnfs()
+        from nfvlib import sol003
+
+        keys = tuple(k for k, _ in _LIST_COLUMNS)
         return (tuple(h for _, h in _LIST_COLUMNS),
-                (tuple(_value(v, f) for f, _ in _LIST_COLUMNS) for v in vnfs))
+                (sol003_row(sol003.vnf_instance(v), keys) for v in vnfs))
 
 
 class InstantiateVnfLcm(OperationCommand):

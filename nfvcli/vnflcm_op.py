@@ -15,18 +15,24 @@ from typing import Any
 
 from cliff import columns, lister, show
 
-from nfvcli.common import DictColumn, NfvCommandMixin, nfv_mode
+from nfvcli.common import NfvCommandMixin, nfv_mode, sol003_row, sol003_show
 from nfvcli.vnflcm import OperationCommand
 
-_LIST_COLUMNS = (("id", "ID"), ("state", "Operation State"),
-                 ("vnf_instance_id", "VNF Instance ID"), ("operation", "Operation"))
-_SHOW_COLUMNS = _LIST_COLUMNS + (
-    ("start_time", "Start Time"), ("state_entered_time", "State Entered Time"),
-    ("is_automatic_invocation", "Is Automatic Invocation"),
-    ("is_cancel_pending", "Is Cancel Pending"), ("cancel_mode", "Cancel Mode"),
-)
-_DICT_COLUMNS = (("error", "Error"), ("request", "Operation Parameters"),
-                 ("resource_changes", "Resource Changes"))
+#: (SOL003 attribute, python-tackerclient's column) of vnflcm op list
+_LIST_COLUMNS = (("id", "ID"), ("operationState", "Operation State"),
+                 ("vnfInstanceId", "VNF Instance ID"), ("operation", "Operation"))
+#: python-tackerclient's names of VnfLcmOpOcc attributes (vnflcm op show)
+_SHOW_COLUMN_MAP = {
+    "id": "ID", "operationState": "Operation State",
+    "stateEnteredTime": "State Entered Time", "startTime": "Start Time",
+    "vnfInstanceId": "VNF Instance ID", "operation": "Operation",
+    "isAutomaticInvocation": "Is Automatic Invocation",
+    "isCancelPending": "Is Cancel Pending", "error": "Error", "_links": "Links",
+    "operationParams": "Operation Parameters", "grantId": "Grant ID",
+    "resourceChanges": "Resource Changes", "changedInfo": "Changed Info",
+    "cancelMode": "Cancel Mode",
+    "changedExtConnectivity": "Changed External Connectivity",
+}
 #: nfvkit's own columns, shown after python-tackerclient's
 _EXTRA_COLUMNS = (("step_summary", "Current Step"),
                   ("vnf_instance_deleted", "VNF Instance Deleted"),
@@ -118,19 +124,17 @@ def _show(op: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     """Columns and values of one occurrence.
 
     python-tackerclient's columns come first, sorted by name as it sorts
-    them; nfvkit's own follow: the current step, and whether the VNF
-    instance has been deleted since (its occurrences are kept).
+    them, holding the SOL003 VnfLcmOpOcc (:func:`nfvlib.sol003.op_occ`);
+    nfvkit's own follow: the current step, whether the VNF instance has been
+    deleted since (its occurrences are kept), the steps and escalations.
     """
-    data = {header: _value(op, field) for field, header in _SHOW_COLUMNS}
-    for field, header in _DICT_COLUMNS:
-        value = getattr(op, field)
-        data[header] = None if value is None else DictColumn(value)
-    names = tuple(sorted(data))
+    from nfvlib import sol003
+
     extra = {header: _value(op, field) for field, header in _EXTRA_COLUMNS}
     extra["Current Step"] = extra["Current Step"] or None
     extra["Steps"] = StepsColumn(op.steps)
     extra["Escalations"] = EscalationsColumn(getattr(op, "escalations", ()))
-    return names + tuple(extra), tuple(data[n] for n in names) + tuple(extra.values())
+    return sol003_show(sol003.op_occ(op), _SHOW_COLUMN_MAP, extra)
 
 
 class ListVnfLcmOp(NfvCommandMixin, lister.Lister):
@@ -146,8 +150,11 @@ class ListVnfLcmOp(NfvCommandMixin, lister.Lister):
 
     def take_action(self, parsed_args):
         ops = self.nfv.lcm.list_op_occs(filters=parse_filter(parsed_args.filter))
+        from nfvlib import sol003
+
+        keys = tuple(k for k, _ in _LIST_COLUMNS)
         return (tuple(h for _, h in _LIST_COLUMNS),
-                (tuple(_value(o, f) for f, _ in _LIST_COLUMNS) for o in ops))
+                (sol003_row(sol003.op_occ(o), keys) for o in ops))
 
 
 class _OneOpCommand(NfvCommandMixin, show.ShowOne):

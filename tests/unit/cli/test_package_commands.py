@@ -66,9 +66,12 @@ def test_create_with_user_data(packages, capsys):
     assert code == 0, err
     packages.create_package.assert_called_once_with(
         user_defined_data={"a": "1", "b": "x=y"})
+    base = f"/vnfpkgm/v1/vnf_packages/{PKG_ID}"
     assert json.loads(out) == {"ID": PKG_ID, "Onboarding State": "CREATED",
                                "Operational State": "DISABLED", "Usage State": "NOT_IN_USE",
-                               "User Defined Data": {"a": "1", "b": "x=y"}}
+                               "User Defined Data": {"a": "1", "b": "x=y"},
+                               "Links": {"self": {"href": base}, "packageContent": {
+                                   "href": f"{base}/package_content"}}}
 
     packages.create_package.reset_mock()
     code, out, _ = run(capsys, "vnf", "package", "create")
@@ -126,14 +129,17 @@ def test_list_columns(packages, capsys):
     code, out, err = run(capsys, "vnf", "package", "list", "-f", "json")
     assert code == 0, err
     rows = json.loads(out)
-    assert list(rows[0]) == ["ID", "VNF Product Name", "Onboarding State", "Usage State",
-                             "Operational State", "User Defined Data"]
-    assert rows[1] == {"ID": "p2", "VNF Product Name": "Web",
+    assert list(rows[0]) == ["Id", "Vnf Product Name", "Onboarding State", "Usage State",
+                             "Operational State", "Links"]
+    assert rows[1] == {"Id": "p2", "Vnf Product Name": "Web",
                        "Onboarding State": "ONBOARDED", "Usage State": "NOT_IN_USE",
                        "Operational State": "ENABLED",
-                       "User Defined Data": {"team": "core"}}
+                       "Links": {"self": {"href": "/vnfpkgm/v1/vnf_packages/p2"},
+                                 "packageContent": {"href": "/vnfpkgm/v1/vnf_packages/p2/"
+                                                            "package_content"},
+                                 "vnfd": {"href": "/vnfpkgm/v1/vnf_packages/p2/vnfd"}}}
     code, out, _ = run(capsys, "vnf", "package", "list")
-    assert code == 0 and "team='core'" in out
+    assert code == 0 and "/vnfpkgm/v1/vnf_packages/p2/vnfd" in out
 
 
 def test_show_adds_vnfd_columns_once_onboarded(packages, capsys):

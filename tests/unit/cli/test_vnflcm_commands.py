@@ -131,11 +131,15 @@ def test_create_passes_options_and_shows_the_instance(nfv, capsys):
                                                 description="front end")
     nfv.lcm.instantiate.assert_not_called()
     shown = json.loads(out)
-    assert list(shown) == sorted(shown)
+    # python-tackerclient's columns sorted, then nfvkit's VNF Package ID
+    names = list(shown)
+    assert names[:-1] == sorted(names[:-1]) and names[-1] == "VNF Package ID"
     assert shown["ID"] == VNF_ID and shown["VNF Instance Name"] == "web"
     assert shown["Instantiation State"] == "NOT_INSTANTIATED"
     assert shown["VNF Instance Description"] == "front end"
-    assert shown["VIM Connection Info"] == {}
+    assert shown["VIM Connection Info"] == "" and shown["VNF Configurable Properties"] == ""
+    assert shown["Links"]["instantiate"] == {
+        "href": f"/vnflcm/v2/vnf_instances/{VNF_ID}/instantiate"}
     assert "Instantiated Vnf Info" not in shown and "VNFC Instances" not in shown
 
 
@@ -179,10 +183,15 @@ def test_show_includes_vnfc_instances(nfv, capsys):
     assert code == 0, err
     nfv.vnfs.get_vnf.assert_called_once_with(VNF_ID)
     shown = json.loads(out)
-    assert shown["VIM Connection Info"] == {"vim_id": "vim-1", "region": "RegionOne"}
+    assert shown["VIM Connection Info"] == {"default": {
+        "vimId": "vim-1", "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_3",
+        "accessInfo": {"region": "RegionOne"}}}
     info = shown["Instantiated Vnf Info"]
-    assert info["flavour_id"] == "simple" and info["scale_status"] == {"VDU1_scale": 1}
-    assert info["stack_name"] == f"vnf-{VNF_ID}"
+    assert info["flavourId"] == "simple"
+    assert info["scaleStatus"] == [{"aspectId": "VDU1_scale", "scaleLevel": 1}]
+    assert info["metadata"]["stack_name"] == f"vnf-{VNF_ID}"
+    assert [r["computeResource"]["resourceId"] for r in info["vnfcResourceInfo"]] == [
+        "srv-1", "srv-2"]
     assert [v["id"] for v in shown["VNFC Instances"]] == ["srv-1", "srv-2"]
     assert shown["VNFC Instances"][0]["member"] == "m-abc"
     for fmt in ("table", "yaml", "value", "shell"):
@@ -508,30 +517,39 @@ def test_op_show_columns(nfv, capsys):
     assert code == 0, err
     nfv.lcm.get_op_occ.assert_called_once_with(OP_ID)
     shown = json.loads(out)
-    tacker = ["Cancel Mode", "Error", "ID", "Is Automatic Invocation", "Is Cancel Pending",
+    tacker = ["Cancel Mode", "Changed External Connectivity", "Changed Info", "Error",
+              "Grant ID", "ID", "Is Automatic Invocation", "Is Cancel Pending", "Links",
               "Operation", "Operation Parameters", "Operation State", "Resource Changes",
               "Start Time", "State Entered Time", "VNF Instance ID"]
     # python-tackerclient's columns, sorted as it sorts them, then nfvkit's own
     assert list(shown) == tacker + ["Current Step", "VNF Instance Deleted", "On Failure",
                                     "Is Suspend Pending", "Is Suspended", "Steps",
                                     "Escalations"]
+    base = f"/vnflcm/v2/vnf_lcm_op_occs/{OP_ID}"
     assert shown == {
         "On Failure": None, "Is Suspend Pending": False, "Is Suspended": False,
         "Steps": [dict(name=s.name, status="PENDING", started_at=None, ended_at=None,
                        error=None, detail=None, attempts=0, progress=None) for s in STEPS],
         "Escalations": [],
         "Cancel Mode": "GRACEFUL", "Current Step": "step 4 of 6: wait for stack",
+        "Changed External Connectivity": "", "Changed Info": "", "Grant ID": "",
         "Error": error, "ID": OP_ID, "Is Automatic Invocation": False,
         "Is Cancel Pending": False, "Operation": "INSTANTIATE",
         "Operation Parameters": {"flavourId": "simple"}, "Operation State": "FAILED_TEMP",
-        "Resource Changes": {"affectedVnfcs": [{"id": "srv-1"}]},
+        "Resource Changes": {"affectedVnfcs": [{"id": "srv-1", "computeResource": {
+            "vimConnectionId": "default", "resourceId": "srv-1"}}]},
+        "Links": {"self": {"href": base},
+                  "vnfInstance": {"href": f"/vnflcm/v2/vnf_instances/{VNF_ID}"},
+                  "retry": {"href": f"{base}/retry"},
+                  "rollback": {"href": f"{base}/rollback"},
+                  "fail": {"href": f"{base}/fail"}},
         "Start Time": T0, "State Entered Time": T0, "VNF Instance ID": VNF_ID,
         "VNF Instance Deleted": False,
     }
     nfv.lcm.get_op_occ.return_value = make_op(OpState.STARTING, steps=())
     code, out, _ = run(capsys, "vnflcm", "op", "show", OP_ID, "-f", "yaml")
     shown = yaml.safe_load(out)
-    assert shown["Error"] is None and shown["Current Step"] is None
+    assert shown["Error"] == "" and shown["Current Step"] is None
     code, out, _ = run(capsys, "vnflcm", "op", "show", OP_ID)
     assert code == 0 and "Operation Parameters" in out
 

@@ -1,0 +1,222 @@
+"""SOL003/SOL005 JSON records of nfvkit's models, as a Tacker server returns them.
+
+One explicit mapping per model, used by every output of both modes, so that
+``-f json`` from local mode has the field names and shapes a Tacker v2 server
+sends for the same object:
+
+* :func:`vnf_instance` -> ``VnfInstance`` (SOL003 v3.3.1, 5.5.2.2)
+* :func:`op_occ` -> ``VnfLcmOpOcc`` (SOL003 v3.3.1, 5.5.2.13)
+* :func:`vnf_package` -> ``VnfPkgInfo`` (SOL005 v3.3.1, 9.5.2.5)
+
+A record returned by a Tacker server (remote mode) keeps what the server sent
+(``instantiatedVnfInfo`` as received, secrets masked); a local record is
+built from the model. Data that only nfvkit has (the Heat stack, the member
+and parent stack of each VNFC, the plan's steps) is under keys SOL003 leaves
+free: ``metadata`` of the records, never a renamed SOL003 field. Absent
+optional attributes are left out, as Tacker leaves them out.
+
+Links are relative to the API root (``/vnflcm/v2/...``, ``/vnfpkgm/v1/...``)
+in local mode, which has no server address to put in front of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nfvlib.models import (MASK, InstantiationState, OpOcc, OpState, PackageInfo,
+                           VnfcInfo, VnfInstance)
+
+__all__ = ["VIM_TYPE", "op_occ", "vnf_instance", "vnf_package"]
+
+#: SOL003's vimType of an OpenStack VIM reached through Keystone v3.
+VIM_TYPE = "ETSINFV.OPENSTACK_KEYSTONE.V_3"
+#: The key of the one VIM connection of a local instance (Tacker's, for the
+#: default VIM it picks when the request names none).
+VIM_CONNECTION_ID = "default"
+
+_LCM = "/vnflcm/v2"
+_PKG = "/vnfpkgm/v1"
+_SECRET_KEYS = ("password", "secret", "token", "client_secret", "private_key")
+
+
+def _href(path: str) -> dict[str, str]:
+    return {"href": path}
+
+
+def _text(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _masked(data: Any) -> Any:
+    """``data`` with every secret-looking value replaced by the mask."""
+    if isinstance(data, dict):
+        return {k: MASK if str(k).lower() in _SECRET_KEYS and v is not None else _masked(v)
+                for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_masked(v) for v in data]
+    return data
+
+
+# -- VnfInstance -----------------------------------------------------------------
+
+def vnf_instance(vnf: VnfInstance) -> dict[str, Any]:
+    """The SOL003 ``VnfInstance`` record of ``vnf`` (v2: no ``vnfPkgId``)."""
+    record: dict[str, Any] = {
+        "id": vnf.id,
+        "vnfInstanceName": vnf.name,
+        "vnfInstanceDescription": vnf.description,
+        "vnfdId": vnf.vnfd_id,
+        "vnfProvider": vnf.vnf_provider or "",
+        "vnfProductName": vnf.vnf_product_name or "",
+        "vnfSoftwareVersion": vnf.vnf_software_version or "",
+        "vnfdVersion": vnf.vnfd_version or "",
+        "instantiationState": _text(vnf.instantiation_state),
+    }
+    if vnf.vim_id:
+        record["vimConnectionInfo"] = {VIM_CONNECTION_ID: vim_connection_info(vnf)}
+    if vnf.instantiation_state is InstantiationState.INSTANTIATED:
+        record["instantiatedVnfInfo"] = instantiated_vnf_info(vnf)
+    base = f"{_LCM}/vnf_instances/{vnf.id}"
+    links = {"self": _href(base)}
+    if vnf.instantiation_state is InstantiationState.INSTANTIATED:
+        for name, verb in (("terminate", "terminate"), ("scale", "scale"),
+                           ("heal", "heal"), ("operate", "operate"),
+                           ("changeExtConn", "change_ext_conn")):
+            links[name] = _href(f"{base}/{verb}")
+    else:
+        links["instantiate"] = _href(f"{base}/instantiate")
+    record["_links"] = links
+    return record
+
+
+def vim_connection_info(vnf: VnfInstance) -> dict[str, Any]:
+    """A SOL003 ``VimConnectionInfo`` of the instance's VIM (no secrets)."""
+    info: dict[str, Any] = {"vimId": vnf.vim_id, "vimType": VIM_TYPE}
+    if vnf.region:
+        info["accessInfo"] = {"region": vnf.region}
+    return info
+
+
+def _is_wire(info: dict[str, Any]) -> bool:
+    """``instantiated_info`` received from a Tacker server (remote mode)."""
+    return "flavourId" in info or "vnfcResourceInfo" in info
+
+
+def instantiated_vnf_info(vnf: VnfInstance) -> dict[str, Any]:
+    """SOL003 ``InstantiatedVnfInfo``: as received, or built from the model."""
+    if _is_wire(vnf.instantiated_info):
+        return _masked(dict(vnf.instantiated_info))
+    state = _text(vnf.operational_state) or "STARTED"
+    info: dict[str, Any] = {
+        "flavourId": vnf.flavour_id or "",
+        "vnfState": state,
+        "scaleStatus": [{"aspectId": a, "scaleLevel": int(level)}
+                        for a, level in sorted(vnf.scale_status.items())],
+    }
+    if vnf.vnfc:
+        info["vnfcResourceInfo"] = [_vnfc_resource(v) for v in vnf.vnfc]
+        info["vnfcInfo"] = [{"id": f"{v.vdu_id}-{v.id}", "vduId": v.vdu_id,
+                             "vnfcResourceInfoId": v.id, "vnfcState": state}
+                            for v in vnf.vnfc]
+    metadata: dict[str, Any] = {}
+    if vnf.stack_id:
+        metadata["stack_id"] = vnf.stack_id
+        metadata["stack_name"] = vnf.stack_name
+    if vnf.instantiation_level_id:
+        metadata["instantiationLevelId"] = vnf.instantiation_level_id
+    if vnf.instantiated_info.get("stackOutputs"):
+        metadata["stackOutputs"] = _masked(vnf.instantiated_info["stackOutputs"])
+    if metadata:
+        info["metadata"] = metadata
+    return info
+
+
+def _vnfc_resource(vnfc: VnfcInfo) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"heatStatus": vnfc.status,
+                                "resourceName": vnfc.resource_name}
+    if vnfc.member:
+        metadata["member"] = vnfc.member
+    if vnfc.parent_stack:
+        metadata["parent_stack_id"] = vnfc.parent_stack
+    return {"id": vnfc.id, "vduId": vnfc.vdu_id,
+            "computeResource": {"vimConnectionId": VIM_CONNECTION_ID,
+                                "resourceId": vnfc.id,
+                                "vimLevelResourceType": vnfc.resource_type},
+            "metadata": metadata}
+
+
+# -- VnfLcmOpOcc -----------------------------------------------------------------
+
+def op_occ(op: OpOcc) -> dict[str, Any]:
+    """The SOL003 ``VnfLcmOpOcc`` record of ``op``."""
+    record: dict[str, Any] = {
+        "id": op.id,
+        "operationState": _text(op.state),
+        "stateEnteredTime": op.state_entered_time,
+        "startTime": op.start_time,
+        "vnfInstanceId": op.vnf_instance_id,
+        "operation": _text(op.operation),
+        "isAutomaticInvocation": bool(op.is_automatic_invocation),
+        "operationParams": _masked(dict(op.request or {})),
+        "isCancelPending": bool(op.is_cancel_pending),
+    }
+    if op.cancel_mode:
+        record["cancelMode"] = op.cancel_mode
+    if op.error:
+        record["error"] = problem_details(op.error)
+    changes = _resource_changes(op.resource_changes or {})
+    if changes:
+        record["resourceChanges"] = changes
+    base = f"{_LCM}/vnf_lcm_op_occs/{op.id}"
+    links = {"self": _href(base),
+             "vnfInstance": _href(f"{_LCM}/vnf_instances/{op.vnf_instance_id}")}
+    if op.state is OpState.FAILED_TEMP:
+        for verb in ("retry", "rollback", "fail"):
+            links[verb] = _href(f"{base}/{verb}")
+    record["_links"] = links
+    return record
+
+
+def problem_details(error: dict[str, Any]) -> dict[str, Any]:
+    """SOL013 ``ProblemDetails``: ``status`` and ``detail`` always present."""
+    out = {k: v for k, v in error.items() if v is not None}
+    out["status"] = int(out.get("status") or 500)
+    out["detail"] = str(out.get("detail") or out.get("title") or "")
+    return out
+
+
+def _resource_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in changes.items() if v}
+    vnfcs = []
+    for c in out.get("affectedVnfcs") or ():
+        entry = dict(c)
+        entry.setdefault("computeResource", {"vimConnectionId": VIM_CONNECTION_ID,
+                                             "resourceId": c.get("id")})
+        vnfcs.append(entry)
+    if vnfcs:
+        out["affectedVnfcs"] = vnfcs
+    return out
+
+
+# -- VnfPkgInfo ------------------------------------------------------------------
+
+def vnf_package(package: PackageInfo) -> dict[str, Any]:
+    """The SOL005 ``VnfPkgInfo`` record of ``package``."""
+    record: dict[str, Any] = {"id": package.id}
+    onboarded = _text(package.onboarding_state) == "ONBOARDED"
+    if onboarded:
+        record.update(vnfdId=package.vnfd_id, vnfProvider=package.vnf_provider or "",
+                      vnfProductName=package.vnf_product_name or "",
+                      vnfSoftwareVersion=package.vnf_software_version or "",
+                      vnfdVersion=package.vnfd_version or "",
+                      softwareImages=[], additionalArtifacts=[])
+    record.update(onboardingState=_text(package.onboarding_state),
+                  operationalState=package.operational_state,
+                  usageState=package.usage_state,
+                  userDefinedData=dict(package.user_defined_data or {}))
+    base = f"{_PKG}/vnf_packages/{package.id}"
+    links = {"self": _href(base), "packageContent": _href(f"{base}/package_content")}
+    if onboarded:
+        links["vnfd"] = _href(f"{base}/vnfd")
+    record["_links"] = links
+    return record

@@ -1,0 +1,256 @@
+"""Local ``-f json`` output has SOL003's shapes and python-tackerclient's columns.
+
+Records come from real occurrences run in this process (the plan runner, the
+real store and vault, the stateful fake Heat: the ``world`` of
+tests/unit/lcm/test_plans.py). The CLI prints them in local mode; the
+columns are mapped back to SOL003 attributes with python-tackerclient's own
+column maps (read from the installed python-tackerclient 2.6.0) and the
+records are validated against JSON Schemas written from the ETSI field
+tables (tests/unit/schemas/).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from referencing import Registry, Resource
+
+from nfvcli import shell
+from nfvlib import sol003
+from nfvlib.models import OpState
+from tests.unit.lcm.test_plans import FAIL_SCALE_END, world  # noqa: F401
+
+SCHEMAS = Path(__file__).parent / "schemas"
+tc_vnflcm = pytest.importorskip("tackerclient.osc.v1.vnflcm.vnflcm")
+tc_op_occs = pytest.importorskip("tackerclient.osc.v1.vnflcm.vnflcm_op_occs")
+tc_package = pytest.importorskip("tackerclient.osc.v1.vnfpkgm.vnf_package")
+
+
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    resources = [(f"{p.name}", Resource.from_contents(json.loads(p.read_text())))
+                 for p in SCHEMAS.glob("*.json")]
+    registry = Registry().with_resources(
+        [(r.contents["$id"], r) for _, r in resources])
+    schema = json.loads((SCHEMAS / f"{name}.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def assert_valid(name: str, record: dict) -> None:
+    errors = sorted(_validator(name).iter_errors(record), key=str)
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def nfv_json(capsys, *argv):
+    """``nfv ARGV -f json`` in local mode, parsed."""
+    capsys.readouterr()
+    try:
+        code = shell.main([*argv, "-f", "json"])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def from_columns(shown: dict, columns: tuple[tuple, tuple], expected: dict) -> dict:
+    """The SOL003 record behind python-tackerclient's columns (absent ones are "").
+
+    ``columns`` is what tackerclient's ``_get_columns`` answered for the
+    record: its display names and the attribute behind each. Our columns
+    must start with exactly those; what follows is nfvkit's own.
+    """
+    display, attrs = columns
+    assert list(shown)[:len(display)] == list(display)
+    return {a: shown[d] for d, a in zip(display, attrs) if shown[d] != "" or a in expected}
+
+
+@pytest.fixture
+def local(world, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("OS_NFV_MODE", "local")
+    return world
+
+
+# -- VnfInstance ---------------------------------------------------------------
+
+def test_vnflcm_show_of_an_instantiated_vnf_is_a_sol003_vnf_instance(local, capsys):
+    vnf = local.instantiated()
+    shown = nfv_json(capsys, "vnflcm", "show", vnf.id)
+    expected = sol003.vnf_instance(local.vnfs.get_vnf(vnf.id))
+    record = from_columns(shown, tc_vnflcm._get_columns(expected, action="show"), expected)
+    assert record == expected
+    assert_valid("VnfInstance", record)
+    info = record["instantiatedVnfInfo"]
+    assert info["scaleStatus"] == [{"aspectId": "VDU1_scale", "scaleLevel": 0}]
+    servers = {r["computeResource"]["resourceId"] for r in info["vnfcResourceInfo"]}
+    assert servers == set(local.heat.servers(vnf.stack_name, "VDU1")) | set(
+        local.heat.servers(vnf.stack_name, "VDU2"))
+    assert {c["vnfcResourceInfoId"] for c in info["vnfcInfo"]} == servers
+    (connection,) = record["vimConnectionInfo"].values()
+    assert connection["vimType"] == "ETSINFV.OPENSTACK_KEYSTONE.V_3"
+    # nfvkit's own columns come after python-tackerclient's
+    assert list(shown)[-2:] == ["VNF Package ID", "VNFC Instances"]
+
+
+def test_vnflcm_show_of_a_new_vnf_is_a_sol003_vnf_instance(local, capsys):
+    vnf = local.new_vnf()
+    shown = nfv_json(capsys, "vnflcm", "show", vnf.id)
+    expected = sol003.vnf_instance(vnf)
+    record = from_columns(shown, tc_vnflcm._get_columns(expected, action="show"), expected)
+    assert record == expected and "instantiatedVnfInfo" not in record
+    assert_valid("VnfInstance", record)
+
+
+def test_vnflcm_list_has_tackerclients_columns_and_sol003_values(local, capsys):
+    done = local.instantiated()
+    new = local.new_vnf()
+    rows = nfv_json(capsys, "vnflcm", "list")
+    headers = [h for _, h, _ in tc_vnflcm._attr_map]
+    assert [list(r) for r in rows] == [headers, headers]
+    attrs = [a for a, _, _ in tc_vnflcm._attr_map]
+    for vnf in (local.vnfs.get_vnf(done.id), new):
+        record = sol003.vnf_instance(vnf)
+        assert_valid("VnfInstance", record)
+        row = next(r for r in rows if r["ID"] == vnf.id)
+        assert list(row.values()) == [record[a] for a in attrs]
+
+
+# -- VnfLcmOpOcc ---------------------------------------------------------------
+
+def _occurrences(world):  # noqa: F811
+    """A COMPLETED instantiate, a ROLLED_BACK scale, a FAILED one, a FAILED_TEMP one."""
+    vnf = world.instantiated()
+    (completed,) = world.lcm.list_op_occs()
+
+    def failing_scale():
+        failed = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale",
+                                            additional_params=FAIL_SCALE_END))
+        assert failed.state is OpState.FAILED_TEMP
+        return failed
+
+    rolled_back = world.done(world.lcm.rollback(failing_scale().id))
+    assert rolled_back.state is OpState.ROLLED_BACK
+    given_up = world.lcm.fail(failing_scale().id)
+    assert given_up.state is OpState.FAILED
+    return {"COMPLETED": completed, "ROLLED_BACK": rolled_back, "FAILED": given_up,
+            "FAILED_TEMP": failing_scale()}
+
+
+#: SOL003 makes AffectedVnfc.vnfdId mandatory; local occurrences do not record
+#: it yet (nfvlib.lcm.plans._changes): see test_affected_vnfcs_name_their_vnfd.
+KNOWN_GAPS = {"'vnfdId' is a required property"}
+
+
+def assert_valid_op(record: dict) -> None:
+    errors = [e for e in _validator("VnfLcmOpOcc").iter_errors(record)
+              if not (e.message in KNOWN_GAPS and "affectedVnfcs" in e.absolute_path)]
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def test_vnflcm_op_show_is_a_sol003_vnf_lcm_op_occ(local, capsys):
+    for state, op in _occurrences(local).items():
+        shown = nfv_json(capsys, "vnflcm", "op", "show", op.id)
+        expected = sol003.op_occ(local.lcm.get_op_occ(op.id))
+        record = from_columns(shown, tc_op_occs._get_columns(expected, action="show"), expected)
+        assert record == expected
+        assert record["operationState"] == state
+        assert_valid_op(record)
+        if state in ("FAILED_TEMP", "FAILED"):
+            assert record["error"]["status"] >= 400 and record["error"]["detail"]
+        assert ("retry" in record["_links"]) == (state == "FAILED_TEMP")
+        assert list(shown)[-7:] == ["Current Step", "VNF Instance Deleted", "On Failure",
+                                    "Is Suspend Pending", "Is Suspended", "Steps",
+                                    "Escalations"]
+
+
+@pytest.mark.xfail(strict=True, reason="local occurrences do not record the vnfdId of "
+                                       "their affected VNFCs yet")
+def test_affected_vnfcs_name_their_vnfd(local):
+    op = local.lcm.get_op_occ(_occurrences(local)["COMPLETED"].id)
+    assert_valid("VnfLcmOpOcc", sol003.op_occ(op))
+
+
+def test_failed_temp_occurrence_is_shown_with_its_request_and_links(local, capsys):
+    op = _occurrences(local)["FAILED_TEMP"]
+    shown = nfv_json(capsys, "vnflcm", "op", "show", op.id)
+    assert shown["Operation State"] == "FAILED_TEMP"
+    assert shown["Operation Parameters"]["additionalParams"] == FAIL_SCALE_END
+    assert shown["Links"]["rollback"]["href"] == f"/vnflcm/v2/vnf_lcm_op_occs/{op.id}/rollback"
+    assert shown["Links"]["vnfInstance"]["href"] == (
+        f"/vnflcm/v2/vnf_instances/{op.vnf_instance_id}")
+
+
+def test_vnflcm_op_list_has_tackerclients_columns(local, capsys):
+    ops = _occurrences(local)
+    rows = nfv_json(capsys, "vnflcm", "op", "list")
+    headers = [h for _, h, _ in tc_op_occs.ListVnfLcmOp.get_attributes(None)]
+    assert rows and all(list(r) == headers for r in rows)
+    assert {r["ID"]: r["Operation State"] for r in rows}[ops["ROLLED_BACK"].id] == (
+        "ROLLED_BACK")
+
+
+# -- VnfPkgInfo ----------------------------------------------------------------
+
+def test_vnf_package_show_is_a_sol005_vnf_pkg_info(local, capsys):
+    packages = local.services.packages
+    for package in (packages.create_package(), next(
+            p for p in packages.list_packages() if p.vnfd_id == local.vnfd_id)):
+        shown = nfv_json(capsys, "vnf", "package", "show", package.id)
+        expected = sol003.vnf_package(packages.get_package(package.id))
+        record = from_columns(shown, tc_package._get_columns(expected), expected)
+        assert record == expected
+        if record["onboardingState"] == "ONBOARDED":
+            assert record["vnfdId"] == local.vnfd_id
+            record = dict(record, checksum={"algorithm": "SHA-256", "hash": "0" * 64})
+        assert_valid("VnfPkgInfo", record)
+
+
+@pytest.mark.xfail(strict=True, reason="local packages keep no checksum of their "
+                                       "content yet")
+def test_onboarded_packages_carry_a_checksum(local):
+    packages = local.services.packages
+    (package,) = packages.list_packages()
+    assert_valid("VnfPkgInfo", sol003.vnf_package(package))
+
+
+def test_vnf_package_list_has_tackerclients_columns(local, capsys):
+    rows = nfv_json(capsys, "vnf", "package", "list")
+    lister = tc_package.ListVnfPackage.__new__(tc_package.ListVnfPackage)
+    headers = [h for _, h, _ in lister.get_attributes()]
+    assert headers == ["Id", "Vnf Product Name", "Onboarding State", "Usage State",
+                       "Operational State", "Links"]
+    (row,) = rows
+    assert list(row) == headers and row["Onboarding State"] == "ONBOARDED"
+    assert row["Links"]["vnfd"]["href"].endswith("/vnfd")
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"all_fields": True}, {"exclude_default": True},
+    {"fields": ["softwareImages"]}, {"exclude_fields": ["checksum"]},
+])
+def test_package_list_columns_are_tackerclients_for_each_option(options):
+    from nfvcli.package import list_columns
+
+    lister = tc_package.ListVnfPackage.__new__(tc_package.ListVnfPackage)
+    theirs = lister.get_attributes(options.get("fields"), options.get("all_fields", False),
+                                   options.get("exclude_fields"),
+                                   options.get("exclude_default", False))
+    assert list_columns(**options) == tuple((a, h) for a, h, _ in theirs)
+
+
+# -- the schemas themselves ------------------------------------------------------
+
+@pytest.mark.parametrize("name, record, words", [
+    ("VnfInstance", {"id": "x"}, "'vnfdId' is a required property"),
+    ("VnfLcmOpOcc", {"id": "x", "operationState": "DONE"}, "'DONE' is not one of"),
+    ("VnfPkgInfo", {"id": "x", "onboardingState": "ONBOARDED", "operationalState":
+                    "ENABLED", "usageState": "IN_USE", "_links": {
+                        "self": {"href": "/a"}, "packageContent": {"href": "/b"}}},
+     "'checksum' is a required property"),
+])
+def test_the_schemas_refuse_what_sol003_refuses(name, record, words):
+    messages = [e.message for e in _validator(name).iter_errors(record)]
+    assert any(words in m for m in messages), messages
