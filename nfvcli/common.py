@@ -78,6 +78,18 @@ class NfvCommandMixin:
             return getattr(self, "_epilog", None) or ""
         return super().get_epilog()  # type: ignore[misc]
 
+    def get_description(self) -> str:
+        """The description; under ``openstack``, it names nfvkit as the plugin serving it.
+
+        python-tackerclient's plugin has commands of the same names; ``openstack
+        help vim list`` then tells which one answers (nfvkit's, see
+        :func:`nfvcli.plugin.build_option_parser`).
+        """
+        text = super().get_description()  # type: ignore[misc]
+        if self.app is None or getattr(self.app, "FAST_START", False):
+            return text
+        return f"{text} (nfvkit)"
+
     @property
     def auth_required(self) -> bool:  # read by osc-lib before running
         return nfv_mode(self.app) == "remote"

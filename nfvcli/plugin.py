@@ -29,8 +29,29 @@ def make_client(instance):
                   endpoint_override=config.get("nfv_endpoint_override"))
 
 
+def _load_our_commands_last() -> None:
+    """Make nfvkit's commands win over python-tackerclient's, whatever the order.
+
+    Both plugins name commands ``vim list``, ``vnflcm show``, ... . OSC loads
+    each plugin's command group in the order of ``PLUGIN_MODULES`` (the order
+    in which entry points are found on disk) and cliff keeps the last command
+    loaded under a name. This puts this module last in the list that
+    ``_load_plugins`` reads after the option parser is built; the list being
+    iterated now is left untouched (a new list is bound).
+    """
+    try:
+        from openstackclient.common import clientmanager
+    except ImportError:  # another osc-lib application
+        return
+    modules = list(getattr(clientmanager, "PLUGIN_MODULES", ()))
+    ours = [m for m in modules if getattr(m, "__name__", "") == __name__]
+    if ours and modules[-1] is not ours[0]:
+        clientmanager.PLUGIN_MODULES = [m for m in modules if m not in ours] + ours
+
+
 def build_option_parser(parser):
     """Add the plugin's global options to openstack's parser."""
+    _load_our_commands_last()
     parser.add_argument(
         "--os-nfv-api-version", metavar="<nfv-api-version>",
         default=os.environ.get("OS_NFV_API_VERSION", DEFAULT_API_VERSION),

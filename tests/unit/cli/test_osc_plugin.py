@@ -76,3 +76,27 @@ def test_remote_mode_asks_for_credentials(no_cloud):
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode != 0
     assert "auth-url" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("tacker_last", [True, False])
+def test_nfvkit_serves_shared_command_names_whatever_the_plugin_order(
+        no_cloud, capsys, monkeypatch, tacker_last):
+    """With python-tackerclient installed too, ``openstack vim list`` is ours.
+
+    OSC loads plugins' command groups in entry-point order and cliff keeps the
+    last command loaded under a name; nfvkit's plugin loads its group last.
+    """
+    tacker = pytest.importorskip("tackerclient.osc.plugin")
+    from openstackclient.common import clientmanager
+
+    import nfvcli.plugin
+
+    others = [m for m in clientmanager.PLUGIN_MODULES
+              if m not in (tacker, nfvcli.plugin)]
+    order = [nfvcli.plugin, tacker] if tacker_last else [tacker, nfvcli.plugin]
+    monkeypatch.setattr(clientmanager, "PLUGIN_MODULES", others + order)
+    code, out, err = openstack(capsys, "vim", "list", "-f", "json")
+    assert code == 0 and json.loads(out) == [], err
+    code, out, err = openstack(capsys, "help", "vim", "list")
+    assert code == 0 and "(nfvkit)" in out, err
+    assert clientmanager.PLUGIN_MODULES[-1] is nfvcli.plugin
