@@ -45,6 +45,33 @@ step "a wrong password is refused, nothing stored" bash -c "printf 'auth_url: %s
 step "check VIM health (Keystone + Heat in each region)" nfv vim check
 step "rotate the vault keys" nfv vim rotate-keys
 step "list VIMs with placement" nfv vim list --long
+# A subscriber: a small HTTP receiver on 127.0.0.1 that answers 204 and logs
+# every VnfLcmOperationOccurrenceNotification it receives.
+receiver_log="$NFV_DATA_DIR/notifications.log"
+receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 - "$receiver_port" "$receiver_log" <<'PY' &
+import http.server, json, sys
+port, log = int(sys.argv[1]), sys.argv[2]
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(204); self.end_headers()
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with open(log, "a") as out:
+            out.write(f"{body['operation']:<12} {body['operationState']:<13} "
+                      f"{body['notificationStatus']}\n")
+        self.send_response(204); self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), Receiver).serve_forever()
+PY
+receiver_pid=$!
+trap 'kill $receiver_pid 2>/dev/null; nfv sandbox down >/dev/null 2>&1 || true' EXIT
+sleep 0.5
+echo "{\"callbackUri\": \"http://127.0.0.1:$receiver_port/notify\"}" > "$NFV_DATA_DIR/subscription.json"
+step "subscribe to operation notifications (the receiver answers the test GET with 204)" \
+    nfv vnflcm subsc create "$NFV_DATA_DIR/subscription.json"
+
 # The VNF lifecycle on the sandbox, failures and rollback included.
 sample=$(python3 -c 'import nfvlib, pathlib; print(pathlib.Path(nfvlib.__file__).parent / "samples" / "sample_vnf")')
 pkg=$(nfv vnf package create -f value -c ID)
@@ -84,9 +111,14 @@ step "roll it back: VDU1 back to x2" nfv vnflcm op rollback "$op" --wait
 step "VNF after the rollback" nfv vnflcm show "$vnf" -c "Instantiation State" -c "VNFC Instances"
 step "VDU1 members after the rollback: the same two as before it" members
 step "operation history" nfv vnflcm op list
+inst_op=$(nfv vnflcm op list --filter "(eq,operation,INSTANTIATE)" -f value -c ID | head -n 1)
+step "the instantiate's journal: each step, the lifecycle script's exit and output" \
+    nfv vnflcm op show "$inst_op" -f yaml
 step "terminate" nfv vnflcm terminate "$vnf" --termination-type FORCEFUL --wait
 step "delete the VNF and the package" bash -c "nfv vnflcm delete '$vnf' && nfv vnf package delete '$pkg'"
 
+step "deliver what is left, then the notifications the subscriber received" \
+    bash -c "nfv vnflcm subsc deliver >/dev/null; cat '$receiver_log'"
 step "sandbox status" nfv sandbox status
 step "stop the sandbox" nfv sandbox down
 step "health after stop: UNREACHABLE (exit 6)" bash -c "nfv vim check; test \$? -eq 6"
