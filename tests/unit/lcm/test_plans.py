@@ -464,3 +464,13 @@ def test_forceful_cancel_of_a_waiting_update_cancels_it_in_heat(world):
     assert any(r.method == "POST" and r.path.endswith("/actions")
                and r.json == {"cancel_update": None} for r in world.heat.requests)
     assert world.heat.stack(vnf.stack_name)["stack_status"] == "ROLLBACK_IN_PROGRESS"
+
+
+def test_the_stall_limit_defaults_to_five_minutes_and_is_configurable(monkeypatch):
+    monkeypatch.delenv("NFV_HEAT_STALL_SECONDS", raising=False)
+    assert plans.stall_limit() == plans.STACK_STALL == 300
+    monkeypatch.setenv("NFV_HEAT_STALL_SECONDS", "45")
+    assert plans.stall_limit() == 45
+    monkeypatch.setenv("NFV_HEAT_STALL_SECONDS", "soon")
+    with pytest.raises(nfvlib.InvalidInput, match="NFV_HEAT_STALL_SECONDS='soon' is not"):
+        plans.stall_limit()
