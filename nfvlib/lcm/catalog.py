@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from nfvlib.exceptions import Conflict, InvalidInput, NotFound
+from nfvlib.inputs import short
 from nfvlib.models import InstantiationState, OnboardingState, PackageInfo, VnfInstance
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable, PackageTable, VnfTable
@@ -194,7 +195,7 @@ class LocalPackages:
         """The package with this id."""
         info = self._table.get(package_id)
         if info is None:
-            raise PackageNotFound(f"no VNF package with id {package_id}",
+            raise PackageNotFound(f"no VNF package with id {short(package_id)}",
                                   hint="list packages with 'vnf package list'")
         return info
 
@@ -250,6 +251,11 @@ class LocalVnfs:
     def create_vnf(self, vnfd_id: str, name: str | None = None,
                    description: str | None = None) -> VnfInstance:
         """A NOT_INSTANTIATED instance of an onboarded VNFD."""
+        from nfvlib.vim.config_file import check_text
+
+        # Shown later in tables: no control characters, bounded as Tacker's columns.
+        check_text(name or "", "VNF instance name", 255)
+        check_text(description or "", "VNF instance description", 1024)
         info = self._packages.package_for_vnfd(vnfd_id)
         if info.operational_state != "ENABLED":
             raise Conflict(f"VNF package {info.id} (vnfdId {vnfd_id}) is "
@@ -282,7 +288,7 @@ class LocalVnfs:
                 raise Conflict(f"{len(named)} VNF instances are named {vnf_id!r}",
                                hint="use the instance id")
             if not named:
-                raise VnfNotFound(f"no VNF instance with id {vnf_id}",
+                raise VnfNotFound(f"no VNF instance with id {short(vnf_id)}",
                                   hint="list instances with 'vnflcm list'")
             vnf = named[0]
         return self._decorate(vnf)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from nfvlib.exceptions import Conflict, InvalidInput, NotFound, StoreError
+from nfvlib.inputs import short
 from nfvlib.lcm import engine, notify, secrets, states
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
 from nfvlib.models import InstantiationState, Operation, OpOcc, OpState, OpStep
@@ -412,7 +413,7 @@ class LocalLcm:
         """The occurrence with this id (secret request values shown as ``***``)."""
         op = self._reap().get(op_id) or self._table.get(op_id)
         if op is None:
-            raise OpOccNotFound(f"no operation occurrence with id {op_id}",
+            raise OpOccNotFound(f"no operation occurrence with id {short(op_id)}",
                                 hint="list them with 'vnflcm op list'")
         return _shown(op)
 
