@@ -353,7 +353,11 @@ def _show(vnf: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     column_map = dict(_SHOW_COLUMN_MAP)
     if "instantiatedVnfInfo" in record:
         column_map["instantiatedVnfInfo"] = "Instantiated Vnf Info"
-    extra: dict[str, Any] = {"VNF Package ID": vnf.package_id or None}
+    extra: dict[str, Any] = {}
+    if "vnfPkgId" in record:  # a v1 record: tackerclient shows it among its columns
+        column_map["vnfPkgId"] = "VNF Package ID"
+    else:
+        extra["VNF Package ID"] = vnf.package_id or None
     if "instantiatedVnfInfo" in record:
         extra["VNFC Instances"] = VnfcColumn(vnf.vnfc)
     return sol003_show(record, column_map, extra)

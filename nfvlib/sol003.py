@@ -8,9 +8,9 @@ sends for the same object:
 * :func:`op_occ` -> ``VnfLcmOpOcc`` (SOL003 v3.3.1, 5.5.2.13)
 * :func:`vnf_package` -> ``VnfPkgInfo`` (SOL005 v3.3.1, 9.5.2.5)
 
-A record returned by a Tacker server (remote mode) keeps what the server sent
-(``instantiatedVnfInfo`` as received, secrets masked); a local record is
-built from the model. Data that only nfvkit has (the Heat stack, the member
+A model read from a Tacker server (remote mode) converts to the record the
+server sent, secrets masked (:func:`received`); a local one is built from its
+fields. Data that only nfvkit has (the Heat stack, the member
 and parent stack of each VNFC, the plan's steps) is under keys SOL003 leaves
 free: ``metadata`` of the records, never a renamed SOL003 field. Absent
 optional attributes are left out, as Tacker leaves them out.
@@ -21,12 +21,15 @@ in local mode, which has no server address to put in front of them.
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, Mapping, TypeVar
 
-from nfvlib.models import (MASK, InstantiationState, OpOcc, OpState, PackageInfo,
+from nfvlib.models import (InstantiationState, OpOcc, OpState, PackageInfo,
                            VnfcInfo, VnfInstance)
 
-__all__ = ["VIM_TYPE", "op_occ", "vnf_instance", "vnf_package"]
+__all__ = ["VIM_TYPE", "op_occ", "received", "vnf_instance", "vnf_package"]
+
+M = TypeVar("M")
 
 #: SOL003's vimType of an OpenStack VIM reached through Keystone v3.
 VIM_TYPE = "ETSINFV.OPENSTACK_KEYSTONE.V_3"
@@ -36,7 +39,8 @@ VIM_CONNECTION_ID = "default"
 
 _LCM = "/vnflcm/v2"
 _PKG = "/vnfpkgm/v1"
-_SECRET_KEYS = ("password", "secret", "token", "client_secret", "private_key")
+#: Where :func:`received` keeps a record a Tacker server sent with its model.
+_RECEIVED = "_sol003_received"
 
 
 def _href(path: str) -> dict[str, str]:
@@ -48,19 +52,36 @@ def _text(value: Any) -> Any:
 
 
 def _masked(data: Any) -> Any:
-    """``data`` with every secret-looking value replaced by the mask."""
-    if isinstance(data, dict):
-        return {k: MASK if str(k).lower() in _SECRET_KEYS and v is not None else _masked(v)
-                for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_masked(v) for v in data]
-    return data
+    """A copy of ``data`` with every secret value as ``***``."""
+    from nfvlib.lcm.secrets import mask
+
+    return mask(data)
+
+
+def received(model: M, body: Mapping[str, Any]) -> M:
+    """``model`` remembering ``body``, the record a Tacker server sent for it.
+
+    The conversions below then answer that record (secrets masked) instead of
+    one built from the model, so remote mode prints exactly what the server
+    holds: its ``_links``, ``vimConnectionInfo``, ``checksum``, ... . The
+    record is not a field of the model: a copy made with
+    ``dataclasses.replace`` is built from its fields again.
+    """
+    object.__setattr__(model, _RECEIVED, _masked(dict(body)))
+    return model
+
+
+def _received(model: Any) -> dict[str, Any] | None:
+    record = vars(model).get(_RECEIVED) if hasattr(model, "__dict__") else None
+    return copy.deepcopy(record) if record is not None else None
 
 
 # -- VnfInstance -----------------------------------------------------------------
 
 def vnf_instance(vnf: VnfInstance) -> dict[str, Any]:
     """The SOL003 ``VnfInstance`` record of ``vnf`` (v2: no ``vnfPkgId``)."""
+    if (record := _received(vnf)) is not None:
+        return record
     record: dict[str, Any] = {
         "id": vnf.id,
         "vnfInstanceName": vnf.name,
@@ -149,6 +170,8 @@ def _vnfc_resource(vnfc: VnfcInfo) -> dict[str, Any]:
 
 def op_occ(op: OpOcc) -> dict[str, Any]:
     """The SOL003 ``VnfLcmOpOcc`` record of ``op``."""
+    if (record := _received(op)) is not None:
+        return record
     record: dict[str, Any] = {
         "id": op.id,
         "operationState": _text(op.state),
@@ -202,6 +225,8 @@ def _resource_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 def vnf_package(package: PackageInfo) -> dict[str, Any]:
     """The SOL005 ``VnfPkgInfo`` record of ``package``."""
+    if (record := _received(package)) is not None:
+        return record
     record: dict[str, Any] = {"id": package.id}
     onboarded = _text(package.onboarding_state) == "ONBOARDED"
     if onboarded:

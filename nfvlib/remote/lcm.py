@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from nfvlib import sol003
 from nfvlib._wait import Backoff, follow_occurrence
 from nfvlib.exceptions import (BackendError, Conflict, InvalidInput, Unsupported,
                                WaitTimeout)
@@ -234,7 +235,7 @@ def package_from_wire(body: Mapping[str, Any]) -> PackageInfo:
         state = OnboardingState(body.get("onboardingState") or "CREATED")
     except ValueError:
         state = OnboardingState.ERROR
-    return PackageInfo(
+    return sol003.received(PackageInfo(
         id=body["id"], onboarding_state=state,
         operational_state=body.get("operationalState") or "DISABLED",
         usage_state=body.get("usageState") or "NOT_IN_USE",
@@ -242,7 +243,7 @@ def package_from_wire(body: Mapping[str, Any]) -> PackageInfo:
         vnf_product_name=body.get("vnfProductName"),
         vnf_software_version=body.get("vnfSoftwareVersion"),
         vnfd_version=body.get("vnfdVersion"),
-        user_defined_data=dict(body.get("userDefinedData") or {}))
+        user_defined_data=dict(body.get("userDefinedData") or {})), body)
 
 
 # -- VNF instances (SOL003 v2) ---------------------------------------------------
@@ -323,7 +324,7 @@ def vnf_from_wire(body: Mapping[str, Any]) -> VnfInstance:
         state = InstantiationState(body.get("instantiationState") or "NOT_INSTANTIATED")
     except ValueError:
         state = InstantiationState.NOT_INSTANTIATED
-    return VnfInstance(
+    return sol003.received(VnfInstance(
         id=body["id"], vnfd_id=body.get("vnfdId") or "",
         package_id=body.get("vnfPkgId") or "", instantiation_state=state,
         name=body.get("vnfInstanceName") or "",
@@ -338,7 +339,7 @@ def vnf_from_wire(body: Mapping[str, Any]) -> VnfInstance:
         scale_status={s["aspectId"]: int(s.get("scaleLevel") or 0)
                       for s in info.get("scaleStatus") or () if s.get("aspectId")},
         instantiated_info=redact(dict(info)) if info else {},
-        vnfc=tuple(_vnfcs_from_wire(info)))
+        vnfc=tuple(_vnfcs_from_wire(info))), body)
 
 
 def _vnfcs_from_wire(info: Mapping[str, Any]) -> list[VnfcInfo]:
@@ -665,7 +666,7 @@ def op_occ_from_wire(body: Mapping[str, Any]) -> OpOcc:
         raise BackendError(f"Tacker sent an operation occurrence this client cannot "
                            f"read: {exc}") from exc
     error = body.get("error")
-    return OpOcc(
+    return sol003.received(OpOcc(
         id=body["id"], vnf_instance_id=body.get("vnfInstanceId") or "",
         operation=operation, state=state, start_time=body.get("startTime") or "",
         state_entered_time=body.get("stateEnteredTime") or "",
@@ -674,5 +675,5 @@ def op_occ_from_wire(body: Mapping[str, Any]) -> OpOcc:
         cancel_mode=body.get("cancelMode"),
         request=redact(dict(body.get("operationParams") or {})),
         error=dict(error) if isinstance(error, Mapping) else None,
-        resource_changes=dict(body.get("resourceChanges") or {}))
+        resource_changes=dict(body.get("resourceChanges") or {})), body)
 

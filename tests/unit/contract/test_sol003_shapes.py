@@ -1,0 +1,210 @@
+"""The records of both modes against Tacker's own, field by field.
+
+``TACKER_*`` are records as a Tacker 16 server answers them for the sample
+VNF (VDU1 in an AutoScalingGroup, VDU2 alone, the project's default VIM),
+written from Tacker's v2 API output and ../shared facts on it. They are
+checked against the same SOL003 schemas as local output; remote mode must
+print them unchanged; local mode must give the same fields in the same
+shapes for the same instance.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from keystoneauth1 import session as ks_session
+
+from nfvlib import sol003
+from nfvlib.remote.http import TackerApi
+from nfvlib.remote.lcm import RemoteLcm, RemotePackages, RemoteVnfs
+from tests.unit.lcm.test_plans import world  # noqa: F401
+from tests.unit.test_sol003 import assert_valid
+
+TACKER = "http://tacker.test:9890"
+VNF = "9e6bb1a2-0c5e-4b1b-8d62-5b3b3f0e7a11"
+PKG = "718e3bd4-04c2-4a7b-bb8b-4d2b1c3c3f0a"
+VNFD = "b1bb0ce7-ebca-4fa7-95ed-4840d7000000"
+OP = "3c2b8a52-5d0e-4bd2-9c0f-0d4e0b6c1f2e"
+SRV1, SRV2 = "5f6a3b7e-1111-4c1d-8e2f-000000000001", "5f6a3b7e-2222-4c1d-8e2f-000000000002"
+STACK = "b8a5e8b4-3e40-4c8a-9d9e-6a7f0c2d9a10"
+V2 = f"{TACKER}/vnflcm/v2"
+
+TACKER_VNF = {
+    "id": VNF, "vnfInstanceName": "v", "vnfInstanceDescription": "",
+    "vnfdId": VNFD, "vnfProvider": "Company", "vnfProductName": "Sample VNF",
+    "vnfSoftwareVersion": "1.0", "vnfdVersion": "1.0",
+    "vimConnectionInfo": {"default": {
+        "vimId": "1b3b4b7a-7a0a-4b3b-9a6f-6d5f1c0e2b3c",
+        "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_3",
+        "interfaceInfo": {"endpoint": "http://keystone.test:5000/v3"},
+        "accessInfo": {"username": "nfv_user", "region": "RegionOne", "project": "nfv",
+                       "projectDomain": "Default", "userDomain": "Default",
+                       "password": "devstack"}}},
+    "instantiationState": "INSTANTIATED",
+    "instantiatedVnfInfo": {
+        "flavourId": "simple", "vnfState": "STARTED",
+        "scaleStatus": [{"aspectId": "VDU1_scale", "scaleLevel": 0}],
+        "maxScaleLevels": [{"aspectId": "VDU1_scale", "scaleLevel": 2}],
+        "vnfcResourceInfo": [
+            {"id": SRV1, "vduId": "VDU1",
+             "computeResource": {"vimConnectionId": "default", "resourceId": SRV1,
+                                 "vimLevelResourceType": "OS::Nova::Server"},
+             "metadata": {"creation_time": "2024-01-01T00:00:05Z",
+                          "parent_stack_id": f"vnf-{VNF}-VDU1_scale_group-x/{STACK}",
+                          "parent_resource_name": "a7o3mhtmtyq2"}},
+            {"id": SRV2, "vduId": "VDU2",
+             "computeResource": {"vimConnectionId": "default", "resourceId": SRV2,
+                                 "vimLevelResourceType": "OS::Nova::Server"},
+             "metadata": {"creation_time": "2024-01-01T00:00:05Z"}}],
+        "vnfcInfo": [
+            {"id": f"VDU1-{SRV1}", "vduId": "VDU1", "vnfcResourceInfoId": SRV1,
+             "vnfcState": "STARTED"},
+            {"id": f"VDU2-{SRV2}", "vduId": "VDU2", "vnfcResourceInfoId": SRV2,
+             "vnfcState": "STARTED"}],
+        "metadata": {"stack_id": STACK}},
+    "_links": {"self": {"href": f"{V2}/vnf_instances/{VNF}"},
+               "terminate": {"href": f"{V2}/vnf_instances/{VNF}/terminate"},
+               "scale": {"href": f"{V2}/vnf_instances/{VNF}/scale"},
+               "heal": {"href": f"{V2}/vnf_instances/{VNF}/heal"},
+               "changeExtConn": {"href": f"{V2}/vnf_instances/{VNF}/change_ext_conn"}},
+}
+TACKER_OP = {
+    "id": OP, "operationState": "FAILED_TEMP",
+    "stateEnteredTime": "2024-01-01T00:01:10Z", "startTime": "2024-01-01T00:01:00Z",
+    "vnfInstanceId": VNF, "grantId": "0b8b5f1c-3a2e-4f6d-9d0c-1e2f3a4b5c6d",
+    "operation": "SCALE", "isAutomaticInvocation": False,
+    "operationParams": {"type": "SCALE_OUT", "aspectId": "VDU1_scale",
+                        "numberOfSteps": 1},
+    "isCancelPending": False,
+    "error": {"title": "Stack update failed", "status": 422,
+              "detail": "Resource UPDATE failed: ..."},
+    "resourceChanges": {"affectedVnfcs": [
+        {"id": SRV1, "vduId": "VDU1", "vnfdId": VNFD, "changeType": "ADDED",
+         "computeResource": {"vimConnectionId": "default", "resourceId": SRV1,
+                             "vimLevelResourceType": "OS::Nova::Server"}}]},
+    "_links": {"self": {"href": f"{V2}/vnf_lcm_op_occs/{OP}"},
+               "vnfInstance": {"href": f"{V2}/vnf_instances/{VNF}"},
+               "retry": {"href": f"{V2}/vnf_lcm_op_occs/{OP}/retry"},
+               "rollback": {"href": f"{V2}/vnf_lcm_op_occs/{OP}/rollback"},
+               "fail": {"href": f"{V2}/vnf_lcm_op_occs/{OP}/fail"}},
+}
+PKGM = f"{TACKER}/vnfpkgm/v1/vnf_packages/{PKG}"
+TACKER_PACKAGE = {
+    "id": PKG, "vnfdId": VNFD, "vnfProvider": "Company", "vnfProductName": "Sample VNF",
+    "vnfSoftwareVersion": "1.0", "vnfdVersion": "1.0",
+    "checksum": {"algorithm": "sha512", "hash": "ab" * 64},
+    "softwareImages": [], "additionalArtifacts": [
+        {"artifactPath": "Scripts/sample_script.py",
+         "checksum": {"algorithm": "SHA-256", "hash": "cd" * 32}}],
+    "onboardingState": "ONBOARDED", "operationalState": "ENABLED",
+    "usageState": "NOT_IN_USE", "userDefinedData": {"team": "core"},
+    "_links": {"self": {"href": PKGM}, "packageContent": {"href": f"{PKGM}/package_content"},
+               "vnfd": {"href": f"{PKGM}/vnfd"}},
+}
+
+
+def test_the_schemas_take_tackers_records():
+    masked = copy.deepcopy(TACKER_VNF)  # our schema also wants secrets masked
+    masked["vimConnectionInfo"]["default"]["accessInfo"]["password"] = "***"
+    assert_valid("VnfInstance", masked)
+    assert_valid("VnfLcmOpOcc", TACKER_OP)
+    assert_valid("VnfPkgInfo", TACKER_PACKAGE)
+
+
+@pytest.fixture
+def remote(requests_mock):
+    requests_mock.get(f"{V2}/vnf_instances/{VNF}", json=TACKER_VNF)
+    requests_mock.get(f"{V2}/vnf_lcm_op_occs/{OP}", json=TACKER_OP)
+    requests_mock.get(PKGM, json=TACKER_PACKAGE)
+    api = TackerApi(ks_session.Session(), endpoint_override=TACKER)
+    vnfs = RemoteVnfs(api)
+    return vnfs, RemoteLcm(api, vnfs=vnfs), RemotePackages(api)
+
+
+def test_remote_mode_prints_tackers_records_with_secrets_masked(remote):
+    vnfs, lcm, packages = remote
+    expected = copy.deepcopy(TACKER_VNF)
+    expected["vimConnectionInfo"]["default"]["accessInfo"]["password"] = "***"
+    assert sol003.vnf_instance(vnfs.get_vnf(VNF)) == expected
+    assert sol003.op_occ(lcm.get_op_occ(OP)) == TACKER_OP
+    assert sol003.vnf_package(packages.get_package(PKG)) == TACKER_PACKAGE
+
+
+def shape(value):
+    """The JSON shape of a value: key sets of objects, the first item of arrays."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def test_local_vnf_instance_has_tackers_fields_in_tackers_shapes(world):  # noqa: F811
+    vnf = world.instantiated()
+    local = sol003.vnf_instance(world.vnfs.get_vnf(vnf.id))
+    ours, theirs = shape(local), shape(TACKER_VNF)
+    assert set(ours) == set(theirs)
+    for key in set(ours) - {"vimConnectionInfo", "instantiatedVnfInfo", "_links"}:
+        assert ours[key] == theirs[key], key
+    # VIM connection: what local mode has of Tacker's (no credentials in the record)
+    ours_vim, theirs_vim = ours["vimConnectionInfo"], theirs["vimConnectionInfo"]
+    assert set(ours_vim) == set(theirs_vim) == {"default"}
+    assert set(ours_vim["default"]) <= set(theirs_vim["default"])
+    # instantiatedVnfInfo: Tacker's fields but maxScaleLevels, each in Tacker's shape
+    info, tacker_info = ours["instantiatedVnfInfo"], theirs["instantiatedVnfInfo"]
+    assert set(tacker_info) - set(info) == {"maxScaleLevels"}
+    for key in ("flavourId", "vnfState", "scaleStatus", "vnfcInfo"):
+        assert info[key] == tacker_info[key], key
+    (resource,), (tacker_resource,) = info["vnfcResourceInfo"], tacker_info[
+        "vnfcResourceInfo"]
+    assert {k: v for k, v in resource.items() if k != "metadata"} == {
+        k: v for k, v in tacker_resource.items() if k != "metadata"}
+    assert set(local["_links"]) == set(TACKER_VNF["_links"]) | {"operate"}
+
+
+def test_local_occurrence_has_tackers_fields_in_tackers_shapes(world):  # noqa: F811
+    vnf = world.instantiated()
+    from tests.unit.lcm.test_plans import FAIL_SCALE_END
+
+    failed = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale",
+                                        additional_params=FAIL_SCALE_END))
+    local = sol003.op_occ(world.lcm.get_op_occ(failed.id))
+    ours, theirs = shape(local), shape(TACKER_OP)
+    # grantId: local mode asks no NFVO for a grant; a FAILED_TEMP scale that
+    # changed no VNFC has no resourceChanges
+    assert set(ours) <= set(theirs)
+    assert set(theirs) - set(ours) <= {"grantId", "resourceChanges"}
+    for key in set(ours) - {"operationParams", "resourceChanges"}:
+        assert ours[key] == theirs[key], key
+    assert set(local["_links"]) == set(TACKER_OP["_links"])
+
+
+def test_vnflcm_show_in_remote_mode_is_tackers_record_under_tackerclients_columns(
+        remote, capsys):
+    """``vnflcm show -f json`` through the CLI: Tacker's record, column by column."""
+    import json
+    from unittest import mock
+
+    from nfvcli import shell
+
+    tc_vnflcm = pytest.importorskip("tackerclient.osc.v1.vnflcm.vnflcm")
+    vnfs, _, _ = remote
+    for record in (TACKER_VNF, dict(TACKER_VNF, vnfPkgId=PKG)):  # v2, then v1
+        vnf = sol003.received(vnfs.get_vnf(VNF), record)
+        client = mock.Mock()
+        client.vnfs.get_vnf.return_value = vnf
+        with mock.patch("nfvcli.common.NfvCommandMixin.nfv", client):
+            code = shell.main(["vnflcm", "show", VNF, "-f", "json"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        shown = json.loads(out)
+        display, attrs = tc_vnflcm._get_columns(record, action="show")
+        assert list(shown)[:len(display)] == list(display)
+        from nfvcli.vnflcm import _show
+
+        names, _ = _show(vnf)
+        assert len(set(names)) == len(names), names
+        expected = sol003.vnf_instance(vnf)
+        assert {a: shown[d] for d, a in zip(display, attrs)
+                if a in expected or shown[d] != ""} == expected
