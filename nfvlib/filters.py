@@ -282,78 +282,28 @@ def split_names(text: str | None) -> list[str]:
 
 
 # -- records as filters see them ---------------------------------------------------
-# The SOL003/SOL005 JSON names of the models' fields, built only as far as a
-# filter or a selector reads them.
-
-def _enum(value: Any) -> Any:
-    return getattr(value, "value", value)
-
+# A local filter tests the very JSON record that ``-f json`` shows and a Tacker
+# server would send (:mod:`nfvlib.sol003`).
 
 def package_record(info: Any) -> dict[str, Any]:
-    """A :class:`~nfvlib.models.PackageInfo` as SOL005 VnfPkgInfo names it."""
-    href = f"/vnfpkgm/v1/vnf_packages/{info.id}"
-    record = {
-        "id": info.id, "vnfdId": info.vnfd_id, "vnfProvider": info.vnf_provider,
-        "vnfProductName": info.vnf_product_name,
-        "vnfSoftwareVersion": info.vnf_software_version,
-        "vnfdVersion": info.vnfd_version,
-        "onboardingState": _enum(info.onboarding_state),
-        "operationalState": info.operational_state, "usageState": info.usage_state,
-        "userDefinedData": dict(info.user_defined_data or {}),
-        "_links": {"self": {"href": href},
-                   "packageContent": {"href": f"{href}/package_content"}},
-    }
-    for key in ("checksum", "softwareImages", "additionalArtifacts"):
-        if getattr(info, key, None) is not None:
-            record[key] = getattr(info, key)
-    return record
+    """A :class:`~nfvlib.models.PackageInfo` as SOL005 VnfPkgInfo."""
+    from nfvlib import sol003
+
+    return sol003.vnf_package(info)
 
 
 def vnf_record(vnf: Any) -> dict[str, Any]:
-    """A :class:`~nfvlib.models.VnfInstance` as SOL003 VnfInstance names it."""
-    record: dict[str, Any] = {
-        "id": vnf.id, "vnfInstanceName": vnf.name,
-        "vnfInstanceDescription": vnf.description, "vnfdId": vnf.vnfd_id,
-        "vnfProvider": vnf.vnf_provider, "vnfProductName": vnf.vnf_product_name,
-        "vnfSoftwareVersion": vnf.vnf_software_version, "vnfdVersion": vnf.vnfd_version,
-        "vnfPkgId": vnf.package_id,
-        "instantiationState": _enum(vnf.instantiation_state),
-        "metadata": dict(getattr(vnf, "metadata", None) or {}),
-        "_links": {"self": {"href": f"/vnflcm/v2/vnf_instances/{vnf.id}"}},
-    }
-    if vnf.vim_id:
-        access = {"region": vnf.region} if vnf.region else {}
-        record["vimConnectionInfo"] = {"vim1": {"vimId": vnf.vim_id,
-                                                "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_3",
-                                                "accessInfo": access}}
-    if _enum(vnf.instantiation_state) == "INSTANTIATED":
-        info = dict(vnf.instantiated_info or {})
-        info.setdefault("flavourId", vnf.flavour_id)
-        state = getattr(vnf, "operational_state", None)
-        info.setdefault("vnfState", _enum(state) or "STARTED")
-        info.setdefault("scaleStatus", [{"aspectId": a, "scaleLevel": lvl}
-                                        for a, lvl in sorted(vnf.scale_status.items())])
-        if vnf.instantiation_level_id:
-            info.setdefault("metadata", {}).setdefault("instantiationLevelId",
-                                                       vnf.instantiation_level_id)
-        info.setdefault("vnfcInfo", [{"id": c.id, "vduId": c.vdu_id,
-                                      "vnfcState": c.status} for c in vnf.vnfc])
-        record["instantiatedVnfInfo"] = info
-    return record
+    """A :class:`~nfvlib.models.VnfInstance` as SOL003 VnfInstance."""
+    from nfvlib import sol003
+
+    return sol003.vnf_instance(vnf)
 
 
 def op_occ_record(op: Any) -> dict[str, Any]:
-    """A :class:`~nfvlib.models.OpOcc` as SOL003 VnfLcmOpOcc names it."""
-    return {
-        "id": op.id, "operationState": _enum(op.state),
-        "stateEnteredTime": op.state_entered_time, "startTime": op.start_time,
-        "vnfInstanceId": op.vnf_instance_id, "operation": _enum(op.operation),
-        "isAutomaticInvocation": op.is_automatic_invocation,
-        "isCancelPending": op.is_cancel_pending, "cancelMode": op.cancel_mode,
-        "operationParams": op.request, "error": op.error,
-        "resourceChanges": op.resource_changes,
-        "_links": {"self": {"href": f"/vnflcm/v2/vnf_lcm_op_occs/{op.id}"}},
-    }
+    """A :class:`~nfvlib.models.OpOcc` as SOL003 VnfLcmOpOcc."""
+    from nfvlib import sol003
+
+    return sol003.op_occ(op)
 
 
 #: Top-level attribute names a filter may use, per record kind.
