@@ -107,7 +107,8 @@ class ClientManager:
                                    key_dir=opts.key_dir)
             mode = opts.os_nfv_mode or "local"
             if mode == "remote":  # OS_CLOUD or OS_AUTH_URL..., OS_TACKER_URL
-                self._client = Client("remote", paths=paths)
+                self._client = Client("remote", paths=paths,
+                                      lcm_api_version=int(opts.os_tacker_api_version))
             else:
                 self._client = Client("local", paths=paths)
         return self._client
@@ -141,6 +142,12 @@ class NfvApp(app.App):
                  "(env NFV_DATA_DIR; default $XDG_DATA_HOME/nfvkit)")
         parser.add_argument("--store", metavar="FILE", default=None,
                             help="Store file (env NFV_STORE)")
+        parser.add_argument(
+            "--os-tacker-api-version", metavar="<tacker-api-version>", choices=("1", "2"),
+            default=os.environ.get("OS_TACKER_API_VERSION") or "2",
+            help="VNF LCM API major version of the Tacker server in remote mode, 1 or "
+                 "2 (env OS_TACKER_API_VERSION, default 2); local mode accepts and "
+                 "ignores it")
         parser.add_argument("--key-dir", metavar="DIR", default=None,
                             help="Vault key directory (env NFV_KEY_DIR; default "
                                  "$XDG_CONFIG_HOME/nfvkit/keys)")

@@ -21,7 +21,8 @@ class Client:
     friends (:func:`nfvlib.remote.auth.settings_from_env`), which also give the
     region, interface and ``OS_TACKER_URL`` unless passed here. Every remote
     request is bounded by ``timeout`` seconds (else ``OS_NFV_TIMEOUT``, else
-    60). Backends are built on first use, so creating a client costs nothing
+    60). ``lcm_api_version`` (1 or 2) picks Tacker's VNF LCM API in remote
+    mode; local mode ignores it. Backends are built on first use, so creating a client costs nothing
     (in remote mode without ``session``, reading clouds.yaml is the cost).
     """
 
@@ -29,7 +30,7 @@ class Client:
                  session: Any = None, endpoint_override: str | None = None,
                  region_name: str | None = None, tenant_id: str | None = None,
                  env: Mapping[str, str] | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, lcm_api_version: int = 2) -> None:
         if mode not in MODES:
             raise InvalidInput(f"unknown mode {mode!r}", hint="use 'local' or 'remote'")
         env = os.environ if env is None else env
@@ -45,6 +46,10 @@ class Client:
             region_name = region_name or settings.region_name
             self._interface = settings.interface
         self._timeout = timeout if timeout is not None else env_timeout(env)
+        if lcm_api_version not in (1, 2):
+            raise InvalidInput(f"Tacker API version {lcm_api_version!r} is not supported",
+                               hint="use 1 or 2")
+        self.lcm_api_version = lcm_api_version
         self.mode = mode
         self.paths = paths or Paths.from_env(env)
         self.tenant_id = tenant_id or env.get("NFV_TENANT_ID") or "local"
@@ -95,6 +100,14 @@ class Client:
                                   interface=self._interface, timeout=self._timeout)
         return self._api
 
+    def _lcm_api(self):
+        """The transport of the VNF LCM API: v2 as is, or rewritten for v1."""
+        if self.lcm_api_version == 1:
+            from nfvlib.remote.lcm import V1LcmApi
+
+            return V1LcmApi(self._tacker())
+        return self._tacker()
+
     @property
     def packages(self):
         """VNF packages: create, upload (onboard), list, get, delete."""
@@ -121,7 +134,7 @@ class Client:
             else:
                 from nfvlib.remote.lcm import RemoteVnfs
 
-                self._vnfs = RemoteVnfs(self._tacker())
+                self._vnfs = RemoteVnfs(self._lcm_api())
         return self._vnfs
 
     @property
@@ -145,7 +158,7 @@ class Client:
             else:
                 from nfvlib.remote.lcm import RemoteLcm
 
-                self._lcm = RemoteLcm(self._tacker(), vnfs=self.vnfs)
+                self._lcm = RemoteLcm(self._lcm_api(), vnfs=self.vnfs)
         return self._lcm
 
     @property

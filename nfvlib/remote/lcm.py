@@ -49,6 +49,33 @@ _FILTER_FIELDS = {"id": "id", "operationState": "operationState",
                   "vnf_instance_id": "vnfInstanceId", "operation": "operation"}
 
 
+class V1LcmApi:
+    """A :class:`TackerApi` speaking Tacker's VNF LCM API v1 for the v2 calls.
+
+    The remote classes are written for ``/vnflcm/v2`` with ``Version:
+    2.0.0``; this transport sends the same calls to ``/vnflcm/v1`` (SOL003
+    2.6.1) without the v2 version header, for servers or projects that
+    serve only v1 (``--os-tacker-api-version 1``).
+    """
+
+    _V2 = ("/vnflcm/v2/vnf_instances", "/vnflcm/v2/vnf_lcm_op_occs")
+
+    def __init__(self, api: TackerApi) -> None:
+        self._api = api
+
+    def call(self, method: str, url: str, **kwargs: Any) -> Any:
+        resp = self.send(method, url, **kwargs)
+        return resp.json() if resp.content else None
+
+    def send(self, method: str, url: str, **kwargs: Any) -> Any:
+        if url.startswith(self._V2):
+            url = "/vnflcm/v1" + url[len("/vnflcm/v2"):]
+            headers = {k: v for k, v in (kwargs.pop("headers", None) or {}).items()
+                       if k.lower() != "version"}
+            kwargs["headers"] = headers or None
+        return self._api.send(method, url, **kwargs)
+
+
 class _Pager:
     """GETs of SOL013 collections, following ``Link: <...>; rel="next"``."""
 
@@ -316,6 +343,8 @@ def vnf_from_wire(body: Mapping[str, Any]) -> VnfInstance:
     metadata = info.get("metadata") or {}
     vim_id = region = None
     connections = body.get("vimConnectionInfo") or {}
+    if isinstance(connections, list):  # the v1 API (SOL003 2.6.1) sends an array
+        connections = {str(i): c for i, c in enumerate(connections)}
     if connections:
         first = connections[sorted(connections)[0]] or {}
         vim_id = first.get("vimId")
