@@ -42,6 +42,11 @@ MAX_MEMBERS = 10_000
 MAX_PACKAGE_BYTES = 1024 * 1024 * 1024
 #: Default bound on the bytes :func:`extract_package` writes.
 MAX_EXTRACT_BYTES = MAX_PACKAGE_BYTES
+#: A zip that unpacks to more than BOMB_MIN_BYTES and more than BOMB_RATIO
+#: times its compressed size is refused as a bomb (images, the large files of
+#: a package, barely compress).
+BOMB_MIN_BYTES = 64 * 1024 * 1024
+BOMB_RATIO = 100
 #: The TOSCA versions a VNFD file may declare.
 TOSCA_VERSIONS = ("tosca_simple_yaml_1_0", "tosca_simple_yaml_1_1", "tosca_simple_yaml_1_2",
                   "tosca_simple_yaml_1_3", "tosca_simple_profile_for_nfv_1_0_0")
@@ -292,6 +297,14 @@ class ZipSource(Source):
         if declared > MAX_PACKAGE_BYTES:
             raise PackageError(self._name, f"unpacks to {declared} bytes, more than "
                                f"{MAX_PACKAGE_BYTES} bytes")
+        # Under the size bound a bomb still takes seconds and disk to unpack:
+        # a large package is refused when it expands far beyond its archive.
+        packed = max(1, sum(info.compress_size for info in infos))
+        if declared > BOMB_MIN_BYTES and declared > BOMB_RATIO * packed:
+            raise PackageError(self._name, f"unpacks to {declared} bytes from {packed}, "
+                               f"more than {BOMB_RATIO} times: refused as a zip bomb",
+                               hint="store large files uncompressed or in a compressed "
+                                    "format of their own (e.g. qcow2)")
         for info in infos:
             name = _member_name(info, self._name)
             if not name:

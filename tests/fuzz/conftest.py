@@ -259,3 +259,25 @@ def world(tmp_path_factory):
         run_cli(["vim", "list"])  # first CLI run: imports and lazy set-up done
         w.snapshot()
         yield w
+
+
+@pytest.fixture(scope="session")
+def zip_bomb(tmp_path_factory):
+    """The sample package plus 900 MiB of zeros: under the 1 GiB bound, about 1 MiB
+    on disk (built once per session, in a few seconds)."""
+    import zipfile
+
+    import nfvlib
+
+    sample = Path(nfvlib.__file__).resolve().parent / "samples" / "sample_vnf"
+    archive = tmp_path_factory.mktemp("bomb") / "bomb.zip"
+    chunk = bytes(1 << 20)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for path in sorted(sample.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(sample).as_posix())
+        with zf.open("Files/zeros.bin", "w", force_zip64=True) as member:
+            for _ in range(900):
+                member.write(chunk)
+    assert archive.stat().st_size < 2 * 2**20
+    return archive

@@ -297,21 +297,9 @@ def test_issue_package_cases(world, name, form):
         cleanup(path)
 
 
-@pytest.fixture(scope="module")
-def zip_bomb(tmp_path_factory):
-    """The sample package with one member of 1.1 GiB of zeros (about 1 MiB on disk)."""
-    archive = zip_dir(SAMPLE, tmp_path_factory.mktemp("bomb") / "bomb.zip")
-    chunk = bytes(1 << 20)
-    with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        with zf.open("Files/zeros.bin", "w", force_zip64=True) as member:
-            for _ in range(1100):
-                member.write(chunk)
-    assert archive.stat().st_size < 4 * 2**20
-    return archive
-
-
 def test_zip_bomb_is_refused(world, zip_bomb):
-    upload(world, zip_bomb, "zip bomb of 1.1 GiB")
+    """Found by this suite: 900 MiB from 1 MiB was unpacked (about 5 s) and onboarded."""
+    upload(world, zip_bomb, "zip bomb of 900 MiB")
 
 
 def test_failed_upload_leaves_nothing_and_delete_still_works(world):
