@@ -237,3 +237,120 @@ def bool_value(text: str) -> bool:
 
     raise argparse.ArgumentTypeError(
         f"expected True or False, not {errors.printable(repr(text[:40]))}")
+
+
+# -- list options: SOL013 filters and attribute selectors ------------------------
+
+def add_filter_option(parser: Any) -> None:
+    """``--filter`` in the SOL013 grammar (see :mod:`nfvlib.filters`)."""
+    parser.add_argument(
+        "--filter", metavar="<filter>",
+        help="Attribute-based-filtering parameters (SOL013): (op,attribute,value[,value..]) "
+             "terms joined by ';', op one of eq, neq, gt, gte, lt, lte, in, nin, cont, "
+             "ncont; nested attributes as a/b/c, e.g. "
+             "'(eq,operationState,FAILED_TEMP);(in,operation,SCALE,HEAL)'")
+
+
+def add_fields_options(parser: Any) -> None:
+    """``--fields`` / ``--exclude-fields``, mutually exclusive, as tackerclient's op list."""
+    group = parser.add_mutually_exclusive_group(required=False)
+    group.add_argument("--fields", metavar="<fields>",
+                       help="Complex attributes to be included into the response "
+                            "(comma-separated; shown as extra columns)")
+    group.add_argument("--exclude-fields", metavar="<exclude-fields>",
+                       help="Complex attributes to be excluded from the response "
+                            "(comma-separated column or attribute names)")
+
+
+def select_columns(base: tuple[tuple[str, str], ...], fields: str | None,
+                   exclude: str | None) -> tuple[tuple[str, str], ...]:
+    """(attribute, header) pairs after ``--fields`` / ``--exclude-fields``.
+
+    ``--fields`` appends the named top-level attributes (of ``a/b`` paths)
+    as columns headed by the attribute name; ``--exclude-fields`` drops
+    columns named by header (as tackerclient does) or by attribute.
+    """
+    from nfvlib.filters import split_names
+
+    chosen = list(base)
+    for name in split_names(fields):
+        top = name.split("/")[0]
+        if all(top != attr for attr, _ in chosen):
+            chosen.append((top, top))
+    dropped = set(split_names(exclude))
+    return tuple((a, h) for a, h in chosen if a not in dropped and h not in dropped)
+
+
+def record_value(record: dict, attribute: str) -> Any:
+    """A record's attribute for a list cell: complex values as ComplexColumn."""
+    value = record.get(attribute)
+    if isinstance(value, dict | list):
+        return ComplexColumn(value)
+    return value
+
+
+def merge_param_file(path: str | None, body: dict[str, Any],
+                     allowed: tuple[str, ...]) -> dict[str, Any]:
+    """``body`` updated with the JSON object of ``--additional-param-file``.
+
+    python-tackerclient merges the file's top-level keys into the request
+    body (``body.update(file)``), so a file holds ``{"additionalParams":
+    {...}}`` and may also set other fields of the request. Keys that are not
+    fields of the request (``allowed``) are refused, naming them.
+    """
+    if path is None:
+        return body
+    from nfvcli.requests_file import load_request_file
+    from nfvlib.exceptions import InvalidInput
+    from nfvlib.inputs import short
+
+    given = load_request_file(path)
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise InvalidInput(f"request file {short(path, 200)} has key(s) "
+                           f"{', '.join(short(k) for k in unknown[:3])} that the request "
+                           "does not take", hint="use " + ", ".join(allowed))
+    params = given.get("additionalParams", {})
+    if not isinstance(params, dict):
+        raise InvalidInput(f'"additionalParams" in request file {short(path, 200)} must '
+                           "be a JSON object")
+    merged = dict(body)
+    merged.update(given)
+    return merged
+
+
+def write_output(command: Any, data: bytes | str, path: str | None) -> None:
+    """Write downloaded ``data`` to ``path``, or to stdout when it is not a terminal.
+
+    A file is written whole or not at all (a temporary file renamed into
+    place). Binary data is refused on a terminal, as python-tackerclient
+    refuses it: the error names ``--file`` and redirection.
+    """
+    if path is None:
+        stream = command.app.stdout
+        if isinstance(data, str):
+            stream.write(data if data.endswith("\n") else data + "\n")
+            return
+        if getattr(stream, "isatty", lambda: False)():
+            from nfvlib.exceptions import InvalidInput
+
+            raise InvalidInput("no local file given for the downloaded data and stdout "
+                               "is a terminal",
+                               hint="give --file <FILE> or redirect the output")
+        stream.flush()
+        getattr(stream, "buffer", stream).write(data)
+        return
+    import contextlib
+    import tempfile
+
+    target = os.path.abspath(path)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, temporary = tempfile.mkstemp(prefix=".nfv-download-", dir=os.path.dirname(target))
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

@@ -12,7 +12,8 @@ from typing import Any
 
 from cliff import command, lister, show
 
-from nfvcli.common import NfvCommandMixin, delete_each, nfv_mode, sol003_row, sol003_show
+from nfvcli.common import (NfvCommandMixin, add_filter_option, delete_each, nfv_mode,
+                           sol003_row, sol003_show)
 
 #: python-tackerclient's names of VnfPkgInfo attributes (vnf package show)
 _SHOW_COLUMN_MAP = {
@@ -136,11 +137,32 @@ class UploadVnfPackage(NfvCommandMixin, command.Command):
 class ListVnfPackage(NfvCommandMixin, lister.Lister):
     _description = "List VNF Package"
 
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        add_filter_option(parser)
+        group = parser.add_mutually_exclusive_group(required=False)
+        group.add_argument("--all_fields", action="store_true", default=False,
+                           help="Include all complex attributes in the response")
+        group.add_argument("--fields", metavar="fields",
+                           help="Complex attributes to be included into the response")
+        group.add_argument("--exclude_fields", metavar="exclude-fields",
+                           help="Complex attributes to be excluded from the response")
+        parser.add_argument("--exclude_default", action="store_true", default=False,
+                            help="Indicates to exclude all complex attributes from the "
+                                 "response. This argument can be used alone or with "
+                                 "--fields and --filter.")
+        return parser
+
     def take_action(self, parsed_args):
         from nfvlib import sol003
+        from nfvlib.filters import split_names
 
-        packages = self.nfv.packages.list_packages()
-        columns = list_columns()
+        packages = self.nfv.packages.list_packages(filter=parsed_args.filter)
+        columns = list_columns(
+            fields=[f.split("/")[0] for f in split_names(parsed_args.fields)],
+            all_fields=parsed_args.all_fields,
+            exclude_fields=split_names(parsed_args.exclude_fields),
+            exclude_default=parsed_args.exclude_default)
         keys = tuple(f for f, _ in columns)
         return (tuple(h for _, h in columns),
                 (sol003_row(sol003.vnf_package(p), keys) for p in packages))
@@ -172,3 +194,99 @@ class DeleteVnfPackage(NfvCommandMixin, command.Command):
                     failure="Cannot delete {name}: {error}",
                     summary="{failed} of {total} VNF packages failed to delete.",
                     success="All specified vnf-package(s) deleted successfully")
+
+
+class UpdateVnfPackage(NfvCommandMixin, show.ShowOne):
+    _description = ("Update information about an individual VNF package: enable or "
+                    "disable it (a DISABLED package takes no new VNF instances), merge "
+                    "user defined data")
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("vnf_package", metavar="<vnf-package>", help="VNF package ID")
+        parser.add_argument("--operational-state", metavar="<operational-state>",
+                            choices=("ENABLED", "DISABLED"),
+                            help="Change the operational state of VNF Package, Valid "
+                                 "values are 'ENABLED' or 'DISABLED'.")
+        parser.add_argument("--user-data", metavar="<key=value>", type=key_value,
+                            action="append", default=[],
+                            help="User defined data for the VNF package (repeat option "
+                                 "to set multiple user defined data)")
+        return parser
+
+    def take_action(self, parsed_args):
+        user_data = dict(parsed_args.user_data) or None
+        if user_data is None and parsed_args.operational_state is None:
+            from nfvlib.exceptions import InvalidInput
+
+            raise InvalidInput('Provide at least one of the argument from "--user-data" '
+                               'or "--operational-state"')
+        self.nfv.packages.update_package(parsed_args.vnf_package,
+                                         operational_state=parsed_args.operational_state,
+                                         user_defined_data=user_data)
+        # tackerclient shows the modifications Tacker answers with.
+        shown = {}
+        if parsed_args.operational_state is not None:
+            shown["Operational State"] = parsed_args.operational_state
+        if user_data is not None:
+            from nfvcli.common import ComplexColumn
+
+            shown["User Defined Data"] = ComplexColumn(user_data)
+        names = tuple(sorted(shown))
+        return names, tuple(shown[n] for n in names)
+
+
+class DownloadVnfPackage(NfvCommandMixin, command.Command):
+    _description = "Download VNF package contents or VNFD of an on-boarded VNF package."
+
+    def get_parser(self, prog_name):
+        from nfvlib.packages import VNFD_TYPES
+
+        parser = super().get_parser(prog_name)
+        parser.add_argument("vnf_package", metavar="<vnf-package>", help="VNF package ID")
+        parser.add_argument("--file", metavar="<FILE>",
+                            help="Local file to save downloaded VNF Package or VNFD data. "
+                                 "If this is not specified and there is no redirection "
+                                 "then data will not be saved.")
+        parser.add_argument("--vnfd", action="store_true", default=False,
+                            help="Download VNFD of an on-boarded vnf package.")
+        parser.add_argument("--type", default="application/zip", metavar="<type>",
+                            choices=VNFD_TYPES,
+                            help="Provide text/plain when VNFD is implemented as a single "
+                                 "YAML file otherwise use application/zip. If you are not "
+                                 "aware whether VNFD is a single or multiple yaml files, "
+                                 "then you can specify 'both' option value. Provide this "
+                                 "option only when --vnfd is set.")
+        return parser
+
+    def take_action(self, parsed_args):
+        packages = self.nfv.packages
+        if parsed_args.vnfd:
+            data = packages.download_vnfd(parsed_args.vnf_package, parsed_args.type)
+        else:
+            data = packages.download_package(parsed_args.vnf_package)
+        from nfvcli.common import write_output
+
+        write_output(self, data, parsed_args.file)
+
+
+class DownloadVnfPackageArtifact(NfvCommandMixin, command.Command):
+    _description = "Download VNF package artifact of an on-boarded VNF package."
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("vnf_package", metavar="<vnf-package>", help="VNF package ID")
+        parser.add_argument("artifact_path", metavar="<artifact-path>",
+                            help="The artifact file's path")
+        parser.add_argument("--file", metavar="<FILE>",
+                            help="Local file to save downloaded VNF Package artifact file "
+                                 "data. If this is not specified and there is no "
+                                 "redirection then data will not be saved.")
+        return parser
+
+    def take_action(self, parsed_args):
+        from nfvcli.common import write_output
+
+        data = self.nfv.packages.download_artifact(parsed_args.vnf_package,
+                                                   parsed_args.artifact_path)
+        write_output(self, data, parsed_args.file)

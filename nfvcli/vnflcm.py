@@ -421,12 +421,23 @@ class ShowVnfLcm(NfvCommandMixin, show.ShowOne):
 class ListVnfLcm(NfvCommandMixin, lister.Lister):
     _description = "List VNF Instance"
 
+    def get_parser(self, prog_name):
+        from nfvcli.common import add_fields_options, add_filter_option
+
+        parser = super().get_parser(prog_name)
+        add_filter_option(parser)
+        add_fields_options(parser)
+        return parser
+
     def take_action(self, parsed_args):
-        vnfs = self.nfv.vnfs.list_vnfs()
+        from nfvcli.common import select_columns
         from nfvlib import sol003
 
-        keys = tuple(k for k, _ in _LIST_COLUMNS)
-        return (tuple(h for _, h in _LIST_COLUMNS),
+        vnfs = self.nfv.vnfs.list_vnfs(filter=parsed_args.filter)
+        columns = select_columns(_LIST_COLUMNS, parsed_args.fields,
+                                 parsed_args.exclude_fields)
+        keys = tuple(k for k, _ in columns)
+        return (tuple(h for _, h in columns),
                 (sol003_row(sol003.vnf_instance(v), keys) for v in vnfs))
 
 
@@ -474,13 +485,18 @@ class ScaleVnfLcm(OperationCommand):
         add_on_failure_option(parser)
 
     def request(self, parsed_args):
-        params = load_additional_params(parsed_args.additional_param_file)
+        from nfvcli.common import merge_param_file
+
+        # The file's keys are merged into the request, as python-tackerclient does.
+        body = merge_param_file(parsed_args.additional_param_file,
+                                {"type": parsed_args.type, "aspectId": parsed_args.aspect_id,
+                                 "numberOfSteps": parsed_args.number_of_steps},
+                                ("type", "aspectId", "numberOfSteps", "additionalParams"))
         extra = ({"restoration_point": True} if parsed_args.restoration_point else {})
         extra.update(on_failure_kwargs(self, parsed_args))
-        return self.nfv.lcm.scale(parsed_args.vnf_instance, parsed_args.type,
-                                  parsed_args.aspect_id,
-                                  number_of_steps=parsed_args.number_of_steps,
-                                  additional_params=params, **extra)
+        return self.nfv.lcm.scale(parsed_args.vnf_instance, body["type"], body["aspectId"],
+                                  number_of_steps=body["numberOfSteps"],
+                                  additional_params=body.get("additionalParams"), **extra)
 
     def accepted(self, parsed_args):
         return f"Scale request for VNF Instance {parsed_args.vnf_instance} has been accepted."
@@ -507,13 +523,19 @@ class HealVnfLcm(OperationCommand):
         add_on_failure_option(parser)
 
     def request(self, parsed_args):
-        params = load_additional_params(parsed_args.additional_param_file)
+        from nfvcli.common import merge_param_file
+
+        # The file's keys are merged into the request, as python-tackerclient does.
+        body = merge_param_file(parsed_args.additional_param_file,
+                                {"cause": parsed_args.cause,
+                                 "vnfcInstanceId": parsed_args.vnfc_instance},
+                                ("cause", "vnfcInstanceId", "additionalParams"))
         extra = ({"restoration_point": True} if parsed_args.restoration_point else {})
         extra.update(on_failure_kwargs(self, parsed_args))
         return self.nfv.lcm.heal(parsed_args.vnf_instance,
-                                 vnfc_instance_ids=parsed_args.vnfc_instance,
-                                 cause=parsed_args.cause, additional_params=params,
-                                 **extra)
+                                 vnfc_instance_ids=body["vnfcInstanceId"],
+                                 cause=body["cause"],
+                                 additional_params=body.get("additionalParams"), **extra)
 
     def accepted(self, parsed_args):
         return f"Heal request for VNF Instance {parsed_args.vnf_instance} has been accepted."

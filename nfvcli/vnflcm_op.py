@@ -10,12 +10,12 @@ occurrence is suspended. ``suspend`` and ``resume`` are local-mode only.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from cliff import columns, lister, show
 
-from nfvcli.common import NfvCommandMixin, nfv_mode, sol003_row, sol003_show
+from nfvcli.common import (NfvCommandMixin, add_fields_options, add_filter_option,
+                           nfv_mode, select_columns, sol003_row, sol003_show)
 from nfvcli.vnflcm import OperationCommand
 
 #: (SOL003 attribute, python-tackerclient's column) of vnflcm op list
@@ -40,38 +40,6 @@ _EXTRA_COLUMNS = (("step_summary", "Current Step"),
                   ("is_suspend_pending", "Is Suspend Pending"),
                   ("is_suspended", "Is Suspended"))
 _OP_ID_HELP = "VNF lifecycle management operation occurrence ID."
-
-#: One SOL013 attribute-based filter term: (op,attribute,value)
-_TERM = re.compile(r"\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*,([^()]*)\)")
-
-
-def parse_filter(text: str | None) -> dict[str, str] | None:
-    """``(eq,attr,value);(eq,attr2,value2)`` as ``{"attr": "value", ...}``.
-
-    Only the ``eq`` operator with a single value is understood; attribute
-    names are kept as given (e.g. ``operationState``).
-    """
-    if text is None:
-        return None
-    from nfvlib.exceptions import InvalidInput
-
-    filters: dict[str, str] = {}
-    for term in (t.strip() for t in text.split(";")):
-        match = _TERM.fullmatch(term)
-        if not match:
-            raise InvalidInput(f"cannot parse filter term {term!r}",
-                               hint="use (eq,attribute,value) terms joined by ';'")
-        operator, attribute, value = match.group(1), match.group(2), match.group(3).strip()
-        if operator != "eq":
-            raise InvalidInput(f"filter operator {operator!r} is not supported",
-                               hint="use eq")
-        if not value or "," in value:
-            raise InvalidInput(f"filter term {term!r} must compare with exactly one value")
-        if attribute in filters:
-            raise InvalidInput(f"filter names {attribute} twice")
-        filters[attribute] = value
-    return filters
-
 
 def _value(op: Any, field: str) -> Any:
     value = getattr(op, field, None)
@@ -142,19 +110,19 @@ class ListVnfLcmOp(NfvCommandMixin, lister.Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument("--filter", metavar="<filter>",
-                            help="Attribute-based-filtering parameters, e.g. "
-                                 "'(eq,operationState,FAILED_TEMP);(eq,operation,SCALE)' "
-                                 "(only eq is supported)")
+        add_filter_option(parser)
+        add_fields_options(parser)
         return parser
 
     def take_action(self, parsed_args):
-        ops = self.nfv.lcm.list_op_occs(filters=parse_filter(parsed_args.filter))
         from nfvlib import sol003
 
-        keys = tuple(k for k, _ in _LIST_COLUMNS)
-        return (tuple(h for _, h in _LIST_COLUMNS),
-                (sol003_row(sol003.op_occ(o), keys) for o in ops))
+        ops = self.nfv.lcm.list_op_occs(filter=parsed_args.filter)
+        columns = select_columns(_LIST_COLUMNS, parsed_args.fields,
+                                 parsed_args.exclude_fields)
+        keys = tuple(k for k, _ in columns)
+        return (tuple(h for _, h in columns),
+                (sol003_row(sol003.op_occ(o, keys), keys) for o in ops))
 
 
 class _OneOpCommand(NfvCommandMixin, show.ShowOne):

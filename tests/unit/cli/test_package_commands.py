@@ -22,7 +22,12 @@ PKG_ID = "0c1f5e9a-pkg"
 class _Packages:
     def create_package(self, user_defined_data=None): ...
     def upload_package(self, package_id, path): ...
-    def list_packages(self): ...
+    def list_packages(self, filter=None): ...
+    def update_package(self, package_id, *, operational_state=None,
+                       user_defined_data=None): ...
+    def download_package(self, package_id): ...
+    def download_vnfd(self, package_id, accept="application/zip"): ...
+    def download_artifact(self, package_id, artifact_path): ...
     def get_package(self, package_id): ...
     def delete_package(self, package_id): ...
 
@@ -284,3 +289,101 @@ def test_delete_removes_what_an_interrupted_upload_left(real_store, nfv_home, ca
     code, out, err = run(capsys, "vnf", "package", "delete", real_store)
     assert code == 0, err
     assert not staging.exists()
+
+
+# -- list options, update, downloads ---------------------------------------------
+
+@pytest.mark.parametrize("argv, columns", [
+    ((), ["Id", "Vnf Product Name", "Onboarding State", "Usage State",
+          "Operational State", "Links"]),
+    (("--fields", "softwareImages/id,checksum"),
+     ["Id", "Vnf Product Name", "Onboarding State", "Usage State", "Operational State",
+      "Links", "Software Images", "Checksum"]),
+    (("--exclude_fields", "checksum,softwareImages"),
+     ["Id", "Vnf Product Name", "Onboarding State", "Usage State", "Operational State",
+      "Links", "User Defined Data", "Additional Artifacts"]),
+    (("--all_fields",),
+     ["Id", "Vnf Product Name", "Onboarding State", "Usage State", "Operational State",
+      "Links", "Checksum", "Software Images", "User Defined Data", "Additional Artifacts",
+      "Vnfd Version", "Vnf Provider", "Vnf Software Version", "Vnfd Id"]),
+    (("--exclude_default",),
+     ["Id", "Vnf Product Name", "Onboarding State", "Usage State", "Operational State",
+      "Links", "Vnfd Version", "Vnf Provider", "Vnf Software Version", "Vnfd Id"]),
+])
+def test_list_fields_options_pick_tackerclients_columns(packages, capsys, argv, columns):
+    packages.list_packages.return_value = [onboarded()]
+    code, out, err = run(capsys, "vnf", "package", "list", *argv, "-f", "json")
+    assert code == 0, err
+    assert list(json.loads(out)[0]) == columns
+    packages.list_packages.assert_called_once_with(filter=None)
+
+
+def test_list_passes_the_filter_and_reports_a_bad_one(packages, capsys):
+    packages.list_packages.return_value = []
+    code, _, err = run(capsys, "vnf", "package", "list", "--filter",
+                       "(eq,operationalState,ENABLED)")
+    assert code == 0, err
+    packages.list_packages.assert_called_once_with(filter="(eq,operationalState,ENABLED)")
+    packages.list_packages.side_effect = InvalidInput("filter term '(x)': unknown operator")
+    code, out, err = run(capsys, "vnf", "package", "list", "--filter", "(x)")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    code, _, err = run(capsys, "vnf", "package", "list", "--all_fields", "--fields", "a")
+    assert code == 2 and "not allowed with argument" in err
+
+
+def test_update_shows_the_modifications(packages, capsys):
+    packages.update_package.return_value = onboarded(operational_state="DISABLED")
+    code, out, err = run(capsys, "vnf", "package", "update", PKG_ID,
+                         "--operational-state", "DISABLED", "--user-data", "a=1",
+                         "-f", "json")
+    assert code == 0, err
+    packages.update_package.assert_called_once_with(
+        PKG_ID, operational_state="DISABLED", user_defined_data={"a": "1"})
+    assert json.loads(out) == {"Operational State": "DISABLED",
+                               "User Defined Data": {"a": "1"}}
+    code, out, err = run(capsys, "vnf", "package", "update", PKG_ID)
+    assert code == 2 and "--user-data" in err and "--operational-state" in err
+    packages.update_package.side_effect = Conflict("VNF package x is already DISABLED")
+    code, _, err = run(capsys, "vnf", "package", "update", PKG_ID,
+                       "--operational-state", "DISABLED")
+    assert code == 4 and err == "nfv: error: VNF package x is already DISABLED\n"
+
+
+def test_download_writes_the_file_whole(packages, capsys, tmp_path):
+    packages.download_package.return_value = b"PK\x03\x04zip"
+    target = tmp_path / "pkg.zip"
+    code, out, err = run(capsys, "vnf", "package", "download", PKG_ID, "--file",
+                         str(target))
+    assert code == 0 and out == "", err
+    assert target.read_bytes() == b"PK\x03\x04zip"
+    assert [p.name for p in tmp_path.iterdir()] == ["pkg.zip"]
+
+    packages.download_vnfd.return_value = "tosca_definitions_version: x\n"
+    code, out, err = run(capsys, "vnf", "package", "download", PKG_ID, "--vnfd",
+                         "--type", "text/plain")
+    assert code == 0 and out == "tosca_definitions_version: x\n", err
+    packages.download_vnfd.assert_called_once_with(PKG_ID, "text/plain")
+
+    packages.download_artifact.return_value = b"#!/bin/sh\n"
+    code, _, err = run(capsys, "vnf", "package", "artifact", "download", PKG_ID,
+                       "Scripts/a.sh", "--file", str(tmp_path / "a.sh"))
+    assert code == 0, err
+    packages.download_artifact.assert_called_once_with(PKG_ID, "Scripts/a.sh")
+    assert (tmp_path / "a.sh").read_bytes() == b"#!/bin/sh\n"
+
+
+def test_download_refuses_binary_data_on_a_terminal(packages, capsys, monkeypatch):
+    packages.download_package.return_value = b"PK\x03\x04zip"
+    from nfvcli import common
+
+    real = common.write_output
+
+    def on_a_terminal(command, data, path):
+        command.app.stdout.isatty = lambda: True
+        return real(command, data, path)
+
+    monkeypatch.setattr(common, "write_output", on_a_terminal)
+    code, out, err = run(capsys, "vnf", "package", "download", PKG_ID)
+    assert code == 2 and out == ""
+    assert err == ("nfv: error: no local file given for the downloaded data and stdout "
+                   "is a terminal; give --file <FILE> or redirect the output\n")

@@ -16,7 +16,6 @@ import yaml
 
 from nfvcli import shell
 from nfvcli.vnflcm import Progress
-from nfvcli.vnflcm_op import parse_filter
 from nfvlib.exceptions import Conflict, InvalidInput, NotFound, WaitTimeout
 from nfvlib.models import (InstantiationState, Operation, OpOcc, OpState, OpStep,
                            VnfcInfo, VnfInstance)
@@ -30,7 +29,8 @@ STEPS = tuple(OpStep(name) for name in ("validate", "instantiate_start", "create
 
 class _Vnfs:
     def create_vnf(self, vnfd_id, name=None, description=None): ...
-    def list_vnfs(self): ...
+    def list_vnfs(self, filter=None): ...
+    def update_vnf(self, vnf_id, request): ...
     def get_vnf(self, vnf_id): ...
     def delete_vnf(self, vnf_id): ...
 
@@ -46,7 +46,9 @@ class _Lcm:
     def change_vnfpkg(self, vnf_id, request, *, on_failure=None): ...
     def suspend(self, op_id): ...
     def resume(self, op_id): ...
-    def list_op_occs(self, filters=None): ...
+    def list_op_occs(self, filters=None, *, filter=None): ...
+    def change_ext_conn(self, vnf_id, request): ...
+    def versions(self, major_version=None): ...
     def get_op_occ(self, op_id): ...
     def rollback(self, op_id): ...
     def retry(self, op_id): ...
@@ -303,9 +305,28 @@ def test_scale_rejects_bad_options(nfv, capsys, argv, words):
     nfv.lcm.scale.assert_not_called()
 
 
+def test_additional_param_file_is_merged_into_the_request_as_tackerclient_does(
+        nfv, capsys, request_file):
+    # python-tackerclient: body.update(json of the file); the file's fields win.
+    params = request_file({"additionalParams": {"a": 1}, "numberOfSteps": 3})
+    code, _, err = run(capsys, "vnflcm", "scale", VNF_ID, "--type", "SCALE_IN",
+                       "--aspect-id", "A", "--number-of-steps", "1",
+                       "--additional-param-file", params)
+    assert code == 0, err
+    nfv.lcm.scale.assert_called_once_with(VNF_ID, "SCALE_IN", "A", number_of_steps=3,
+                                          additional_params={"a": 1})
+    params = request_file({"cause": "from file", "additionalParams": {"b": 2}})
+    code, _, err = run(capsys, "vnflcm", "heal", VNF_ID, "--cause", "cli",
+                       "--additional-param-file", params)
+    assert code == 0, err
+    nfv.lcm.heal.assert_called_once_with(VNF_ID, vnfc_instance_ids=None,
+                                         cause="from file", additional_params={"b": 2})
+
+
 @pytest.mark.parametrize("content, words", [
-    ({"additionalParams": {"a": 1}, "numberOfSteps": 3},
-     "has unknown key(s) 'numberOfSteps'; put the parameters under \"additionalParams\""),
+    ({"additionalParams": {"a": 1}, "colour": 3},
+     "has key(s) 'colour' that the request does not take; use type, aspectId, "
+     "numberOfSteps, additionalParams"),
     ({"additionalParams": [1]}, '"additionalParams" in request file'),
 ])
 def test_additional_param_file_errors(nfv, capsys, request_file, content, words):
@@ -460,31 +481,6 @@ def test_library_error_on_request_maps_to_exit_code(nfv, capsys, request_file):
 
 # -- vnflcm op ---------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    (None, None),
-    ("(eq,operationState,FAILED_TEMP)", {"operationState": "FAILED_TEMP"}),
-    (" (eq, operationState, FAILED_TEMP) ; (eq,vnfInstanceId,abc) ",
-     {"operationState": "FAILED_TEMP", "vnfInstanceId": "abc"}),
-])
-def test_parse_filter(text, expected):
-    assert parse_filter(text) == expected
-
-
-@pytest.mark.parametrize("text, words", [
-    ("operationState=FAILED_TEMP", "cannot parse filter term"),
-    ("(eq,operationState)", "cannot parse filter term"),
-    ("(neq,operationState,COMPLETED)", "filter operator 'neq' is not supported"),
-    ("(eq,operation,SCALE,HEAL)", "must compare with exactly one value"),
-    ("(eq,operation,)", "must compare with exactly one value"),
-    ("(eq,operation,SCALE);(eq,operation,HEAL)", "filter names operation twice"),
-    ("(eq,operation,SCALE);", "cannot parse filter term ''"),
-])
-def test_parse_filter_errors(text, words):
-    with pytest.raises(InvalidInput) as info:
-        parse_filter(text)
-    assert words in str(info.value)
-
-
 def test_op_list_columns_and_filter(nfv, capsys):
     nfv.lcm.list_op_occs.return_value = [
         make_op(OpState.FAILED_TEMP), make_op(OpState.COMPLETED, Operation.SCALE,
@@ -492,8 +488,7 @@ def test_op_list_columns_and_filter(nfv, capsys):
     code, out, err = run(capsys, "vnflcm", "op", "list", "--filter",
                          "(eq,operationState,FAILED_TEMP)", "-f", "json")
     assert code == 0, err
-    nfv.lcm.list_op_occs.assert_called_once_with(
-        filters={"operationState": "FAILED_TEMP"})
+    nfv.lcm.list_op_occs.assert_called_once_with(filter="(eq,operationState,FAILED_TEMP)")
     rows = json.loads(out)
     assert rows[0] == {"ID": OP_ID, "Operation State": "FAILED_TEMP",
                        "VNF Instance ID": VNF_ID, "Operation": "INSTANTIATE"}
@@ -502,10 +497,7 @@ def test_op_list_columns_and_filter(nfv, capsys):
     nfv.lcm.list_op_occs.reset_mock()
     code, out, _ = run(capsys, "vnflcm", "op", "list")
     assert code == 0 and "Operation State" in out
-    nfv.lcm.list_op_occs.assert_called_once_with(filters=None)
-
-    code, _, err = run(capsys, "vnflcm", "op", "list", "--filter", "(gt,x,1)")
-    assert code == 2 and "not supported" in err
+    nfv.lcm.list_op_occs.assert_called_once_with(filter=None)
 
 
 def test_op_show_columns(nfv, capsys):
@@ -900,3 +892,69 @@ def test_wait_json_lines_are_events_then_the_result(nfv, capsys, request_file):
     code, out, err = run(capsys, "vnflcm", "instantiate", VNF_ID,
                          request_file({"flavourId": "simple"}), "--wait")
     assert code == 0 and "has been accepted" in out and not out.startswith("{")
+
+
+# -- vnflcm update, change-ext-conn, versions; list filters and fields -------------
+
+def test_update_sends_the_request_file(nfv, capsys, request_file):
+    nfv.vnfs.update_vnf.return_value = make_vnf(name="new")
+    body = {"vnfInstanceName": "new", "vnfdId": "vnfd-2"}
+    code, out, err = run(capsys, "vnflcm", "update", VNF_ID, "--I", request_file(body))
+    assert code == 0, err
+    nfv.vnfs.update_vnf.assert_called_once_with(VNF_ID, body)
+    assert out == f"Update vnf:{VNF_ID} \n"
+    code, out, err = run(capsys, "vnflcm", "update", VNF_ID)
+    assert code == 2 and "--I" in err and out == ""
+
+
+def test_change_ext_conn_is_an_lcm_request(nfv, capsys, request_file):
+    nfv.lcm.change_ext_conn.return_value = make_op(operation=Operation.CHANGE_EXT_CONN)
+    body = {"extVirtualLinks": [{"id": "ext1", "resourceId": "net-2"}]}
+    code, out, err = run(capsys, "vnflcm", "change-ext-conn", VNF_ID, request_file(body))
+    assert code == 0, err
+    nfv.lcm.change_ext_conn.assert_called_once_with(VNF_ID, body)
+    assert out.splitlines() == [
+        f"Change External VNF Connectivity for VNF Instance {VNF_ID} has been accepted.",
+        f"VNF LCM operation occurrence ID: {OP_ID}"]
+    from nfvlib.exceptions import Unsupported
+
+    nfv.lcm.change_ext_conn.side_effect = Unsupported(
+        "change-ext-conn is not implemented in local mode")
+    code, out, err = run(capsys, "vnflcm", "change-ext-conn", VNF_ID, request_file(body))
+    assert code != 0 and out == "" and err.count("\n") == 1
+
+
+def test_versions_shows_tackers_shape(nfv, capsys):
+    nfv.lcm.versions.return_value = {"uriPrefix": "/vnflcm/v2", "apiVersions": [
+        {"version": "2.0.0", "isDeprecated": False}]}
+    code, out, err = run(capsys, "vnflcm", "versions", "--major-version", "2", "-f", "json")
+    assert code == 0, err
+    nfv.lcm.versions.assert_called_once_with(2)
+    assert json.loads(out) == nfv.lcm.versions.return_value
+
+
+def test_list_filter_fields_and_exclude_fields(nfv, capsys):
+    nfv.vnfs.list_vnfs.return_value = [make_vnf()]
+    code, out, err = run(capsys, "vnflcm", "list", "--filter",
+                         "(eq,vimConnectionInfo/*/vimId,v1)", "--fields", "_links",
+                         "-f", "json")
+    assert code == 0, err
+    nfv.vnfs.list_vnfs.assert_called_once_with(filter="(eq,vimConnectionInfo/*/vimId,v1)")
+    row = json.loads(out)[0]
+    assert list(row)[-1] == "_links" and row["_links"]["self"]["href"].endswith(VNF_ID)
+    code, out, err = run(capsys, "vnflcm", "list", "--exclude-fields", "VNF Provider",
+                         "-f", "json")
+    assert code == 0 and "VNF Provider" not in json.loads(out)[0]
+    nfv.lcm.list_op_occs.return_value = [make_op()]
+    code, out, err = run(capsys, "vnflcm", "op", "list", "--exclude-fields",
+                         "VNF Instance ID,Operation", "-f", "json")
+    assert code == 0 and list(json.loads(out)[0]) == ["ID", "Operation State"]
+
+
+def test_os_tacker_api_version_is_accepted_and_ignored_in_local_mode(nfv, capsys):
+    nfv.vnfs.list_vnfs.return_value = []
+    for version in ("1", "2"):
+        code, _, err = run(capsys, "--os-tacker-api-version", version, "vnflcm", "list")
+        assert code == 0, err
+    code, _, err = run(capsys, "--os-tacker-api-version", "3", "vnflcm", "list")
+    assert code == 2 and "invalid choice: '3'" in err
