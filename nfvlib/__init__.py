@@ -12,20 +12,27 @@
 
 from nfvlib.client import Client
 from nfvlib.config import Paths
-from nfvlib.exceptions import (AuthFailed, BackendError, Conflict, InvalidInput,
-                               NfvError, NotFound, SandboxError, StoreError,
-                               Unreachable, Unsupported, VaultError, VimNotFound,
-                               VimUnreachable, WaitTimeout)
+from nfvlib.exceptions import (AuthFailed, BackendError, Conflict, HeatError,
+                               InvalidInput, NfvError, NotFound, NovaError,
+                               OpOccNotFound, PackageError, PackageNotFound,
+                               RestorationPointNotFound, SandboxError, ScriptFailed,
+                               ServerNotFound, StackNotFound, StackStalled, StoreError,
+                               SubscriptionNotFound, TesterFailed, Unreachable,
+                               Unsupported, VaultError, VimNotFound, VimUnreachable,
+                               VnfNotFound, WaitTimeout)
 from nfvlib.models import (MASK, InstantiationState, OnboardingState, Operation, OpOcc,
                            OpState, OpStep, PackageInfo, Vim, VimCredentials, VimHealth,
                            VimStatus, VnfcInfo, VnfInstance)
 from nfvlib.vim.config_file import load_config_file
 
 __all__ = [
-    "AuthFailed", "BackendError", "Client", "Conflict", "InstantiationState",
-    "InvalidInput", "MASK", "NfvError", "NotFound", "OnboardingState", "OpOcc",
-    "OpState", "OpStep", "Operation", "PackageInfo", "Paths", "SandboxError",
-    "StoreError", "Unreachable", "Unsupported", "VaultError", "Vim", "VimCredentials",
-    "VimHealth", "VimNotFound", "VimStatus", "VimUnreachable", "VnfInstance",
-    "VnfcInfo", "WaitTimeout", "load_config_file",
+    "AuthFailed", "BackendError", "Client", "Conflict", "HeatError",
+    "InstantiationState", "InvalidInput", "MASK", "NfvError", "NotFound", "NovaError",
+    "OnboardingState", "OpOcc", "OpOccNotFound", "OpState", "OpStep", "Operation",
+    "PackageError", "PackageInfo", "PackageNotFound", "Paths",
+    "RestorationPointNotFound", "SandboxError", "ScriptFailed", "ServerNotFound",
+    "StackNotFound", "StackStalled", "StoreError", "SubscriptionNotFound",
+    "TesterFailed", "Unreachable", "Unsupported", "VaultError", "Vim",
+    "VimCredentials", "VimHealth", "VimNotFound", "VimStatus", "VimUnreachable",
+    "VnfInstance", "VnfNotFound", "VnfcInfo", "WaitTimeout", "load_config_file",
 ]

@@ -10,43 +10,16 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterable, Mapping
 
-from nfvlib.exceptions import BackendError, NotFound, VimUnreachable, WaitTimeout
+# HeatError, StackNotFound and StackStalled are defined in nfvlib.exceptions and
+# stay importable from here.
+from nfvlib.exceptions import (HeatError, StackNotFound, StackStalled, VimUnreachable,
+                               WaitTimeout)
 
 #: First and largest pause between two polls of a stack, in seconds. Below
 #: 0.25 s the polls themselves slow a busy Heat down (a GET takes it 0.1-0.2 s
 #: while it works on the stack).
 POLL_FIRST = 0.1
 POLL_CAP = 0.25
-
-
-class HeatError(BackendError):
-    """Heat refused a request, or a stack ended in a failed state."""
-
-    def __init__(self, message: str, *, stack_status: str | None = None,
-                 reason: str | None = None, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.stack_status = stack_status
-        self.reason = reason
-
-
-class StackNotFound(NotFound):
-    """No stack has this name or id."""
-
-
-class StackStalled(HeatError):
-    """A stack stayed in progress with no sign of work for the stall limit.
-
-    No new event (nested stacks included), no resource status change and no
-    answer at all count the same: Heat's convergence engine does not take
-    over a stack whose engine died, so such a stack stays ``X_IN_PROGRESS``
-    forever. ``stack_status`` is None: the stack did not end.
-    """
-
-    def __init__(self, message: str, *, last_status: str | None, stalled_for: float,
-                 hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.last_status = last_status
-        self.stalled_for = stalled_for
 
 
 class HeatClient:

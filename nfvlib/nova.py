@@ -13,21 +13,14 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Mapping
 
-from nfvlib.exceptions import BackendError, Conflict, NotFound, VimUnreachable, WaitTimeout
+from nfvlib.exceptions import (Conflict, NovaError, ServerNotFound, VimUnreachable,
+                               WaitTimeout)
 
 POLL_FIRST = 0.2
 POLL_CAP = 2.0
 #: Statuses a server passes through on its way to ACTIVE or SHUTOFF.
 _TRANSIENT = frozenset({"REBOOT", "HARD_REBOOT", "BUILD", "MIGRATING", "RESIZE",
                         "VERIFY_RESIZE", "REVERT_RESIZE", "PASSWORD", "REBUILD"})
-
-
-class NovaError(BackendError):
-    """Nova refused a request, or a server ended in a state other than wanted."""
-
-
-class ServerNotFound(NotFound):
-    """No server has this id."""
 
 
 class NovaClient:

@@ -14,19 +14,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from nfvlib.exceptions import Conflict, InvalidInput, NotFound
+from nfvlib.exceptions import Conflict, InvalidInput, NotFound, PackageNotFound, VnfNotFound
 from nfvlib.inputs import short
 from nfvlib.models import InstantiationState, OnboardingState, PackageInfo, VnfInstance
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable, PackageTable, VnfTable
-
-
-class PackageNotFound(NotFound):
-    """No VNF package has this id."""
-
-
-class VnfNotFound(NotFound):
-    """No VNF instance has this id or name."""
 
 
 def _utcnow() -> datetime:

@@ -46,7 +46,7 @@ import json
 import time
 from typing import Any, Callable
 
-from nfvlib.exceptions import Conflict, InvalidInput, NfvError
+from nfvlib.exceptions import Conflict, InvalidInput, TesterFailed
 from nfvlib.lcm.engine import StepContext
 from nfvlib.models import InstantiationState, VnfInstance
 
@@ -58,10 +58,6 @@ ROLLING = "RollingUpdate"
 _REQUEST_KEYS = {"vnfdId", "extVirtualLinks", "extManagedVirtualLinks",
                  "vimConnectionInfo", "additionalParams", "extensions",
                  "vnfConfigurableProperties"}
-
-
-class TesterFailed(NfvError):
-    """The Tester found the upgraded VNF not working."""
 
 
 # -- request --------------------------------------------------------------

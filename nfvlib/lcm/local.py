@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from nfvlib.exceptions import Conflict, InvalidInput, NotFound, StoreError
+from nfvlib.exceptions import Conflict, InvalidInput, OpOccNotFound, StoreError
 from nfvlib.inputs import short
 from nfvlib.lcm import engine, notify, secrets, states
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
@@ -42,10 +42,6 @@ def redact(value: Any) -> Any:
     What counts as secret is :func:`nfvlib.lcm.secrets.is_secret_key`.
     """
     return secrets.mask(value)
-
-
-class OpOccNotFound(NotFound):
-    """No operation occurrence has this id."""
 
 
 class LocalLcm:

@@ -21,7 +21,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from nfvlib.exceptions import Conflict, NotFound
+from nfvlib.exceptions import Conflict, RestorationPointNotFound
 from nfvlib.models import InstantiationState, RestorationPoint, VnfInstance
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable, VnfTable
@@ -33,10 +33,6 @@ SNAPSHOT_TIMEOUT = 600.0
 AVAILABLE = "AVAILABLE"
 STACK_GONE = "STACK_GONE"
 SNAPSHOT_GONE = "SNAPSHOT_GONE"
-
-
-class RestorationPointNotFound(NotFound):
-    """No restoration point has this id (or name)."""
 
 
 def snapshot_name(*, op_id: str | None = None, point_id: str | None = None) -> str:

@@ -45,27 +45,13 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
-from nfvlib.exceptions import NfvError
+from nfvlib.exceptions import ScriptFailed
 
 #: Seconds a lifecycle script may run.
 SCRIPT_TIMEOUT = 300
 #: The caller's variables a script sees (when set).
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 _KEEP_CHARS = 4000
-
-
-class ScriptFailed(NfvError):
-    """A lifecycle script exited non-zero or ran too long.
-
-    ``exit_code`` is None when it was stopped for running too long;
-    ``output`` is the tail of what it wrote (stdout then stderr).
-    """
-
-    def __init__(self, message: str, *, hint: str | None = None,
-                 exit_code: int | None = None, output: str = "") -> None:
-        super().__init__(message, hint=hint)
-        self.exit_code = exit_code
-        self.output = output
 
 
 def tail(text: str, lines: int = 5, chars: int = 600) -> str:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from nfvlib.exceptions import InvalidInput
+from nfvlib.exceptions import MAX_DETAIL, InvalidInput, PackageError, _one_line  # noqa: F401
 from nfvlib.inputs import short
 
 #: Largest YAML or TOSCA.meta file read from a package, in bytes.
@@ -53,28 +53,6 @@ TOSCA_VERSIONS = ("tosca_simple_yaml_1_0", "tosca_simple_yaml_1_1", "tosca_simpl
 
 META_FILE = "TOSCA-Metadata/TOSCA.meta"
 _DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-class PackageError(InvalidInput):
-    """A VNF package is broken; ``file`` is the package-relative file at fault."""
-
-    def __init__(self, file: str, detail: str, *, hint: str | None = None) -> None:
-        super().__init__(f"{file}: {_one_line(detail)}", hint=hint)
-        self.file = file
-        self.detail = detail
-
-
-#: Longest detail a PackageError shows: names and values taken from the
-#: package are cut there, whatever the package holds.
-MAX_DETAIL = 300
-
-
-def _one_line(text: str) -> str:
-    """``text`` on one line, control characters escaped, at most :data:`MAX_DETAIL`."""
-    text = " ".join(str(text).split())
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return text if len(text) <= MAX_DETAIL else text[:MAX_DETAIL] + "..."
 
 
 def _timestamp_as_text(loader: yaml.BaseLoader, node: yaml.Node) -> str:

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from nfvlib.exceptions import NotFound, Unsupported
+from nfvlib.exceptions import SubscriptionNotFound, Unsupported
 from nfvlib.lcm import secrets
 from nfvlib.models import Subscription
 from nfvlib.remote.http import TackerApi
 from nfvlib.remote.lcm import V2_HEADERS, _Pager
 
 SUBSCRIPTIONS = "/vnflcm/v2/subscriptions"
-
-
-class SubscriptionNotFound(NotFound):
-    """No subscription has this id."""
 
 
 class RemoteSubscriptions:
