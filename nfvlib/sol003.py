@@ -22,9 +22,10 @@ in local mode, which has no server address to put in front of them.
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping, TypeVar
+import functools
+from typing import Any, Callable, Collection, Mapping, TypeVar
 
-from nfvlib.models import (InstantiationState, OpOcc, OpState, PackageInfo,
+from nfvlib.models import (MASK, InstantiationState, OpOcc, OpState, PackageInfo,
                            VnfcInfo, VnfInstance)
 
 __all__ = ["VIM_TYPE", "op_occ", "received", "vnf_instance", "vnf_package"]
@@ -52,10 +53,23 @@ def _text(value: Any) -> Any:
 
 
 def _masked(data: Any) -> Any:
-    """A copy of ``data`` with every secret value as ``***``."""
-    from nfvlib.lcm.secrets import mask
+    """A copy of JSON ``data`` with every secret value as ``***``.
 
-    return mask(data)
+    The same rule as :func:`nfvlib.lcm.secrets.mask`, with the verdict on
+    each key name remembered: records are converted by the thousand.
+    """
+    if isinstance(data, dict):
+        return {k: MASK if _is_secret(k) else _masked(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_masked(v) for v in data]
+    return data
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret(key: Any) -> bool:
+    from nfvlib.lcm.secrets import is_secret_key
+
+    return is_secret_key(key)
 
 
 def received(model: M, body: Mapping[str, Any]) -> M:
@@ -71,9 +85,13 @@ def received(model: M, body: Mapping[str, Any]) -> M:
     return model
 
 
-def _received(model: Any) -> dict[str, Any] | None:
+def _received(model: Any, keys: Collection[str] | None = None) -> dict[str, Any] | None:
     record = vars(model).get(_RECEIVED) if hasattr(model, "__dict__") else None
-    return copy.deepcopy(record) if record is not None else None
+    if record is None:
+        return None
+    if keys is not None:
+        record = {k: v for k, v in record.items() if k in keys}
+    return copy.deepcopy(record)
 
 
 # -- VnfInstance -----------------------------------------------------------------
@@ -168,36 +186,57 @@ def _vnfc_resource(vnfc: VnfcInfo) -> dict[str, Any]:
 
 # -- VnfLcmOpOcc -----------------------------------------------------------------
 
-def op_occ(op: OpOcc) -> dict[str, Any]:
-    """The SOL003 ``VnfLcmOpOcc`` record of ``op``."""
-    if (record := _received(op)) is not None:
+def op_occ(op: OpOcc, keys: Collection[str] | None = None) -> dict[str, Any]:
+    """The SOL003 ``VnfLcmOpOcc`` record of ``op``.
+
+    ``keys``: only these top-level attributes (e.g. a list's columns or the
+    attributes a filter reads), each as in the whole record; the others are
+    not computed, which keeps lists of many occurrences fast.
+    """
+    if (record := _received(op, keys)) is not None:
         return record
-    record: dict[str, Any] = {
-        "id": op.id,
-        "operationState": _text(op.state),
-        "stateEnteredTime": op.state_entered_time,
-        "startTime": op.start_time,
-        "vnfInstanceId": op.vnf_instance_id,
-        "operation": _text(op.operation),
-        "isAutomaticInvocation": bool(op.is_automatic_invocation),
-        "operationParams": _masked(dict(op.request or {})),
-        "isCancelPending": bool(op.is_cancel_pending),
-    }
-    if op.cancel_mode:
-        record["cancelMode"] = op.cancel_mode
-    if op.error:
-        record["error"] = problem_details(op.error)
-    changes = _resource_changes(op.resource_changes or {})
-    if changes:
-        record["resourceChanges"] = changes
+    if keys is None:
+        chosen = _OP_OCC_ATTRIBUTES
+    else:
+        chosen = tuple((k, _OP_OCC_GETTERS[k]) for k in keys if k in _OP_OCC_GETTERS)
+    record = {}
+    for name, get in chosen:
+        value = get(op)
+        if value is not _ABSENT:
+            record[name] = value
+    return record
+
+
+_ABSENT = object()
+
+
+def _op_links(op: OpOcc) -> dict[str, Any]:
     base = f"{_LCM}/vnf_lcm_op_occs/{op.id}"
     links = {"self": _href(base),
              "vnfInstance": _href(f"{_LCM}/vnf_instances/{op.vnf_instance_id}")}
     if op.state is OpState.FAILED_TEMP:
         for verb in ("retry", "rollback", "fail"):
             links[verb] = _href(f"{base}/{verb}")
-    record["_links"] = links
-    return record
+    return links
+
+
+#: (attribute, how to get it from an OpOcc), in SOL003's order; _ABSENT: left out
+_OP_OCC_ATTRIBUTES: tuple[tuple[str, Callable[[OpOcc], Any]], ...] = (
+    ("id", lambda op: op.id),
+    ("operationState", lambda op: _text(op.state)),
+    ("stateEnteredTime", lambda op: op.state_entered_time),
+    ("startTime", lambda op: op.start_time),
+    ("vnfInstanceId", lambda op: op.vnf_instance_id),
+    ("operation", lambda op: _text(op.operation)),
+    ("isAutomaticInvocation", lambda op: bool(op.is_automatic_invocation)),
+    ("operationParams", lambda op: _masked(dict(op.request or {}))),
+    ("isCancelPending", lambda op: bool(op.is_cancel_pending)),
+    ("cancelMode", lambda op: op.cancel_mode or _ABSENT),
+    ("error", lambda op: problem_details(op.error) if op.error else _ABSENT),
+    ("resourceChanges", lambda op: _resource_changes(op.resource_changes or {}) or _ABSENT),
+    ("_links", _op_links),
+)
+_OP_OCC_GETTERS = dict(_OP_OCC_ATTRIBUTES)
 
 
 def problem_details(error: dict[str, Any]) -> dict[str, Any]:

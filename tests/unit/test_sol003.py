@@ -254,3 +254,32 @@ def test_package_list_columns_are_tackerclients_for_each_option(options):
 def test_the_schemas_refuse_what_sol003_refuses(name, record, words):
     messages = [e.message for e in _validator(name).iter_errors(record)]
     assert any(words in m for m in messages), messages
+
+
+def test_an_occurrence_converted_for_some_attributes_has_them_as_in_the_whole(local):
+    for op in _occurrences(local).values():
+        whole = sol003.op_occ(local.lcm.get_op_occ(op.id))
+        for keys in (("id", "operationState"), ("error", "resourceChanges", "_links"),
+                     ("cancelMode", "grantId", "nope"), tuple(whole)):
+            part = sol003.op_occ(local.lcm.get_op_occ(op.id), keys)
+            assert part == {k: whole[k] for k in keys if k in whole}
+
+
+def test_secrets_in_records_are_masked():
+    from nfvlib.models import InstantiationState, Operation, OpOcc, VnfInstance
+
+    op = OpOcc(id="op", vnf_instance_id="v", operation=Operation.INSTANTIATE,
+               state=OpState.COMPLETED, start_time="2024-01-01T00:00:00Z",
+               state_entered_time="2024-01-01T00:00:00Z",
+               request={"flavourId": "simple", "additionalParams": {
+                   "admin_password": "s3cret", "nested": [{"token": "t0k"}]}})
+    record = sol003.op_occ(op)
+    assert "s3cret" not in json.dumps(record) and "t0k" not in json.dumps(record)
+    assert record["operationParams"]["additionalParams"]["admin_password"] == "***"
+    vnf = VnfInstance(id="v", vnfd_id="d", package_id="p",
+                      instantiation_state=InstantiationState.INSTANTIATED,
+                      flavour_id="simple", vim_id="vim",
+                      instantiated_info={"stackOutputs": {"db_password": "pw0"}})
+    assert "pw0" not in json.dumps(sol003.vnf_instance(vnf))
+    received = sol003.received(op, {"id": "op", "operationParams": {"password": "x1"}})
+    assert sol003.op_occ(received)["operationParams"] == {"password": "***"}
