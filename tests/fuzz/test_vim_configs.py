@@ -144,6 +144,8 @@ def test_dev_zero_as_config_file(world, command):
 @example(name="bad\x1b[31mname")
 @example(name="bad\x01name")
 @example(name="caf\udce9")
+@example(name="site\n")  # found by this suite: stored as 'site'
+@example(name="\tsite")
 def test_bad_vim_name_is_refused(world, name):
     path = world.work / "good.yaml"
     path.write_text(dump(dict(vim_config(), cert_verify="True"), "yaml"))
