@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, cast
 
 from nfvlib.config import Paths, env_timeout, parse_timeout
 from nfvlib.exceptions import InvalidInput
+
+if TYPE_CHECKING:
+    from nfvlib.backends import (LcmBackend, PackageBackend, SubscriptionBackend,
+                                 VimRegistry, VnfBackend)
+    from nfvlib.lcm.restoration import LocalRestorationPoints
+    from nfvlib.remote.http import TackerApi
+    from nfvlib.store import Store
 
 MODES = ("local", "remote")
 
@@ -56,17 +63,17 @@ class Client:
         self._session = session
         self._endpoint_override = endpoint_override
         self._region_name = region_name
-        self._store = None
-        self._vims = None
-        self._packages = None
-        self._vnfs = None
-        self._lcm = None
-        self._subscriptions = None
-        self._restoration_points = None
-        self._api = None
+        self._store: Store | None = None
+        self._vims: VimRegistry | None = None
+        self._packages: PackageBackend | None = None
+        self._vnfs: VnfBackend | None = None
+        self._lcm: LcmBackend | None = None
+        self._subscriptions: SubscriptionBackend | None = None
+        self._restoration_points: LocalRestorationPoints | None = None
+        self._api: TackerApi | None = None
 
     @property
-    def store(self):
+    def store(self) -> Store:
         """The local store (local mode)."""
         if self._store is None:
             from nfvlib.store import Store
@@ -75,7 +82,7 @@ class Client:
         return self._store
 
     @property
-    def vims(self):
+    def vims(self) -> VimRegistry:
         """The VIM registry: register, list, find, update, delete, check."""
         if self._vims is None:
             if self.mode == "local":
@@ -90,7 +97,7 @@ class Client:
                 self._vims = RemoteVimRegistry(self._tacker())
         return self._vims
 
-    def _tacker(self):
+    def _tacker(self) -> TackerApi:
         """A Tacker API transport (remote mode), shared by the remote registries."""
         if self._api is None:
             from nfvlib.remote.http import TackerApi
@@ -100,7 +107,7 @@ class Client:
                                   interface=self._interface, timeout=self._timeout)
         return self._api
 
-    def _lcm_api(self):
+    def _lcm_api(self) -> Any:
         """The transport of the VNF LCM API: v2 as is, or rewritten for v1."""
         if self.lcm_api_version == 1:
             from nfvlib.remote.lcm import V1LcmApi
@@ -109,7 +116,7 @@ class Client:
         return self._tacker()
 
     @property
-    def packages(self):
+    def packages(self) -> PackageBackend:
         """VNF packages: create, upload (onboard), list, get, delete."""
         if self._packages is None:
             if self.mode == "local":
@@ -124,13 +131,14 @@ class Client:
         return self._packages
 
     @property
-    def vnfs(self):
+    def vnfs(self) -> VnfBackend:
         """VNF instances: create, list, get, delete."""
         if self._vnfs is None:
             if self.mode == "local":
                 from nfvlib.lcm.catalog import LocalVnfs
 
-                self._vnfs = LocalVnfs(self.store, self.packages)
+                # The local backends are built on each other, not on the protocols.
+                self._vnfs = LocalVnfs(self.store, cast(Any, self.packages))
             else:
                 from nfvlib.remote.lcm import RemoteVnfs
 
@@ -138,7 +146,7 @@ class Client:
         return self._vnfs
 
     @property
-    def lcm(self):
+    def lcm(self) -> LcmBackend:
         """LCM operations and their occurrences (SOL003)."""
         if self._lcm is None:
             if self.mode == "local":
@@ -152,23 +160,25 @@ class Client:
                 deliver = deliverer_spawner(self.store, self.paths.store_file,
                                             self.paths.key_dir,
                                             self.paths.data_dir / "workers")
-                self._lcm = LocalLcm(self.store, self.vims, self.packages, self.vnfs,
+                self._lcm = LocalLcm(self.store, self.vims, cast(Any, self.packages),
+                                     cast(Any, self.vnfs),
                                      spawn=spawn, deliver=deliver)
                 deliver()
             else:
                 from nfvlib.remote.lcm import RemoteLcm
 
-                self._lcm = RemoteLcm(self._lcm_api(), vnfs=self.vnfs)
+                self._lcm = RemoteLcm(self._lcm_api(), vnfs=cast(Any, self.vnfs))
         return self._lcm
 
     @property
-    def subscriptions(self):
+    def subscriptions(self) -> SubscriptionBackend:
         """SOL003 LCCN subscriptions: create, list, get, delete; deliveries."""
         if self._subscriptions is None:
             if self.mode == "local":
                 from nfvlib.lcm.notify import LocalSubscriptions
 
-                self._subscriptions = LocalSubscriptions(self.store, self.vims.vault)
+                self._subscriptions = LocalSubscriptions(self.store,
+                                                         cast(Any, self.vims).vault)
             else:
                 from nfvlib.remote.subscriptions import RemoteSubscriptions
 
@@ -176,7 +186,7 @@ class Client:
         return self._subscriptions
 
     @property
-    def restoration_points(self):
+    def restoration_points(self) -> LocalRestorationPoints:
         """Restoration points of VNF instances: create, list, get, delete (local mode)."""
         if self._restoration_points is None:
             if self.mode != "local":

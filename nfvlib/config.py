@@ -111,9 +111,9 @@ class Paths:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
-                 data_dir: str | os.PathLike | None = None,
-                 store_file: str | os.PathLike | None = None,
-                 key_dir: str | os.PathLike | None = None) -> Paths:
+                 data_dir: str | os.PathLike[str] | None = None,
+                 store_file: str | os.PathLike[str] | None = None,
+                 key_dir: str | os.PathLike[str] | None = None) -> Paths:
         """Resolve paths from explicit arguments, then the environment, then XDG."""
         env = os.environ if env is None else env
         explicit_data = data_dir or env.get("NFV_DATA_DIR")

@@ -17,10 +17,9 @@ from typing import Any, Callable, Mapping
 
 from nfvlib import sol003
 from nfvlib._wait import Backoff, follow_occurrence
-from nfvlib.exceptions import (BackendError, Conflict, InvalidInput, Unsupported,
-                               WaitTimeout)
-from nfvlib.lcm.catalog import PackageNotFound, VnfNotFound
-from nfvlib.lcm.local import OpOccNotFound, redact
+from nfvlib.exceptions import (BackendError, Conflict, InvalidInput, OpOccNotFound,
+                               PackageNotFound, Unsupported, VnfNotFound, WaitTimeout)
+from nfvlib.lcm.secrets import mask as redact
 from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc,
                            OpState, PackageInfo, VnfcInfo, VnfInstance)
 from nfvlib.remote.http import TackerApi
