@@ -263,8 +263,10 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def zip_bomb(tmp_path_factory):
-    """The sample package plus 900 MiB of zeros: under the 1 GiB bound, about 1 MiB
-    on disk (built once per session, in a few seconds)."""
+    """The sample package (under a vnfdId of its own, so that only the bomb can be
+    what is refused) plus 900 MiB of zeros: under the 1 GiB bound, about 1 MiB on
+    disk (built once per session, in a few seconds)."""
+    import uuid
     import zipfile
 
     import nfvlib
@@ -274,7 +276,10 @@ def zip_bomb(tmp_path_factory):
     chunk = bytes(1 << 20)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
         for path in sorted(sample.rglob("*")):
-            if path.is_file():
+            if path.name == "sample_vnf_top.vnfd.yaml":
+                zf.writestr(path.relative_to(sample).as_posix(), path.read_text().replace(
+                    "a0370897-134e-47e4-bf6f-6946b01b0cd1", str(uuid.uuid4())))
+            elif path.is_file():
                 zf.write(path, path.relative_to(sample).as_posix())
         with zf.open("Files/zeros.bin", "w", force_zip64=True) as member:
             for _ in range(900):
