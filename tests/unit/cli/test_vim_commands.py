@@ -493,3 +493,34 @@ def test_tampered_password_check_rotate_and_reenter(registered, config_file, cap
     assert code == 0
     assert {r["Status"] for r in json.loads(out)} == {"REACHABLE"}
     assert run(capsys, "vim", "rotate-keys")[0] == 0
+
+
+#: The attributes of a VIM record as Tacker's /v1.0/vims answers them
+TACKER_VIM_KEYS = {"id", "name", "tenant_id", "type", "description", "auth_url",
+                   "auth_cred", "vim_project", "placement_attr", "is_default", "status",
+                   "created_at", "updated_at", "extra"}
+
+
+def test_vim_columns_are_tackerclients(nfv_home, keystone, config_file, capsys):
+    """list (short and --long) and show name their columns as python-tackerclient."""
+    tc_vim = pytest.importorskip("tackerclient.osc.v1.nfvo.vim")
+    from tackerclient.osc import utils as tc_utils
+
+    code, _, err = run(capsys, "vim", "register", "site1", "--config-file", config_file())
+    assert code == 0, err
+    for argv, long_listing in (((), False), (("--long",), True)):
+        code, out, _ = run(capsys, "vim", "list", *argv, "-f", "json")
+        [row] = json.loads(out)
+        headers, _ = tc_utils.get_column_definitions(tc_vim._attr_map, long_listing)
+        # python-tackerclient's columns first, in its order; nfvkit's own after
+        assert list(row)[:len(headers)] == headers
+        assert list(row)[len(headers):] == (["Checked At", "Status Reason"]
+                                            if long_listing else [])
+    code, out, _ = run(capsys, "vim", "show", "site1", "-f", "json")
+    shown = json.loads(out)
+    record = {("tenant_id" if k == "project_id" else k): v for k, v in shown.items()}
+    display, _ = tc_vim._get_columns({k: v for k, v in record.items()
+                                      if k in TACKER_VIM_KEYS})
+    assert list(shown)[:len(display)] == list(display)
+    assert list(shown)[len(display):] == ["orchestration_endpoints", "status_checked_at",
+                                          "status_reason"]
