@@ -11,7 +11,12 @@ import os
 import sys
 from typing import Any
 
-from cliff import app, commandmanager
+try:
+    from cliff import app, commandmanager
+except ImportError as exc:  # nfvkit installed without its command-line stack
+    sys.stderr.write(f"nfv: error: the command line needs {exc.name or 'cliff'}, which is "
+                     "not installed; install it with: pip install 'nfvkit[cli]'\n")
+    raise SystemExit(1) from None
 
 #: command name -> "module:Class"
 COMMANDS = {
