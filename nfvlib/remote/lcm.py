@@ -286,8 +286,29 @@ class RemoteVnfs:
         """A NOT_INSTANTIATED instance of an onboarded VNFD."""
         body = {"vnfdId": vnfd_id, "vnfInstanceName": name or "",
                 "vnfInstanceDescription": description or ""}
-        resp = self._api.send("POST", VNF_INSTANCES, json=body, headers=V2_HEADERS)
+        try:
+            resp = self._api.send("POST", VNF_INSTANCES, json=body, headers=V2_HEADERS)
+        except InvalidInput as exc:
+            # Tacker v2 answers 422 for a DISABLED package; local mode (and
+            # Tacker v1) call that a Conflict, so both modes say the same.
+            disabled = self._disabled_package(vnfd_id)
+            if disabled is None:
+                raise
+            raise Conflict(f"VNF package {disabled} (vnfdId {vnfd_id}) is DISABLED: it "
+                           "takes no new VNF instances",
+                           hint=f"enable it with 'vnf package update {disabled} "
+                                "--operational-state ENABLED'") from exc
         return vnf_from_wire(resp.json())
+
+    def _disabled_package(self, vnfd_id: str) -> str | None:
+        """The id of the DISABLED onboarded package holding ``vnfd_id``, if any."""
+        from nfvlib.filters import quote
+
+        resp = self._api.send("GET", PACKAGES,
+                              params={"filter": f"(eq,vnfdId,{quote(vnfd_id)})"})
+        found = resp.json() if resp.content else []
+        return next((p.get("id") for p in found
+                     if p.get("operationalState") == "DISABLED"), None)
 
     def list_vnfs(self, filter: str | None = None) -> list[VnfInstance]:
         """Every VNF instance the server shows this project (matching a SOL013 ``filter``)."""

@@ -90,3 +90,21 @@ def test_change_ext_conn_and_versions(api, requests_mock):
     assert versions.last_request.headers["Version"] == "2.0.0"
     requests_mock.get(f"{TACKER}/vnflcm/v1/api_versions", json={"uriPrefix": "/vnflcm/v1"})
     assert RemoteLcm(api).versions(1) == {"uriPrefix": "/vnflcm/v1"}
+
+
+def test_create_from_a_disabled_package_is_a_conflict_as_in_local_mode(api, requests_mock):
+    from nfvlib.exceptions import Conflict
+
+    requests_mock.post(VNFS, status_code=422, json={
+        "title": "Unprocessable Entity", "status": 422,
+        "detail": "VnfId d not ENABLED."})
+    packages = requests_mock.get(PKGS, json=[PKG_WIRE])
+    with pytest.raises(Conflict, match=f"VNF package {PKG} .* is DISABLED"):
+        RemoteVnfs(api).create_vnf("d")
+    from urllib.parse import parse_qs, urlsplit
+
+    assert parse_qs(urlsplit(packages.last_request.url).query) == {"filter": ["(eq,vnfdId,d)"]}
+    # Another 422 stays what Tacker said.
+    requests_mock.get(PKGS, json=[dict(PKG_WIRE, operationalState="ENABLED")])
+    with pytest.raises(InvalidInput, match="not ENABLED"):
+        RemoteVnfs(api).create_vnf("d")
