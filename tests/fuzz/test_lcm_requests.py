@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import run_cli
+from tests.fuzz.conftest import COUNT_ONLY, STATS, run_cli
 from tests.fuzz.strategies import ALIAS_BOMB, NESTED, any_text, json_values, yaml_values
 
 V3 = "ETSINFV.OPENSTACK_KEYSTONE.V_3"
@@ -107,7 +107,9 @@ def check(world, argv, label, **kwargs):
     spawned = len(world.spawned)
     outcome = run_cli(argv)
     world.check_refused(outcome, f"{' '.join(argv[:2])} {label}", **kwargs)
-    assert len(world.spawned) == spawned, f"{label}: a worker was started"
+    if len(world.spawned) != spawned:
+        STATS.failures.append(f"{' '.join(argv[:2])} {label[:200]}: a worker was started")
+        assert COUNT_ONLY, STATS.failures[-1]
 
 
 @settings(max_examples=settings.default.max_examples + 40)
