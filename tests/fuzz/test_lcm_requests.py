@@ -52,11 +52,11 @@ def bad_instantiate(draw, vim_id):
                                     "localizationLanguage"]))
         request[key] = draw(not_string)
     elif kind == "object field":
-        request[draw(st.sampled_from(OBJECTS + ("extVirtualLinks",)))] = draw(
-            not_object.filter(lambda v: not isinstance(v, list)) if False else not_object
-            .filter(lambda v: v is not None))
-        if isinstance(request.get("extVirtualLinks"), list):
-            request["extVirtualLinks"] = {"x": request["extVirtualLinks"]}
+        key = draw(st.sampled_from(OBJECTS + ("extVirtualLinks",)))
+        value = draw(not_object.filter(lambda v: v is not None))
+        if key == "extVirtualLinks" and isinstance(value, list):
+            value = {"x": value}  # an array is what extVirtualLinks takes
+        request[key] = value
     elif kind == "nan":
         where = draw(st.sampled_from(OBJECTS))
         request[where] = {"x": draw(st.sampled_from([NAN, float("inf"), -float("inf")]))}

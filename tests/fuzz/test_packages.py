@@ -306,14 +306,23 @@ def test_zip_bomb_is_refused(world, zip_bomb):
 
 
 def test_failed_upload_leaves_nothing_and_delete_still_works(world):
-    """After every refusal above, the CREATED package deletes cleanly."""
+    """A refused upload leaves no staging folder; the package then deletes."""
+    created = run_cli(["vnf", "package", "create", "-f", "value", "-c", "ID"])
+    assert created.code == 0, created.err
+    package_id = created.out.strip()
+    world.snapshot()
     package = fresh_copy(world)
     _dangling(package)
-    upload(world, package, "dangling symlink")
+    outcome = run_cli(["vnf", "package", "upload", package_id, "--path", str(package)])
+    world.check_refused(outcome, "upload dangling symlink")
     cleanup(package)
     packages = world.data_dir / "packages"
-    assert not any(p.name.startswith(".") for p in packages.iterdir()) \
-        if packages.exists() else True
+    assert not [p for p in packages.iterdir() if package_id in p.name]
+    deleted = run_cli(["vnf", "package", "delete", package_id])
+    assert deleted.code == 0, deleted.err
+    shown = run_cli(["vnf", "package", "show", package_id])
+    assert shown.code == 3, shown.err
+    world.snapshot()
 
 
 def test_nul_in_entry_definitions_is_one_line(world):
