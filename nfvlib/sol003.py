@@ -25,7 +25,7 @@ import copy
 import functools
 from typing import Any, Callable, Collection, Mapping, TypeVar
 
-from nfvlib.models import (MASK, InstantiationState, OpOcc, OpState, PackageInfo,
+from nfvlib.models import (MASK, InstantiationState, OpOcc, PackageInfo,
                            VnfcInfo, VnfInstance)
 
 __all__ = ["VIM_TYPE", "op_occ", "received", "vnf_instance", "vnf_package"]
@@ -102,8 +102,6 @@ def vnf_instance(vnf: VnfInstance) -> dict[str, Any]:
         return record
     record: dict[str, Any] = {
         "id": vnf.id,
-        "vnfInstanceName": vnf.name,
-        "vnfInstanceDescription": vnf.description,
         "vnfdId": vnf.vnfd_id,
         "vnfProvider": vnf.vnf_provider or "",
         "vnfProductName": vnf.vnf_product_name or "",
@@ -111,6 +109,11 @@ def vnf_instance(vnf: VnfInstance) -> dict[str, Any]:
         "vnfdVersion": vnf.vnfd_version or "",
         "instantiationState": _text(vnf.instantiation_state),
     }
+    # Tacker leaves out a name or description the instance was created without
+    for key, value in (("vnfInstanceName", vnf.name),
+                       ("vnfInstanceDescription", vnf.description)):
+        if value:
+            record[key] = value
     if vnf.vim_id:
         record["vimConnectionInfo"] = {VIM_CONNECTION_ID: vim_connection_info(vnf)}
     if vnf.instantiation_state is InstantiationState.INSTANTIATED:
@@ -163,6 +166,8 @@ def instantiated_vnf_info(vnf: VnfInstance) -> dict[str, Any]:
         metadata["stack_name"] = vnf.stack_name
     if vnf.instantiation_level_id:
         metadata["instantiationLevelId"] = vnf.instantiation_level_id
+    if vnf.instantiated_info.get("nfv"):
+        metadata["nfv"] = _masked(vnf.instantiated_info["nfv"])
     if vnf.instantiated_info.get("stackOutputs"):
         metadata["stackOutputs"] = _masked(vnf.instantiated_info["stackOutputs"])
     if metadata:
@@ -173,8 +178,8 @@ def instantiated_vnf_info(vnf: VnfInstance) -> dict[str, Any]:
 def _vnfc_resource(vnfc: VnfcInfo) -> dict[str, Any]:
     metadata: dict[str, Any] = {"heatStatus": vnfc.status,
                                 "resourceName": vnfc.resource_name}
-    if vnfc.member:
-        metadata["member"] = vnfc.member
+    if vnfc.member:  # the member's name in its group, as Tacker names it
+        metadata["parent_resource_name"] = vnfc.member
     if vnfc.parent_stack:
         metadata["parent_stack_id"] = vnfc.parent_stack
     return {"id": vnfc.id, "vduId": vnfc.vdu_id,
@@ -214,9 +219,10 @@ def _op_links(op: OpOcc) -> dict[str, Any]:
     base = f"{_LCM}/vnf_lcm_op_occs/{op.id}"
     links = {"self": _href(base),
              "vnfInstance": _href(f"{_LCM}/vnf_instances/{op.vnf_instance_id}")}
-    if op.state is OpState.FAILED_TEMP:
-        for verb in ("retry", "rollback", "fail"):
-            links[verb] = _href(f"{base}/{verb}")
+    # Tacker links the three tasks whatever the state (they answer 409 unless
+    # the occurrence is FAILED_TEMP); scripts may expect them
+    for verb in ("retry", "rollback", "fail"):
+        links[verb] = _href(f"{base}/{verb}")
     return links
 
 
@@ -269,18 +275,17 @@ def vnf_package(package: PackageInfo) -> dict[str, Any]:
     record: dict[str, Any] = {"id": package.id}
     onboarded = _text(package.onboarding_state) == "ONBOARDED"
     if onboarded:
+        # Tacker leaves out softwareImages and additionalArtifacts when empty
         record.update(vnfdId=package.vnfd_id, vnfProvider=package.vnf_provider or "",
                       vnfProductName=package.vnf_product_name or "",
                       vnfSoftwareVersion=package.vnf_software_version or "",
-                      vnfdVersion=package.vnfd_version or "",
-                      softwareImages=[], additionalArtifacts=[])
+                      vnfdVersion=package.vnfd_version or "")
     record.update(onboardingState=_text(package.onboarding_state),
                   operationalState=package.operational_state,
                   usageState=package.usage_state,
                   userDefinedData=dict(package.user_defined_data or {}))
     base = f"{_PKG}/vnf_packages/{package.id}"
-    links = {"self": _href(base), "packageContent": _href(f"{base}/package_content")}
-    if onboarded:
-        links["vnfd"] = _href(f"{base}/vnfd")
-    record["_links"] = links
+    # as Tacker's: relative, and no vnfd link
+    record["_links"] = {"self": _href(base),
+                        "packageContent": _href(f"{base}/package_content")}
     return record

@@ -141,10 +141,9 @@ def test_list_columns(packages, capsys):
                        "Operational State": "ENABLED",
                        "Links": {"self": {"href": "/vnfpkgm/v1/vnf_packages/p2"},
                                  "packageContent": {"href": "/vnfpkgm/v1/vnf_packages/p2/"
-                                                            "package_content"},
-                                 "vnfd": {"href": "/vnfpkgm/v1/vnf_packages/p2/vnfd"}}}
+                                                            "package_content"}}}
     code, out, _ = run(capsys, "vnf", "package", "list")
-    assert code == 0 and "/vnfpkgm/v1/vnf_packages/p2/vnfd" in out
+    assert code == 0 and "/vnfpkgm/v1/vnf_packages/p2/package_content" in out
 
 
 def test_show_adds_vnfd_columns_once_onboarded(packages, capsys):
