@@ -37,9 +37,15 @@ COUNT_ONLY = os.environ.get("NFV_FUZZ_COUNT") == "1"
 
 def pytest_report_header(config):
     current = settings.default
+    seed = config.getoption("hypothesis_seed", None)
+    if current.derandomize:
+        seed = "derived from each test's name"
+    elif seed is None:
+        seed = "random"
     return (f"nfv fuzz: profile {PROFILE!r} (NFV_FUZZ_PROFILE), max_examples "
-            f"{current.max_examples}, derandomize={current.derandomize}, no database; "
-            "replay a failure with the same profile or the printed @reproduce_failure")
+            f"{current.max_examples}, derandomize={current.derandomize}, seed {seed}"
+            " (--hypothesis-seed), no database; replay a failure with the same profile "
+            "and seed, or the printed @reproduce_failure")
 
 
 @dataclass
