@@ -15,8 +15,11 @@ from nfvcli import errors
 def nfv_mode(app: Any) -> str:
     """The mode chosen by ``--os-nfv-mode`` / ``OS_NFV_MODE``."""
     mode = getattr(getattr(app, "options", None), "os_nfv_mode", None)
-    return mode or os.environ.get("OS_NFV_MODE") or getattr(app, "DEFAULT_NFV_MODE",
-                                                            "remote")
+    if mode:
+        return mode
+    from nfvlib.config import nfv_mode as env_nfv_mode
+
+    return env_nfv_mode(default=getattr(app, "DEFAULT_NFV_MODE", "remote"))
 
 
 _FORMATTERS = {

@@ -7,7 +7,6 @@ store without any cloud credentials; ``remote`` (the default under
 
 from __future__ import annotations
 
-import os
 
 DEFAULT_API_VERSION = "1"
 API_VERSION_OPTION = "os_nfv_api_version"
@@ -18,10 +17,11 @@ API_VERSIONS = {"1": "nfvlib.client.Client"}
 def make_client(instance):
     """Build the nfvlib client for the OSC client manager."""
     from nfvlib import Client
+    from nfvlib.config import nfv_mode
 
     options = getattr(instance, "_cli_options", None)
     config = getattr(options, "config", None) or {}
-    mode = config.get("nfv_mode") or os.environ.get("OS_NFV_MODE") or "remote"
+    mode = config.get("nfv_mode") or nfv_mode(default="remote")
     if mode == "local":
         return Client("local")
     return Client("remote", session=instance.session,
@@ -51,15 +51,17 @@ def _load_our_commands_last() -> None:
 
 def build_option_parser(parser):
     """Add the plugin's global options to openstack's parser."""
+    from nfvlib.config import nfv_api_version, nfv_mode
+
     _load_our_commands_last()
     parser.add_argument(
         "--os-nfv-api-version", metavar="<nfv-api-version>",
-        default=os.environ.get("OS_NFV_API_VERSION", DEFAULT_API_VERSION),
+        default=nfv_api_version(default=DEFAULT_API_VERSION),
         help="NFV API version, default=%s (env: OS_NFV_API_VERSION)"
         % DEFAULT_API_VERSION)
     parser.add_argument(
         "--os-nfv-mode", metavar="<local|remote>", choices=("local", "remote"),
-        default=os.environ.get("OS_NFV_MODE") or "remote",
+        default=nfv_mode(default="remote"),
         help="local: run on this machine's nfvkit store, no Tacker server and no "
              "cloud credentials needed; remote: use the cloud's Tacker server "
              "(default, env: OS_NFV_MODE)")

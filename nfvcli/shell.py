@@ -141,10 +141,12 @@ class NfvApp(app.App):
         self.client_manager: ClientManager | None = None
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
+        from nfvlib import config
+
         parser = super().build_option_parser(description, version, argparse_kwargs)
         parser.add_argument(
             "--os-nfv-mode", choices=("local", "remote"),
-            default=os.environ.get("OS_NFV_MODE") or "local",
+            default=config.nfv_mode(default="local"),
             help="local: nfvkit is the VNFM, state in a local store (default); "
                  "remote: talk to a Tacker server (env OS_NFV_MODE)")
         parser.add_argument(
@@ -155,7 +157,7 @@ class NfvApp(app.App):
                             help="Store file (env NFV_STORE)")
         parser.add_argument(
             "--os-tacker-api-version", metavar="<tacker-api-version>", choices=("1", "2"),
-            default=os.environ.get("OS_TACKER_API_VERSION") or "2",
+            default=config.tacker_api_version(),
             help="VNF LCM API major version of the Tacker server in remote mode, 1 or "
                  "2 (env OS_TACKER_API_VERSION, default 2); local mode accepts and "
                  "ignores it")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any, Mapping, cast
 
-from nfvlib.config import Paths, env_timeout, parse_timeout
+from nfvlib.config import Paths, env_timeout, environment, parse_timeout
+from nfvlib.config import tenant_id as env_tenant_id
 from nfvlib.exceptions import InvalidInput
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class Client:
                  timeout: float | None = None, lcm_api_version: int = 2) -> None:
         if mode not in MODES:
             raise InvalidInput(f"unknown mode {mode!r}", hint="use 'local' or 'remote'")
-        env = os.environ if env is None else env
+        env = environment(env)
         self._interface = "public"
         if timeout is not None:
             timeout = parse_timeout(timeout)
@@ -59,7 +59,7 @@ class Client:
         self.lcm_api_version = lcm_api_version
         self.mode = mode
         self.paths = paths or Paths.from_env(env)
-        self.tenant_id = tenant_id or env.get("NFV_TENANT_ID") or "local"
+        self.tenant_id = tenant_id or env_tenant_id(env)
         self._session = session
         self._endpoint_override = endpoint_override
         self._region_name = region_name

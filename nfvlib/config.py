@@ -77,14 +77,43 @@ def env_timeout(env: Mapping[str, str], name: str = "OS_NFV_TIMEOUT",
     return default if value is None or not value.strip() else parse_timeout(value, name)
 
 
+def environment(env: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """``env``, or the process environment when None: nfvlib's one read of it."""
+    return os.environ if env is None else env
+
+
+def nfv_mode(env: Mapping[str, str] | None = None, default: str = "local") -> str:
+    """The mode named by ``OS_NFV_MODE`` (``local`` or ``remote``), else ``default``."""
+    return environment(env).get("OS_NFV_MODE") or default
+
+
+def tacker_api_version(env: Mapping[str, str] | None = None) -> str:
+    """Tacker's VNF LCM API major version (``OS_TACKER_API_VERSION``), default ``"2"``."""
+    return environment(env).get("OS_TACKER_API_VERSION") or "2"
+
+
+def nfv_api_version(env: Mapping[str, str] | None = None, default: str = "1") -> str:
+    """The OpenStackClient plugin's API version (``OS_NFV_API_VERSION``)."""
+    return environment(env).get("OS_NFV_API_VERSION", default)
+
+
+def tenant_id(env: Mapping[str, str] | None = None) -> str:
+    """The tenant recorded on new VIMs in local mode (``NFV_TENANT_ID``, else ``local``)."""
+    return environment(env).get("NFV_TENANT_ID") or "local"
+
+
+def heat_stall_seconds(default: float, env: Mapping[str, str] | None = None) -> float:
+    """The stall limit of a stack wait (``NFV_HEAT_STALL_SECONDS``), else ``default``."""
+    return env_timeout(environment(env), "NFV_HEAT_STALL_SECONDS", default)
+
+
 #: The environment variable holding the default escalation policy.
 ON_FAILURE_ENV = "NFV_ON_FAILURE"
 
 
 def default_on_failure(env: Mapping[str, str] | None = None) -> str | None:
     """The default escalation policy text (``NFV_ON_FAILURE``), None when unset."""
-    env = os.environ if env is None else env
-    value = env.get(ON_FAILURE_ENV)
+    value = environment(env).get(ON_FAILURE_ENV)
     return value if value and value.strip() else None
 
 
@@ -115,7 +144,7 @@ class Paths:
                  store_file: str | os.PathLike[str] | None = None,
                  key_dir: str | os.PathLike[str] | None = None) -> Paths:
         """Resolve paths from explicit arguments, then the environment, then XDG."""
-        env = os.environ if env is None else env
+        env = environment(env)
         explicit_data = data_dir or env.get("NFV_DATA_DIR")
         data = Path(explicit_data
                     or _xdg(env, "XDG_DATA_HOME", ".local/share") / "nfvkit")

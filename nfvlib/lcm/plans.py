@@ -55,11 +55,9 @@ STACK_STALL = 300.0
 
 def stall_limit() -> float:
     """The stall limit in seconds (``NFV_HEAT_STALL_SECONDS``, else :data:`STACK_STALL`)."""
-    import os
+    from nfvlib.config import heat_stall_seconds
 
-    from nfvlib.config import env_timeout
-
-    return env_timeout(os.environ, "NFV_HEAT_STALL_SECONDS", STACK_STALL)
+    return heat_stall_seconds(STACK_STALL)
 
 #: Steps that have the same effect when run again, so a transient error
 #: retries them (Step.idempotent): they read Heat, compute, or send Heat an

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import json
@@ -159,6 +160,54 @@ def test_import_is_light():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
+
+
+def _environment_reads(path: Path) -> list[str]:
+    """``os.environ.get("X")``, ``os.environ["X"]`` and ``os.getenv(...)`` in a file
+    (copying the environment for a child process is not a read of a setting)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        target = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "getenv":
+                target = node.func.value
+            elif node.func.attr == "get" and node.args \
+                    and isinstance(node.args[0], ast.Constant):
+                target = node.func.value
+                if not (isinstance(target, ast.Attribute) and target.attr == "environ"):
+                    target = None
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) \
+                and isinstance(node.slice, ast.Constant) \
+                and isinstance(node.value, ast.Attribute) and node.value.attr == "environ":
+            target = node.value
+        if target is not None:
+            found.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+    return found
+
+
+def test_the_environment_is_read_in_nfvlib_config_only():
+    reads = []
+    for package in ("nfvlib", "nfvcli"):
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            if path == REPO_ROOT / "nfvlib" / "config.py" or "samples" in path.parts:
+                continue
+            reads += _environment_reads(path)
+    assert reads == []
+
+
+def test_config_reads_modes_and_versions_from_the_given_environment():
+    from nfvlib import config
+
+    assert config.nfv_mode({}, default="remote") == "remote"
+    assert config.nfv_mode({"OS_NFV_MODE": "local"}, default="remote") == "local"
+    assert config.tacker_api_version({}) == "2"
+    assert config.tacker_api_version({"OS_TACKER_API_VERSION": "1"}) == "1"
+    assert config.tenant_id({}) == "local"
+    assert config.tenant_id({"NFV_TENANT_ID": "t1"}) == "t1"
+    assert config.heat_stall_seconds(300.0, {}) == 300.0
+    assert config.heat_stall_seconds(300.0, {"NFV_HEAT_STALL_SECONDS": "5"}) == 5.0
+    with pytest.raises(nfvlib.InvalidInput):
+        config.heat_stall_seconds(300.0, {"NFV_HEAT_STALL_SECONDS": "soon"})
 
 
 # -- paths -------------------------------------------------------------------
