@@ -23,9 +23,9 @@ so both modes accept the same grammar.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from nfvlib.exceptions import InvalidInput
 
@@ -126,7 +126,9 @@ def _show(text: str) -> str:
 
 def _split_terms(text: str) -> list[str]:
     """The ``(...)`` terms of ``text``, split at ``;`` outside quotes."""
-    terms, current, quoted = [], [], False
+    terms: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in text:
         if char == "'":
             quoted = not quoted
@@ -217,7 +219,7 @@ def _resolve(value: Any, path: tuple[str, ...]) -> list[Any]:
         current = following
         if not current:
             return []
-    leaves = []
+    leaves: list[Any] = []
     for item in current:
         if isinstance(item, list | tuple):
             leaves.extend(item)
@@ -251,8 +253,8 @@ def _compare(op: str, actual: Any, values: tuple[str, ...]) -> bool:
     if ordered is None:
         return False
     left, right = ordered
-    return {"gt": left > right, "gte": left >= right,
-            "lt": left < right, "lte": left <= right}[op]
+    return bool({"gt": left > right, "gte": left >= right,
+                 "lt": left < right, "lte": left <= right}[op])
 
 
 def _text(value: Any) -> str:
@@ -292,12 +294,12 @@ def split_names(text: str | None) -> list[str]:
 # term reads an attribute beyond the model's plain fields, so filtering
 # 100,000 occurrences by state or instance costs no record building.
 
-class _LazyRecord(Mapping):
+class _LazyRecord(Mapping[str, Any]):
     """A SOL record whose plain fields are given and the rest built on first use."""
 
     __slots__ = ("_plain", "_build", "_full")
 
-    def __init__(self, plain: dict[str, Any], build: Any) -> None:
+    def __init__(self, plain: dict[str, Any], build: Callable[[], dict[str, Any]]) -> None:
         self._plain = plain
         self._build = build
         self._full: dict[str, Any] | None = None
@@ -321,7 +323,7 @@ class _LazyRecord(Mapping):
             return default if value is None else value
         return self._record().get(key, default)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._record())
 
     def __len__(self) -> int:

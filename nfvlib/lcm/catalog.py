@@ -325,9 +325,12 @@ class LocalVnfs:
                                f"{active.state.value}", hint="wait for it to end")
             if "vnfdId" in request and request["vnfdId"] != vnf.vnfd_id:
                 changes.update(self._new_vnfd(vnf, request["vnfdId"]))
+            stored = self._table.get(vnf.id)
+            if stored is None:  # deleted meanwhile
+                raise VnfNotFound(f"no VNF instance with id {vnf.id}",
+                                  hint="list instances with 'vnflcm list'")
             updated = dataclasses.replace(
-                self._table.get(vnf.id), **changes,
-                updated_at=self._clock().isoformat(timespec="seconds"))
+                stored, **changes, updated_at=self._clock().isoformat(timespec="seconds"))
             self._table.update(conn, updated)
         return self._decorate(updated)
 

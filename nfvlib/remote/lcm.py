@@ -185,9 +185,10 @@ class RemotePackages:
 
     def download_package(self, package_id: str) -> bytes:
         """``GET .../package_content``: the CSAR (zip) of an onboarded package."""
-        return self._api.send("GET", f"{PACKAGES}/{package_id}/package_content",
+        resp = self._api.send("GET", f"{PACKAGES}/{package_id}/package_content",
                               headers={"Accept": "application/zip"},
-                              not_found=PackageNotFound).content
+                              not_found=PackageNotFound)
+        return bytes(resp.content)
 
     def download_vnfd(self, package_id: str, accept: str = "application/zip"
                       ) -> bytes | str:
@@ -200,17 +201,17 @@ class RemotePackages:
         resp = self._api.send("GET", f"{PACKAGES}/{package_id}/vnfd",
                               headers={"Accept": wanted}, not_found=PackageNotFound)
         if resp.headers.get("Content-Type", "").startswith("text/plain"):
-            return resp.text
-        return resp.content
+            return str(resp.text)
+        return bytes(resp.content)
 
     def download_artifact(self, package_id: str, artifact_path: str) -> bytes:
         """``GET .../artifacts/{path}``: one file of an onboarded package."""
         from urllib.parse import quote
 
-        return self._api.send("GET", f"{PACKAGES}/{package_id}/artifacts/"
+        resp = self._api.send("GET", f"{PACKAGES}/{package_id}/artifacts/"
                                      f"{quote(artifact_path.lstrip('/'))}",
-                              headers={"Accept": "*/*"},
-                              not_found=PackageNotFound).content
+                              headers={"Accept": "*/*"}, not_found=PackageNotFound)
+        return bytes(resp.content)
 
     def get_package(self, package_id: str) -> PackageInfo:
         """The package with this id."""
@@ -532,7 +533,8 @@ class RemoteLcm:
                                hint="use 1 or 2")
         path = ("/vnflcm/api_versions" if major_version is None
                 else f"/vnflcm/v{major_version}/api_versions")
-        return self._api.send("GET", path, headers=V2_HEADERS).json()
+        answer: dict[str, Any] = self._api.send("GET", path, headers=V2_HEADERS).json()
+        return answer
 
     def fallback(self, vnf_id: str, to: str | None = None) -> OpOcc:
         """Not in SOL003 nor Tacker: restoration points are local-mode only."""
