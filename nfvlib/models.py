@@ -302,12 +302,6 @@ class OpOcc:
     current_step: int = 0
     #: "forward" while doing, "rollback" while undoing
     direction: str = "forward"
-    worker_pid: int | None = None
-    #: on the lease clock of the boot ``lease_boot_id`` (see nfvlib.lcm.engine)
-    lease_expires_at: float | None = None
-    #: the run holding the lease (a pid alone may be reused by another run)
-    lease_token: str | None = None
-    lease_boot_id: str | None = None
     #: the VNF instance was deleted; the occurrence is kept as its history
     vnf_instance_deleted: bool = False
     #: The escalation policy of the request, e.g. ``"retry:2,rollback,fallback"``
@@ -330,6 +324,23 @@ class OpOcc:
         index = min(self.current_step, len(self.steps) - 1)
         verb = "undoing " if self.direction == "rollback" else ""
         return f"step {index + 1} of {len(self.steps)}: {verb}{self.steps[index].name}"
+
+
+@dataclass(frozen=True)
+class OpOccRecord(OpOcc):
+    """An occurrence as the store and the engine keep it, with the lease of the
+    worker running it. Internal: the library returns plain :class:`OpOcc`."""
+
+    worker_pid: int | None = None
+    #: on the lease clock of the boot ``lease_boot_id`` (see nfvlib.lcm.engine)
+    lease_expires_at: float | None = None
+    #: the run holding the lease (a pid alone may be reused by another run)
+    lease_token: str | None = None
+    lease_boot_id: str | None = None
+
+    def public(self) -> OpOcc:
+        """The occurrence without its lease."""
+        return OpOcc(**{f.name: getattr(self, f.name) for f in dataclasses.fields(OpOcc)})
 
 
 @dataclass(frozen=True)

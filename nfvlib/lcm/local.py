@@ -22,7 +22,7 @@ from nfvlib.exceptions import Conflict, InvalidInput, OpOccNotFound, StoreError
 from nfvlib.inputs import short
 from nfvlib.lcm import engine, notify, secrets, states
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
-from nfvlib.models import InstantiationState, Operation, OpOcc, OpState, OpStep
+from nfvlib.models import InstantiationState, Operation, OpOcc, OpOccRecord, OpState, OpStep
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable
 
@@ -488,12 +488,13 @@ class LocalLcm:
         now = self._clock()
         vnf = self._vnfs.get_vnf(vnf_id)
         names = plans.step_names(operation, self._package_of(vnf), vnf, request)
-        op = OpOcc(id=str(uuid.uuid4()), vnf_instance_id=vnf_id, operation=operation,
-                   state=OpState.STARTING, start_time=engine.iso(now),
-                   state_entered_time=engine.iso(now), request=request,
-                   steps=tuple(OpStep(n) for n in names),
-                   lease_expires_at=self._lease_clock.now() + engine.START_GRACE_SECONDS,
-                   lease_boot_id=self._lease_clock.boot_id, on_failure=on_failure)
+        op = OpOccRecord(
+            id=str(uuid.uuid4()), vnf_instance_id=vnf_id, operation=operation,
+            state=OpState.STARTING, start_time=engine.iso(now),
+            state_entered_time=engine.iso(now), request=request,
+            steps=tuple(OpStep(n) for n in names),
+            lease_expires_at=self._lease_clock.now() + engine.START_GRACE_SECONDS,
+            lease_boot_id=self._lease_clock.boot_id, on_failure=on_failure)
         with self._store.transaction() as conn:
             self._vnfs.get_vnf(vnf_id)  # not deleted meanwhile: no foreign key checks it
             self._table.insert(conn, op)
@@ -540,7 +541,9 @@ def _field_text(op: OpOcc, name: str) -> str:
 
 
 def _shown(op: OpOcc) -> OpOcc:
-    """The occurrence as the library shows it: secret request values masked."""
+    """The occurrence as the library shows it: secret request values masked, no lease."""
+    if isinstance(op, OpOccRecord):
+        op = op.public()
     return dataclasses.replace(op, request=secrets.mask(op.request))
 
 

@@ -10,7 +10,8 @@ from typing import Any, Iterator, Mapping
 
 from nfvlib.exceptions import Conflict
 from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc,
-                           OpState, OpStep, PackageInfo, VnfcInfo, VnfInstance)
+                           OpOccRecord, OpState, OpStep, PackageInfo, VnfcInfo,
+                           VnfInstance)
 from nfvlib.store.sqlite import Store
 
 
@@ -133,7 +134,7 @@ class VnfTable(_Table):
 
 class OpOccTable(_Table):
     table = "op_occs"
-    model = OpOcc
+    model = OpOccRecord
     json_fields = ("request", "error", "resource_changes", "steps", "escalations")
     skip = ("vnf_instance_deleted",)
 
@@ -157,7 +158,7 @@ class OpOccTable(_Table):
         values["escalations"] = tuple(values["escalations"] or ())
         values["is_suspend_pending"] = bool(values["is_suspend_pending"])
         values["is_suspended"] = bool(values["is_suspended"])
-        return OpOcc(**values)
+        return OpOccRecord(**values)
 
     def conflict(self, obj, exc):
         active = self.store.conn.execute(

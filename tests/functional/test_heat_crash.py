@@ -23,6 +23,7 @@ from keystoneauth1 import exceptions as ks_exc
 
 import nfvlib
 from nfvlib import files
+from nfvlib.store.lcm import OpOccTable
 from nfvlib.heat import HeatClient, StackNotFound
 from nfvlib.models import InstantiationState, OpState, VimStatus
 from nfvlib.sandbox import process
@@ -99,7 +100,8 @@ def test_heat_killed_during_a_wait_stalls_the_step_and_retry_completes(
     deadline = time.monotonic() + 60
     while True:
         current = client.lcm.get_op_occ(op.id)
-        if current.step_summary.endswith("wait for stack") and current.worker_pid:
+        pid = OpOccTable(client.store).get(current.id).worker_pid  # the lease is internal
+        if current.step_summary.endswith("wait for stack") and pid:
             break
         assert current.state in (OpState.STARTING, OpState.PROCESSING), current.error
         assert time.monotonic() < deadline, current

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from nfvlib.models import OpState
+from nfvlib.store.lcm import OpOccTable
 from nfvlib.sandbox.heat_env import slow_template
 from tests.functional.test_lcm_local import (LEVEL_1, WAIT, client, faulty_vim,  # noqa: F401
                                              heat, new_vnf, on_vim, package, stack_gone)
@@ -65,11 +66,12 @@ def test_a_killed_worker_and_a_receiver_down_lose_nothing(
     deadline = time.monotonic() + 60
     while True:
         current = client.lcm.get_op_occ(op.id)
-        if current.step_summary.endswith("wait for stack") and current.worker_pid:
+        pid = OpOccTable(client.store).get(current.id).worker_pid  # the lease is internal
+        if current.step_summary.endswith("wait for stack") and pid:
             break
         assert time.monotonic() < deadline, current
         time.sleep(0.2)
-    os.kill(current.worker_pid, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
     reaped = client.lcm.wait(op.id, timeout=60)
     assert reaped.state is OpState.FAILED_TEMP
 

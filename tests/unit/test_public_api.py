@@ -210,6 +210,37 @@ def test_config_reads_modes_and_versions_from_the_given_environment():
         config.heat_stall_seconds(300.0, {"NFV_HEAT_STALL_SECONDS": "soon"})
 
 
+LEASE_FIELDS = {"worker_pid", "lease_expires_at", "lease_token", "lease_boot_id"}
+
+
+def test_public_op_occ_has_no_lease_fields():
+    import dataclasses
+
+    from nfvlib.models import OpOccRecord
+
+    public = {f.name for f in dataclasses.fields(nfvlib.OpOcc)}
+    assert not LEASE_FIELDS & public
+    assert LEASE_FIELDS <= {f.name for f in dataclasses.fields(OpOccRecord)}
+    assert "OpOccRecord" not in nfvlib.__all__
+
+
+def test_local_lcm_shows_occurrences_without_their_lease():
+    from nfvlib.lcm.local import _shown
+    from nfvlib.models import OpOccRecord
+
+    record = OpOccRecord(id="o", vnf_instance_id="v", operation=nfvlib.Operation.SCALE,
+                         state=nfvlib.OpState.PROCESSING, start_time="t",
+                         state_entered_time="t", request={"password": "secret"},
+                         worker_pid=42, lease_token="tok", lease_expires_at=1.0,
+                         lease_boot_id="boot")
+    shown = _shown(record)
+    assert type(shown) is nfvlib.OpOcc
+    assert not any(hasattr(shown, name) for name in LEASE_FIELDS)
+    assert shown.request == {"password": nfvlib.MASK}
+    assert (shown.id, shown.state, shown.direction) == ("o", nfvlib.OpState.PROCESSING,
+                                                        "forward")
+
+
 # -- paths -------------------------------------------------------------------
 
 HOME = "/home/alice"

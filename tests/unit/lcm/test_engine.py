@@ -10,7 +10,7 @@ import pytest
 from nfvlib import Conflict
 from nfvlib.lcm import engine, states
 from nfvlib.lcm.engine import Cancelled, PlanRunner, Step
-from nfvlib.models import (OnboardingState, Operation, OpOcc, OpState, OpStep,
+from nfvlib.models import (OnboardingState, Operation, OpOcc, OpOccRecord, OpState, OpStep,
                            PackageInfo, VnfInstance)
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable, PackageTable, VnfTable
@@ -33,8 +33,8 @@ def store(tmp_path):
 
 
 def new_op(store, op_id="op1", vnf="vnf1", state=OpState.STARTING, **kw) -> OpOcc:
-    op = OpOcc(id=op_id, vnf_instance_id=vnf, operation=Operation.INSTANTIATE,
-               state=state, start_time="t0", state_entered_time="t0", **kw)
+    op = OpOccRecord(id=op_id, vnf_instance_id=vnf, operation=Operation.INSTANTIATE,
+                     state=state, start_time="t0", state_entered_time="t0", **kw)
     with store.transaction() as conn:
         OpOccTable(store).insert(conn, op)
     return op
@@ -467,9 +467,9 @@ def test_leases_ignore_the_wall_clock_and_expire_across_a_reboot():
     clock = engine.LeaseClock(lease_time, "boot-1")
 
     def op(**kw):
-        return OpOcc(id="o", vnf_instance_id="v", operation=Operation.SCALE,
-                     state=OpState.PROCESSING, start_time="t", state_entered_time="t",
-                     **kw)
+        return OpOccRecord(id="o", vnf_instance_id="v", operation=Operation.SCALE,
+                           state=OpState.PROCESSING, start_time="t",
+                           state_entered_time="t", **kw)
     live = op(lease_expires_at=110.0, lease_boot_id="boot-1")
     wall.now += 86_400  # the wall clock steps a day forward...
     assert not clock.expired(live, wall)
