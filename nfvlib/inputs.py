@@ -87,6 +87,9 @@ def read_text_file(path: str | os.PathLike, limit: int = DEFAULT_LIMIT,
         reason = exc.strerror or type(exc).__name__
         raise InvalidInput(f"cannot read {what} {name}: {reason}",
                            hint=f"check the path of the {what}") from exc
+    except ValueError as exc:  # open() refuses a path holding a NUL character
+        raise InvalidInput(f"cannot read {what} {name}: the path holds a NUL character",
+                           hint=f"check the path of the {what}") from exc
     if len(data) > limit:
         raise InvalidInput(f"{what} {name} is larger than {_size(limit)}",
                            hint=f"give a {what} of at most {_size(limit)}")

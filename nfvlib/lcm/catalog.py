@@ -210,7 +210,7 @@ class LocalPackages:
         """The onboarded package holding ``vnfd_id``."""
         info = self._table.by_vnfd_id(vnfd_id)
         if info is None:
-            raise PackageNotFound(f"no onboarded VNF package has vnfdId {vnfd_id}",
+            raise PackageNotFound(f"no onboarded VNF package has vnfdId {short(vnfd_id)}",
                                   hint="upload it with 'vnf package upload'")
         return info
 

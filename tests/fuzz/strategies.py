@@ -39,6 +39,10 @@ yaml_values = st.one_of(
     st.just(".nan"), st.just("~"), st.just("[]"), st.just("{}"),
     st.just("\"\\x1b[31mred\""), st.just("'" + "9" * 5000 + "'"))
 
+#: Raw YAML or JSON values that no key accepts (the harmless ones left out).
+yaml_hostile = yaml_values.filter(lambda raw: raw not in (".nan", "[]", "{}",
+                                                         "\"\\x1b[31mred\""))
+
 
 def dump(value, fmt: str) -> str:
     """``value`` written as YAML or JSON (NaN and non-string keys as they come)."""

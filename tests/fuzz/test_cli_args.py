@@ -12,8 +12,10 @@ from tests.fuzz.strategies import any_text, control_text, huge_text
 undecodable = st.builds(lambda a, b, c: a + b + c, st.text("abc", max_size=5),
                         st.sampled_from(["\udcff", "\udce9", "\udc80\udc80", "\udcc3"]),
                         st.text("abc", max_size=5))
+# (none starts with '-': argparse would read an option there, not a value)
 hostile = st.one_of(undecodable, control_text, huge_text.map(lambda t: t[:200_000]),
-                    any_text.filter(lambda t: t.strip() and not t.startswith("-")))
+                    any_text.filter(lambda t: t.strip())).filter(
+                        lambda t: not t.startswith("-"))
 
 #: Commands taking one value that names something; {} is the hostile value.
 LOOKUPS = [
@@ -42,6 +44,10 @@ LOOKUPS = [
 @example(value="x" * 200_000, argv=["vnf", "package", "show", "--", "{}"])
 @example(value="x" * 200_000, argv=["vnflcm", "show", "--", "{}"])
 @example(value="x" * 200_000, argv=["vnflcm", "op", "show", "--", "{}"])
+@example(value="x" * 200_000, argv=["vnflcm", "create", "--", "{}"])
+# Found by this suite: a NUL in a file path was a ValueError, exit 1
+@example(value="a\x00b", argv=["vnflcm", "instantiate", "--", "{vnf}", "{}"])
+@example(value="a\x00b", argv=["vim", "register", "--config-file", "{}", "--", "fuzz"])
 def test_hostile_argument_values(world, value, argv):
     args = [a.replace("{vnf}", world.vnf.id) if a == "{vnf}" else
             (value if a == "{}" else a) for a in argv]

@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.conftest import COUNT_ONLY, STATS, run_cli
-from tests.fuzz.strategies import ALIAS_BOMB, NESTED, any_text, json_values, yaml_values
+from tests.fuzz.strategies import ALIAS_BOMB, NESTED, any_text, json_values, yaml_hostile
 
 V3 = "ETSINFV.OPENSTACK_KEYSTONE.V_3"
 KNOWN = ("flavourId", "instantiationLevelId", "extVirtualLinks", "extManagedVirtualLinks",
@@ -85,7 +85,7 @@ def bad_instantiate(draw, vim_id):
     if kind == "raw":
         key = draw(st.sampled_from(KNOWN))
         text = json.dumps(dict(request, **{key: "@RAW@"})).replace('"@RAW@"',
-                                                                   draw(yaml_values))
+                                                                   draw(yaml_hostile))
     elif kind == "not an object":
         text = json.dumps(draw(st.one_of(st.lists(json_values, max_size=3), any_text,
                                          st.integers(), st.none())))
@@ -169,7 +169,7 @@ def test_bad_create_with_instantiate_request_leaves_no_instance(world, data):
 bad_params = st.one_of(
     not_object.filter(lambda v: v is not None).map(json.dumps),
     st.sampled_from([NAN, float("inf")]).map(lambda v: json.dumps({"x": v})),
-    yaml_values.map(lambda raw: '{"x": ' + raw + "}"),
+    yaml_hostile.map(lambda raw: '{"x": ' + raw + "}"),
     st.just(ALIAS_BOMB), st.just(NESTED))
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz.conftest import run_cli
 from tests.fuzz.strategies import (ALIAS_BOMB, NESTED, any_text, control_text, dump,
-                                   huge_text, json_values, non_strings, yaml_values)
+                                   huge_text, json_values, non_strings, yaml_hostile)
 from tests.unit.conftest import AUTH_URL, vim_config
 
 REQUIRED = ("auth_url", "username", "password", "project_name")
@@ -77,7 +77,7 @@ def bad_config_files(draw):
         key = draw(st.sampled_from(("cert_verify", "type") + TEXT_KEYS + ("password",)))
         lines = [f"{k}: {'{{RAW}}' if k == key else dump(v, 'json')}"
                  for k, v in config.items()]
-        text = "\n".join(lines).replace("{{RAW}}", draw(yaml_values))
+        text = "\n".join(lines).replace("{{RAW}}", draw(yaml_hostile))
     elif kind == "not a mapping":
         text = dump(draw(st.one_of(st.lists(json_values, max_size=3), any_text,
                                    st.integers(), st.booleans())), fmt)
