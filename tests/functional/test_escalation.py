@@ -136,7 +136,9 @@ def test_wait_json_lines_on_the_sandbox(sandbox, client, package, heat, tmp_path
     names = [s["name"] for s in result["steps"]]
     # progress reports the steps in plan order, each with its number
     reported = [e["stepName"] for e in events[1:-1] if e["state"] == "PROCESSING"]
-    assert reported == sorted(set(reported), key=names.index)
+    # one step may give several events (its journal entry changes while it runs)
+    runs = [n for i, n in enumerate(reported) if i == 0 or reported[i - 1] != n]
+    assert runs == sorted(set(reported), key=names.index)
     assert all(e["steps"] == len(names) for e in events[1:-1])
     assert all(s["status"] == "DONE" and s["attempts"] == 1 for s in result["steps"])
     assert heat.get_stack(vnf.stack_name)["stack_status"] == "CREATE_COMPLETE"
