@@ -210,7 +210,8 @@ class LocalPackages:
         """The onboarded package holding ``vnfd_id``."""
         info = self._table.by_vnfd_id(vnfd_id)
         if info is None:
-            raise PackageNotFound(f"no onboarded VNF package has vnfdId {short(vnfd_id)}",
+            shown = vnfd_id if len(str(vnfd_id)) <= 64 else short(vnfd_id)
+            raise PackageNotFound(f"no onboarded VNF package has vnfdId {shown}",
                                   hint="upload it with 'vnf package upload'")
         return info
 
