@@ -79,3 +79,32 @@ def tacker_sandbox(tmp_path_factory):
         sb.down()
         alive = [pid for pid in pids if process.pid_alive(pid)]
         assert not alive, f"sandbox processes still running: {alive}"
+
+
+@pytest.fixture(scope="module")
+def client(sandbox):
+    """A local-mode library client on the sandbox's store and keys."""
+    import nfvlib
+
+    c = nfvlib.Client(paths=sandbox.paths)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def heat(client):
+    """The sandbox VIM's Heat, read directly (what the tests assert against)."""
+    from nfvlib.heat import HeatClient
+
+    vim = client.vims.find_vim("sandbox")
+    return HeatClient(client.vims.session(vim), region_name=vim.regions[0])
+
+
+@pytest.fixture(scope="module")
+def package(client, request):
+    """The sample package onboarded for one test module, removed with its instances."""
+    from tests.functional.lcm import SAMPLE, remove_package
+
+    info = client.packages.create_package({"test": request.module.__name__})
+    yield client.packages.upload_package(info.id, str(SAMPLE))
+    remove_package(client, info.id)

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 import nfvlib
-from nfvlib.heat import HeatClient
 from nfvlib.lcm import vnfc
 from nfvlib.models import OpState
 from tests.unit.lcm.test_change_pkg import FAIL_TEST, V2_DESCRIPTION, V2_IMAGE, make_v2
@@ -31,13 +30,6 @@ PHASES = {"prepare": ("validate request", "validate template", "estimate resourc
           "deploy": ("update stack", "wait for stack"), "test": ("test",),
           "commit": ("commit",)}
 TIMINGS: dict[str, float] = {}
-
-
-@pytest.fixture(scope="module")
-def client(sandbox):
-    c = nfvlib.Client(paths=sandbox.paths)
-    yield c
-    c.close()
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +49,6 @@ def packages(client, tmp_path_factory):
                                     timeout=WAIT)
                 client.vnfs.delete_vnf(vnf.id)
         client.packages.delete_package(info.id)
-
-
-@pytest.fixture(scope="module")
-def heat(client):
-    vim = client.vims.find_vim("sandbox")
-    return HeatClient(client.vims.session(vim), region_name=vim.regions[0])
 
 
 def instantiated(client, v1):

@@ -16,44 +16,13 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-import nfvlib
-from nfvlib.heat import HeatClient
 from nfvlib.models import InstantiationState, OpState
 from nfvlib.sandbox import process
+from tests.functional.lcm import LEVEL_1, WAIT
 
-SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
-LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
-WAIT = 240
-
-
-@pytest.fixture(scope="module")
-def client(sandbox):
-    c = nfvlib.Client(paths=sandbox.paths)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def package(client):
-    info = client.packages.create_package({"test": "escalation"})
-    yield client.packages.upload_package(info.id, str(SAMPLE))
-    for vnf in client.vnfs.list_vnfs():
-        if vnf.package_id != info.id:
-            continue
-        if vnf.instantiation_state is InstantiationState.INSTANTIATED:
-            client.lcm.wait(client.lcm.terminate(vnf.id, "FORCEFUL").id, timeout=WAIT)
-        client.vnfs.delete_vnf(vnf.id)
-    client.packages.delete_package(info.id)
-
-
-@pytest.fixture(scope="module")
-def heat(client):
-    vim = client.vims.find_vim("sandbox")
-    return HeatClient(client.vims.session(vim), region_name=vim.regions[0])
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
 from keystoneauth1 import exceptions as ks_exc
 
 import nfvlib
@@ -29,30 +28,11 @@ from nfvlib.models import InstantiationState, OpState, VimStatus
 from nfvlib.sandbox import process
 from nfvlib.sandbox.heat_env import SERVER_BODY, SERVER_BODY_TYPE, slow_template
 from nfvlib.sandbox.manager import USER, VIM_NAME
+from tests.functional.lcm import LEVEL_1, WAIT
 
-SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
-LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
 #: The stall limit the workers get here; the slow VDU takes less than it.
 STALL = 25
 SLOW = 10
-WAIT = 240
-
-
-@pytest.fixture(scope="module")
-def client(sandbox):
-    c = nfvlib.Client(paths=sandbox.paths)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def package(client):
-    info = client.packages.create_package({"test": "heat-crash"})
-    yield client.packages.upload_package(info.id, str(SAMPLE))
-    for vnf in client.vnfs.list_vnfs():
-        if vnf.package_id == info.id:
-            client.vnfs.delete_vnf(vnf.id)
-    client.packages.delete_package(info.id)
 
 
 def heat_of(client) -> HeatClient:

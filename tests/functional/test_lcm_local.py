@@ -7,82 +7,17 @@ import os
 import signal
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
 import nfvlib
 from nfvlib import Conflict, InvalidInput
 from nfvlib.store.lcm import OpOccTable
-from nfvlib.heat import HeatClient, StackNotFound
+from nfvlib.heat import StackNotFound
 from nfvlib.models import InstantiationState, OpState
-from nfvlib.sandbox.heat_env import FAIL_TEMPLATE, SERVER_BODY, SERVER_BODY_TYPE, slow_template
-
-SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
-LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
-WAIT = 240
-
-
-@pytest.fixture(scope="module")
-def client(sandbox):
-    c = nfvlib.Client(paths=sandbox.paths)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def package(client):
-    info = client.packages.create_package({"test": "lcm"})
-    yield client.packages.upload_package(info.id, str(SAMPLE))
-    remove_package(client, info.id)
-
-
-@pytest.fixture(scope="module")
-def heat(client):
-    vim = client.vims.find_vim("sandbox")
-    return HeatClient(client.vims.session(vim), region_name=vim.regions[0])
-
-
-def remove_package(client, package_id: str) -> None:
-    """Delete a package with the (terminated) instances tests left of it."""
-    for vnf in client.vnfs.list_vnfs():
-        if vnf.package_id == package_id:
-            client.vnfs.delete_vnf(vnf.id)
-    client.packages.delete_package(package_id)
-
-
-def faulty_vim(client, sandbox, name: str, resource: str, template: str,
-               text: str) -> str:
-    """A second VIM on the sandbox whose Heat environment swaps one VDU's body."""
-    vim = client.vims.find_vim("sandbox")
-    environment = dict(vim.extra["heat_environment"])
-    environment["resource_registry"] = dict(
-        environment["resource_registry"],
-        resources={resource: {SERVER_BODY: {SERVER_BODY_TYPE: template}}})
-    extra = dict(vim.extra, heat_environment=environment,
-                 heat_files=dict(vim.extra["heat_files"], **{template: text}))
-    try:
-        client.vims.delete_vim(name)
-    except nfvlib.NotFound:
-        pass
-    client.vims.register_vim(name, sandbox.vim_config(), extra=extra)
-    return name
-
-
-def on_vim(vim_name: str) -> dict:
-    return dict(LEVEL_1, vimConnectionInfo={"vim1": {
-        "vimId": vim_name, "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_2"}})
-
-
-def new_vnf(client, package):
-    return client.vnfs.create_vnf(package.vnfd_id, name=f"t-{uuid.uuid4().hex[:8]}")
-
-
-def stack_gone(heat, name: str) -> bool:
-    try:
-        return heat.get_stack(name)["stack_status"] == "DELETE_COMPLETE"
-    except StackNotFound:
-        return True
+from nfvlib.sandbox.heat_env import FAIL_TEMPLATE, slow_template
+from tests.functional.lcm import (LEVEL_1, SAMPLE, WAIT, faulty_vim, new_vnf, on_vim,
+                                  remove_package, stack_gone)
 
 
 def vdu_count(vnf, vdu: str) -> int:

@@ -15,8 +15,7 @@ import pytest
 from nfvlib.models import OpState
 from nfvlib.store.lcm import OpOccTable
 from nfvlib.sandbox.heat_env import slow_template
-from tests.functional.test_lcm_local import (LEVEL_1, WAIT, client, faulty_vim,  # noqa: F401
-                                             heat, new_vnf, on_vim, package, stack_gone)
+from tests.functional.lcm import LEVEL_1, WAIT, faulty_vim, new_vnf, on_vim, stack_gone
 from tests.unit.lcm.test_notify import PASSWORD, USER, Receiver, _request
 
 
@@ -28,14 +27,14 @@ def receiver():
 
 
 @pytest.fixture
-def subscription(client, receiver):  # noqa: F811
+def subscription(client, receiver):
     sub = client.subscriptions.create_subscription(_request(receiver.url))
     yield sub
     client.subscriptions.delete_subscription(sub.id)
 
 
 def test_a_worker_notifies_every_state_change_with_basic_auth(
-        client, package, heat, receiver, subscription):  # noqa: F811
+        client, package, heat, receiver, subscription):
     assert len(receiver.gets) == 1  # the callback test at creation
     vnf = new_vnf(client, package)
     op = client.lcm.wait(client.lcm.instantiate(vnf.id, LEVEL_1).id, timeout=WAIT)
@@ -57,7 +56,7 @@ def test_a_worker_notifies_every_state_change_with_basic_auth(
 
 
 def test_a_killed_worker_and_a_receiver_down_lose_nothing(
-        client, package, heat, sandbox, receiver, subscription):  # noqa: F811
+        client, package, heat, sandbox, receiver, subscription):
     name, text = slow_template(40)
     vim = faulty_vim(client, sandbox, "slow-notify", "VDU2", name, text)
     receiver.stop()

@@ -8,32 +8,14 @@ for one VNFC.
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-import nfvlib
 from nfvlib import Conflict
-from nfvlib.heat import HeatClient
 from nfvlib.models import OpState
+from tests.functional.lcm import LEVEL_1, SAMPLE, WAIT
 
-SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
-LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
-WAIT = 240
-
-
-@pytest.fixture(scope="module")
-def client(sandbox):
-    c = nfvlib.Client(paths=sandbox.paths)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def heat(client):
-    vim = client.vims.find_vim("sandbox")
-    return HeatClient(client.vims.session(vim), region_name=vim.regions[0])
 
 
 @pytest.fixture(scope="module")
