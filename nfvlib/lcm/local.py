@@ -44,6 +44,34 @@ def redact(value: Any) -> Any:
     return secrets.mask(value)
 
 
+def _indexed_where(wanted: Mapping[str, str], expression: Any,
+                   reaped: Mapping[str, Any]) -> tuple[str, tuple]:
+    """SQL that narrows a listing to rows a filter can match, by indexed columns.
+
+    Only ``eq``/``in`` terms on plain columns (id, state, VNF instance,
+    operation) become SQL; every row it returns is still tested in full, so
+    this only saves decoding rows that cannot match. Occurrences reaped in
+    memory (a read-only store) are always read, as their stored state is stale.
+    """
+    clauses, params = [], []
+    for column, value in wanted.items():
+        clauses.append(f"{column} = ?")
+        params.append(value)
+    for term in getattr(expression, "terms", ()):
+        column = _FILTER_FIELDS.get(term.path[0]) if len(term.path) == 1 else None
+        if column is None or term.op not in ("eq", "in") or not term.values:
+            continue
+        clauses.append(f"{column} IN ({', '.join('?' * len(term.values))})")
+        params.extend(term.values)
+    if not clauses:
+        return "", ()
+    where = " AND ".join(clauses)
+    if reaped:
+        where = f"({where}) OR id IN ({', '.join('?' * len(reaped))})"
+        params.extend(reaped)
+    return where, tuple(params)
+
+
 class LocalLcm:
     """VNF LCM operations and their occurrences in local mode."""
 
@@ -432,7 +460,9 @@ class LocalLcm:
                                         "operation")
             wanted[column] = value
         reaped = self._reap()
-        ops = (reaped.get(op.id, op) for op in self._table.select(order="start_time, id"))
+        where, params = _indexed_where(wanted, expression, reaped)
+        ops = (reaped.get(op.id, op)
+               for op in self._table.select(where, params, order="start_time, id"))
         # The record a filter reads masks secrets (nfvlib.sol003): no probing them.
         return [_shown(op) for op in ops
                 if all(_field_text(op, column) == value for column, value in wanted.items())

@@ -24,6 +24,24 @@ class FakeClock:
         self.now += seconds
 
 
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """Undo the handlers a CLI run adds to the root logger.
+
+    cliff and OpenStackClient attach handlers bound to the stderr of the
+    moment; a later test would log into that closed, captured stream.
+    """
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+
+
 @pytest.fixture
 def nfv_home(tmp_path, monkeypatch):
     """Point every nfvkit path at a fresh temporary directory."""
