@@ -211,7 +211,9 @@ def load_yaml(text: str, what: str = "file", *, loader: type | None = None,
         raise InvalidInput(f"{what} is not valid YAML{_where(mark)}: "
                            f"{_clip(problem)}", hint="fix the YAML syntax") from exc
     except RecursionError:
-        raise InvalidInput(f"{what} is nested too deeply",
+        # Whether the parser or the depth check below stops a deep document
+        # depends on the interpreter's stack: say the same either way.
+        raise InvalidInput(f"{what} is nested deeper than {max_depth} levels",
                            hint=f"use at most {max_depth} levels") from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise InvalidInput(f"{what} holds a value that cannot be read: "
@@ -251,7 +253,9 @@ def load_json(text: str, what: str = "file", *, max_depth: int = MAX_DEPTH,
                            f"column {exc.colno}: {exc.msg}",
                            hint="fix the JSON syntax") from exc
     except RecursionError:
-        raise InvalidInput(f"{what} is nested too deeply",
+        # Whether the parser or the depth check below stops a deep document
+        # depends on the interpreter's stack: say the same either way.
+        raise InvalidInput(f"{what} is nested deeper than {max_depth} levels",
                            hint=f"use at most {max_depth} levels") from None
     except ValueError as exc:  # e.g. an integer of more than 4300 digits
         raise InvalidInput(f"{what} holds a value that cannot be read: "

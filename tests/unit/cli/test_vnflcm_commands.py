@@ -633,7 +633,7 @@ def _bounded_file(tmp_path, kind):
 @pytest.mark.parametrize("kind, words", [
     ("/dev/zero", "request file /dev/zero is larger than 4 MiB"),
     ("huge", "is larger than 4 MiB"),
-    ("nested", "nested too deeply"),
+    ("nested", "is nested deeper than 32 levels"),
     ("nan", "NaN is not a JSON number"),
     ("infinity", "-Infinity is not a JSON number"),
 ])
