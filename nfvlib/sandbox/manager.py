@@ -263,10 +263,13 @@ class Sandbox:
             return registry.register_vim(
                 VIM_NAME, self.vim_config(), is_default=is_default, extra=extra,
                 description="Keystone and Heat on this machine (nfv sandbox)")
-        if (vim.auth_url != self.keystone.auth_url or vim.extra != extra
+        heat_root = self.heat.endpoint_url.split("/v1/")[0]
+        heat_moved = any(url.split("/v1/")[0] != heat_root
+                         for url in (vim.orchestration_endpoints or {}).values())
+        if (vim.auth_url != self.keystone.auth_url or vim.extra != extra or heat_moved
                 or self._stored_vim_password() != self._vim_password()):
-            # The port moved (busy port), the templates changed, or the
-            # user's password was reset: refresh.
+            # Keystone's or Heat's port moved (busy port), the templates changed,
+            # or the user's password was reset: refresh.
             return registry.update_vim(VIM_NAME, config=self.vim_config(), extra=extra)
         [checked] = registry.check_vims([vim.id])
         return checked
