@@ -11,6 +11,8 @@ tables (tests/unit/schemas/).
 
 from __future__ import annotations
 
+import importlib
+
 import json
 from pathlib import Path
 
@@ -24,9 +26,9 @@ from nfvlib.models import OpState
 from tests.unit.lcm.test_plans import FAIL_SCALE_END, world  # noqa: F401
 
 SCHEMAS = Path(__file__).parent / "schemas"
-tc_vnflcm = pytest.importorskip("tackerclient.osc.v1.vnflcm.vnflcm")
-tc_op_occs = pytest.importorskip("tackerclient.osc.v1.vnflcm.vnflcm_op_occs")
-tc_package = pytest.importorskip("tackerclient.osc.v1.vnfpkgm.vnf_package")
+tc_vnflcm = importlib.import_module("tackerclient.osc.v1.vnflcm.vnflcm")
+tc_op_occs = importlib.import_module("tackerclient.osc.v1.vnflcm.vnflcm_op_occs")
+tc_package = importlib.import_module("tackerclient.osc.v1.vnfpkgm.vnf_package")
 
 
 @pytest.fixture(autouse=True)

@@ -388,11 +388,10 @@ def test_fail_of_a_failed_temp_occurrence_is_failed_and_final(backend, vnf):
         lcm.cancel(op.id)
 
 
+@pytest.mark.parametrize("backend", ["remote"], indirect=True)  # local mode cancels
 def test_cancel_on_tacker_v2_is_unsupported_and_sends_nothing(backend, vnf,
                                                               requests_mock):
     _, _, lcm, _ = backend
-    if not isinstance(lcm, RemoteLcm):
-        pytest.skip("local mode cancels (tests below)")
     op = lcm.instantiate(vnf.id, REQUEST)
     sent = requests_mock.call_count
     with pytest.raises(Unsupported, match="cannot cancel"):
@@ -400,10 +399,9 @@ def test_cancel_on_tacker_v2_is_unsupported_and_sends_nothing(backend, vnf,
     assert requests_mock.call_count == sent
 
 
+@pytest.mark.parametrize("backend", ["local"], indirect=True)  # Tacker v2 has no cancel
 def test_cancel_of_a_starting_occurrence_ends_rolled_back(backend, vnf):
     _, _, lcm, _ = backend
-    if isinstance(lcm, RemoteLcm):
-        pytest.skip("Tacker's v2 API has no cancel")
     op = lcm.instantiate(vnf.id, REQUEST)
     accepted = lcm.cancel(op.id)
     assert accepted.state in (OpState.STARTING, OpState.ROLLED_BACK)
@@ -412,10 +410,9 @@ def test_cancel_of_a_starting_occurrence_ends_rolled_back(backend, vnf):
         lcm.cancel(op.id)
 
 
+@pytest.mark.parametrize("backend", ["local"], indirect=True)  # Tacker v2 has no cancel
 def test_cancel_of_a_processing_occurrence_stops_it_failed_temp(backend, vnf):
     _, _, lcm, driver = backend
-    if isinstance(lcm, RemoteLcm):
-        pytest.skip("Tacker's v2 API has no cancel")
     op = lcm.instantiate(vnf.id, REQUEST)
     accepted = driver.while_processing(op.id, lambda: lcm.cancel(op.id, "GRACEFUL"))
     assert accepted.state is OpState.PROCESSING

@@ -660,8 +660,7 @@ def test_a_store_file_that_cannot_be_written_can_still_be_read(tmp_path):
     s.close()
     argv = [sys.executable, "-c", _READ_ONLY_SCRIPT, str(path)]
     if os.geteuid() == 0:  # root writes whatever the mode: run as nobody
-        if not shutil.which("setpriv"):
-            pytest.skip("needs setpriv to drop root")
+        assert shutil.which("setpriv"), "setpriv (util-linux) drops root for this test"
         for p in (directory, *directory.iterdir()):
             os.chown(p, 65534, 65534)
         argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
