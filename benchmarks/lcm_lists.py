@@ -28,7 +28,7 @@ GOALS = {"vnflcm list": 0.5, "vnflcm op list --filter": 0.3}
 
 def seed(data_dir: Path, vnfs: int, op_occs: int) -> None:
     """Store the package, instances and occurrences directly, in one transaction."""
-    from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc,
+    from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOccRecord,
                                OpState, OpStep, PackageInfo, VnfcInfo, VnfInstance)
     from nfvlib.store import Store
     from nfvlib.store.lcm import OpOccTable, PackageTable, VnfTable
@@ -76,7 +76,7 @@ def seed(data_dir: Path, vnfs: int, op_occs: int) -> None:
             ids.append(vnf.id)
         table = OpOccTable(store)
         for i in range(op_occs):
-            table.insert(conn, OpOcc(
+            table.insert(conn, OpOccRecord(
                 id=str(uuid.uuid4()), vnf_instance_id=ids[i % len(ids)],
                 operation=operations[i % len(operations)],
                 # At most one occurrence of an instance is not final.

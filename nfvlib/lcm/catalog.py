@@ -267,7 +267,9 @@ class LocalVnfs:
         from nfvlib.filters import VNF_ATTRIBUTES, parse_filter, vnf_record
 
         expression = parse_filter(filter, attributes=VNF_ATTRIBUTES)
-        vnfs = [self._decorate(v) for v in self._table.select(order="created_at, id")]
+        packages: dict[str, PackageInfo | None] = {}
+        vnfs = [self._decorate(v, packages)
+                for v in self._table.select(order="created_at, id")]
         if expression is None:
             return vnfs
         return [v for v in vnfs if expression.matches(vnf_record(v))]
@@ -379,11 +381,22 @@ class LocalVnfs:
             self._table.delete(self._store.conn, vnf.id)
         return vnf
 
-    def _decorate(self, vnf: VnfInstance) -> VnfInstance:
-        """Fill the package identity fields from the package record."""
-        try:
-            info = self._packages.get_package(vnf.package_id)
-        except NotFound:
+    def _decorate(self, vnf: VnfInstance,
+                  packages: dict[str, PackageInfo | None] | None = None) -> VnfInstance:
+        """Fill the package identity fields from the package record.
+
+        ``packages`` caches the records by id over a list (instances share few).
+        """
+        if packages is not None and vnf.package_id in packages:
+            info = packages[vnf.package_id]
+        else:
+            try:
+                info = self._packages.get_package(vnf.package_id)
+            except NotFound:
+                info = None
+            if packages is not None:
+                packages[vnf.package_id] = info
+        if info is None:
             return vnf
         return dataclasses.replace(vnf, vnf_provider=info.vnf_provider,
                                    vnf_product_name=info.vnf_product_name,
