@@ -26,7 +26,8 @@ _FORMATTERS = {
     "cliff.formatter.list": {
         "csv": "cliff.formatters.commaseparated:CSVLister",
         "json": "cliff.formatters.json_format:JSONFormatter",
-        "table": "cliff.formatters.table:TableFormatter",
+        # prettytable is slow on long lists: see nfvcli.table
+        "table": "nfvcli.table:TableFormatter",
         "value": "cliff.formatters.value:ValueFormatter",
         "yaml": "cliff.formatters.yaml_format:YAMLFormatter",
     },

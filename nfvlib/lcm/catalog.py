@@ -267,9 +267,7 @@ class LocalVnfs:
         from nfvlib.filters import VNF_ATTRIBUTES, parse_filter, vnf_record
 
         expression = parse_filter(filter, attributes=VNF_ATTRIBUTES)
-        packages: dict[str, PackageInfo | None] = {}
-        vnfs = [self._decorate(v, packages)
-                for v in self._table.select(order="created_at, id")]
+        vnfs = self._table.select(order="created_at, id")
         if expression is None:
             return vnfs
         return [v for v in vnfs if expression.matches(vnf_record(v))]
@@ -286,7 +284,7 @@ class LocalVnfs:
                 raise VnfNotFound(f"no VNF instance with id {short(vnf_id)}",
                                   hint="list instances with 'vnflcm list'")
             vnf = named[0]
-        return self._decorate(vnf)
+        return vnf
 
     def update_vnf(self, vnf_id: str, request: Mapping[str, Any]) -> VnfInstance:
         """Apply a SOL003 VnfInfoModificationRequest to the instance record.
@@ -381,22 +379,12 @@ class LocalVnfs:
             self._table.delete(self._store.conn, vnf.id)
         return vnf
 
-    def _decorate(self, vnf: VnfInstance,
-                  packages: dict[str, PackageInfo | None] | None = None) -> VnfInstance:
-        """Fill the package identity fields from the package record.
-
-        ``packages`` caches the records by id over a list (instances share few).
-        """
-        if packages is not None and vnf.package_id in packages:
-            info = packages[vnf.package_id]
-        else:
-            try:
-                info = self._packages.get_package(vnf.package_id)
-            except NotFound:
-                info = None
-            if packages is not None:
-                packages[vnf.package_id] = info
-        if info is None:
+    def _decorate(self, vnf: VnfInstance) -> VnfInstance:
+        """Fill the package identity fields from the package record (the
+        table's reads fill them themselves)."""
+        try:
+            info = self._packages.get_package(vnf.package_id)
+        except NotFound:
             return vnf
         return dataclasses.replace(vnf, vnf_provider=info.vnf_provider,
                                    vnf_product_name=info.vnf_product_name,

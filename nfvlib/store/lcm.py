@@ -43,12 +43,9 @@ class _Table:
         return row
 
     def from_row(self, row: sqlite3.Row) -> Any:
-        values = {}
-        for name in self.columns:
-            value = row[name]
-            if name in self.json_fields and value is not None:
-                value = json.loads(value)
-            values[name] = value
+        values = {name: row[name] for name in self.columns}
+        for name in self.json_fields:
+            values[name] = _loads(values[name])
         return self.convert(values)
 
     def convert(self, values: dict[str, Any]) -> Any:
@@ -69,7 +66,7 @@ class _Table:
             sql += f" WHERE {where}"
         if order:
             sql += f" ORDER BY {order}"
-        return [self.from_row(r) for r in self.store.conn.execute(sql, params)]
+        return [self.from_row(r) for r in self.store.conn.execute(sql, params).fetchall()]
 
     def insert(self, conn: sqlite3.Connection, obj: Any) -> None:
         row = self.to_row(obj)
@@ -119,7 +116,27 @@ class VnfTable(_Table):
     table = "vnf_instances"
     model = VnfInstance
     json_fields = ("scale_status", "instantiated_info", "vnfc")
+    #: the package's identity, read from its record (None once it is deleted)
     skip = ("vnf_provider", "vnf_product_name", "vnf_software_version", "vnfd_version")
+
+    def query(self) -> str:
+        # A subquery named as the table, so that callers' WHERE clauses name
+        # the instance's columns unqualified.
+        return ("SELECT * FROM (SELECT v.*, p.vnf_provider, p.vnf_product_name, "
+                "p.vnf_software_version, p.vnfd_version FROM vnf_instances v "
+                "LEFT JOIN vnf_packages p ON p.id = v.package_id) AS vnf_instances")
+
+    def from_row(self, row: sqlite3.Row | Mapping[str, Any]) -> VnfInstance:
+        """An instance from a row of :meth:`query`, or from a stored
+        :meth:`to_row` copy (a restoration point's), which lacks the package's
+        identity."""
+        values = {name: row[name] for name in self.columns}
+        for name in self.json_fields:
+            values[name] = _loads(values[name])
+        keys = row.keys()
+        for name in self.skip:
+            values[name] = row[name] if name in keys else None
+        return self.convert(values)
 
     def convert(self, values):
         values["instantiation_state"] = InstantiationState(values["instantiation_state"])
@@ -250,6 +267,15 @@ class OpOccTable(_Table):
 
     def with_lease(self) -> Iterator[OpOcc]:
         yield from self.select("state IN ('STARTING', 'PROCESSING', 'ROLLING_BACK')")
+
+
+def _loads(text: str | None) -> Any:
+    """A JSON column's value; the empty containers most rows hold skip the parser."""
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return None if text is None else json.loads(text)
 
 
 def _column_value(table: _Table, name: str, value: Any) -> Any:
