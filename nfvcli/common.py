@@ -110,6 +110,8 @@ class NfvCommandMixin:
             result = super().run(parsed_args)  # type: ignore[misc]
         except NfvError as exc:
             return self._report(exc)
+        except BrokenPipeError:
+            return reader_gone()
         except (OSError, ValueError, MemoryError, RecursionError) as exc:
             return self._report(exc)
         return getattr(self, "exit_code", None) or result or 0
@@ -121,6 +123,16 @@ class NfvCommandMixin:
         name = getattr(self.app, "NAME", "nfv")
         self.app.stderr.write(f"{name}: error: {line or errors.one_line(exc)}\n")
         return errors.exit_code(exc)
+
+
+def reader_gone() -> int:
+    """The reader of stdout went away (``nfv vnflcm list | head``): stop
+    quietly as a writer killed by SIGPIPE does, with nothing more on stdout
+    (which would fail again at exit) and no error line."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return errors.EXIT_READER_GONE
 
 
 def delete_each(command: Any, names: list[str], delete: Any, *,

@@ -19,6 +19,8 @@ code    meaning
 20      ``--wait``: the operation stopped in FAILED_TEMP
 21      ``--wait``: the operation ended FAILED
 22      ``--wait``: the operation ended ROLLED_BACK (0 for ``op rollback``)
+141     the reader of the output went away (``nfv vnflcm list | head``):
+        nothing more is written, as for a writer killed by SIGPIPE
 ======  ===========================================================
 """
 
@@ -44,6 +46,7 @@ EXIT_VAULT = 7
 EXIT_FAILED_TEMP = 20
 EXIT_FAILED = 21
 EXIT_ROLLED_BACK = 22
+EXIT_READER_GONE = 141
 
 
 def exit_code(exc: BaseException) -> int:

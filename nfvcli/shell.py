@@ -192,7 +192,14 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stderr.write(f"{NfvApp.NAME}: error: {errors.one_line(problem)}\n")
         return errors.exit_code(problem)
-    return NfvApp().run(args)
+    try:
+        status = NfvApp().run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        from nfvcli.common import reader_gone
+
+        return reader_gone()
+    return status
 
 
 def _undecodable(args: list[str]) -> Exception | None:

@@ -381,6 +381,38 @@ def test_non_utf8_argument_in_a_real_process(registered):
         "character 1); give names, ids and paths as UTF-8 text"]
 
 
+def test_a_closed_reader_ends_the_command_quietly_with_sigpipes_status(registered):
+    """``nfv vim list | head -0``: no error line, no "Exception ignored"."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes
+    try:
+        proc = subprocess.run([sys.executable, "-m", "nfvcli.shell", "vim", "list"],
+                              stdout=write_end, stderr=subprocess.PIPE, timeout=60,
+                              env={**os.environ, "NFV_DATA_DIR": str(registered)})
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr.decode()) == (141, "")
+
+
+def test_a_reader_gone_while_a_long_list_is_written_is_quiet(registered, capsys,
+                                                             monkeypatch):
+    from cliff import lister
+
+    import nfvcli.common
+
+    def closed_pipe(self, *args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(lister.Lister, "produce_output", closed_pipe)
+    monkeypatch.setattr(nfvcli.common, "reader_gone", lambda: 141)
+    code, _, err = run(capsys, "vim", "list")
+    assert (code, err) == (141, "")
+
+
 def test_memory_error_is_one_line(registered, tmp_path, capsys, monkeypatch):
     import nfvlib.vim.config_file
 
