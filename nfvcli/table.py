@@ -41,10 +41,10 @@ def _term_width(parsed_args: argparse.Namespace) -> int | None:
 
 def _texts(values: Sequence[Any]) -> list[str] | None:
     """The values as cell texts, or None if one is not one-line printable
-    ASCII text or an int."""
+    ASCII text, an int, a bool or None (which prettytable shows with str())."""
     texts = []
     for value in values:
-        if type(value) is int:
+        if value is None or type(value) is int or type(value) is bool:
             texts.append(str(value))
         elif type(value) is str and value.isascii() and value.isprintable():
             texts.append(value)
@@ -57,10 +57,10 @@ def plain_table(column_names: Sequence[str], rows: Sequence[Sequence[Any]],
                 term_width: int | None = None) -> str | None:
     """The table as prettytable draws it, or None when it is not plain.
 
-    Plain: at least one row, unique headers, every header and cell one-line printable ASCII
-    text or an int, and the table no wider than ``term_width``. A column is
-    right-aligned, header included, when its first row holds an int (cliff's
-    rule).
+    Plain: at least one row, unique headers, every header and cell one-line
+    printable ASCII text, an int, a bool or None, and the table no wider than
+    ``term_width``. A column is right-aligned, header included, when its first
+    row holds an int (cliff's rule).
     """
     headers = _texts(column_names)
     if not rows or headers is None or len(set(headers)) != len(headers):
