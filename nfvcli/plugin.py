@@ -26,7 +26,20 @@ def make_client(instance):
         return Client("local")
     return Client("remote", session=instance.session,
                   region_name=getattr(instance, "region_name", None),
-                  endpoint_override=config.get("nfv_endpoint_override"))
+                  endpoint_override=config.get("nfv_endpoint_override"),
+                  lcm_api_version=lcm_api_version(config))
+
+
+def lcm_api_version(config: dict) -> int:
+    """The VNF LCM API major version of ``--os-tacker-api-version``.
+
+    osc-lib hands global options to plugins in the cloud config, under the
+    option's dest. The option is python-tackerclient's when it is installed
+    (default 1, as its users know it), else nfvkit's (default 2).
+    """
+    from nfvlib.config import tacker_api_version
+
+    return int(config.get("tacker_api_version") or tacker_api_version())
 
 
 def _load_our_commands_last() -> None:
@@ -49,11 +62,24 @@ def _load_our_commands_last() -> None:
         clientmanager.PLUGIN_MODULES = [m for m in modules if m not in ours] + ours
 
 
+def _tackerclient_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tackerclient") is not None
+
+
 def build_option_parser(parser):
     """Add the plugin's global options to openstack's parser."""
-    from nfvlib.config import nfv_api_version, nfv_mode
+    from nfvlib.config import nfv_api_version, nfv_mode, tacker_api_version
 
     _load_our_commands_last()
+    if not _tackerclient_installed():
+        # python-tackerclient's plugin adds this option itself; two adds would clash
+        parser.add_argument(
+            "--os-tacker-api-version", metavar="<tacker-api-version>",
+            choices=("1", "2"), default=tacker_api_version(),
+            help="VNF LCM API major version of the Tacker server in remote mode, "
+                 "1 or 2 (env OS_TACKER_API_VERSION, default 2)")
     parser.add_argument(
         "--os-nfv-api-version", metavar="<nfv-api-version>",
         default=nfv_api_version(default=DEFAULT_API_VERSION),

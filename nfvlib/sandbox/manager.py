@@ -202,7 +202,10 @@ class Sandbox:
                 "OS_PASSWORD": self._vim_password(), "OS_PROJECT_NAME": PROJECT,
                 "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
                 "OS_REGION_NAME": REGIONS[0], "OS_IDENTITY_API_VERSION": "3",
-                "OS_INTERFACE": "public", "OS_NFV_MODE": "remote"}
+                "OS_INTERFACE": "public", "OS_NFV_MODE": "remote",
+                # python-tackerclient's option defaults to v1; the sandbox's Tacker
+                # serves v2, the API nfvkit speaks by default
+                "OS_TACKER_API_VERSION": "2"}
 
     def tacker_client(self):
         """An :class:`nfvlib.Client` in remote mode on the sandbox's Tacker."""

@@ -102,3 +102,48 @@ def test_nfvkit_serves_shared_command_names_whatever_the_plugin_order(
     code, out, err = openstack(capsys, "help", "vim", "list")
     assert code == 0 and "(nfvkit)" in out, err
     assert clientmanager.PLUGIN_MODULES[-1] is nfvcli.plugin
+
+
+@pytest.mark.parametrize("tackerclient, argv, expected", [
+    (False, [], 2),
+    (False, ["--os-tacker-api-version", "1"], 1),
+    (True, [], None),
+])
+def test_tacker_api_version_option_is_added_unless_tackerclient_adds_it(
+        monkeypatch, tackerclient, argv, expected):
+    import argparse
+
+    import nfvcli.plugin
+
+    monkeypatch.delenv("OS_TACKER_API_VERSION", raising=False)
+    monkeypatch.setattr(nfvcli.plugin, "_tackerclient_installed", lambda: tackerclient)
+    parser = nfvcli.plugin.build_option_parser(argparse.ArgumentParser())
+    if expected is None:
+        assert "--os-tacker-api-version" not in parser._option_string_actions
+        tacker = importlib.import_module("tackerclient.osc.plugin")
+        tacker.build_option_parser(parser)  # no clash with python-tackerclient's
+        return
+    options = parser.parse_args(argv)
+    config = {"tacker_api_version": options.os_tacker_api_version}
+    assert nfvcli.plugin.lcm_api_version(config) == expected
+
+
+@pytest.mark.parametrize("config, env, expected", [
+    ({"nfv_mode": "remote", "tacker_api_version": "1"}, None, 1),
+    ({"nfv_mode": "remote"}, "1", 1),
+    ({"nfv_mode": "remote"}, None, 2),
+])
+def test_remote_client_speaks_the_lcm_api_version_given(monkeypatch, config, env,
+                                                        expected):
+    from types import SimpleNamespace
+
+    from keystoneauth1 import session
+
+    import nfvcli.plugin
+
+    monkeypatch.delenv("OS_TACKER_API_VERSION", raising=False)
+    if env:
+        monkeypatch.setenv("OS_TACKER_API_VERSION", env)
+    instance = SimpleNamespace(_cli_options=SimpleNamespace(config=config),
+                               session=session.Session(), region_name=None)
+    assert nfvcli.plugin.make_client(instance).lcm_api_version == expected
