@@ -74,8 +74,15 @@ class DeleteLccnSubscription(NfvCommandMixin, command.Command):
 class ListLccnSubscription(NfvCommandMixin, lister.Lister):
     _description = "List Lccn Subscriptions"
 
+    def get_parser(self, prog_name):
+        from nfvcli.common import add_filter_option
+
+        parser = super().get_parser(prog_name)
+        add_filter_option(parser)
+        return parser
+
     def take_action(self, parsed_args):
-        subs = self.nfv.subscriptions.list_subscriptions()
+        subs = self.nfv.subscriptions.list_subscriptions(filter=parsed_args.filter)
         return ("ID", "Callback URI"), ((s.id, s.callback_uri) for s in subs)
 
 

@@ -226,8 +226,8 @@ class SubscriptionBackend(Protocol):
         """Create a subscription from an LccnSubscriptionRequest."""
         ...
 
-    def list_subscriptions(self) -> list[Subscription]:
-        """Every subscription."""
+    def list_subscriptions(self, filter: str | None = None) -> list[Subscription]:
+        """Every subscription (matching a SOL013 ``filter``)."""
         ...
 
     def get_subscription(self, sub_id: str) -> Subscription:

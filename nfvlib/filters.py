@@ -371,6 +371,12 @@ def op_occ_record(op: Any) -> Mapping[str, Any]:
     }, lambda: sol003.op_occ(op))
 
 
+def subscription_record(sub: Any) -> Mapping[str, Any]:
+    """A :class:`~nfvlib.models.Subscription` as SOL003 LccnSubscription."""
+    return {"id": sub.id, "callbackUri": sub.callback_uri, "filter": sub.filter,
+            "verbosity": sub.verbosity, "_links": sub.links}
+
+
 #: Top-level attribute names a filter may use, per record kind.
 PACKAGE_ATTRIBUTES = ("id", "vnfdId", "vnfProvider", "vnfProductName", "vnfSoftwareVersion",
                       "vnfdVersion", "onboardingState", "operationalState", "usageState",
@@ -385,3 +391,4 @@ OP_OCC_ATTRIBUTES = ("id", "operationState", "stateEnteredTime", "startTime",
                      "vnfInstanceId", "grantId", "operation", "isAutomaticInvocation",
                      "operationParams", "isCancelPending", "cancelMode", "error",
                      "resourceChanges", "changedInfo", "changedExtConnectivity", "_links")
+SUBSCRIPTION_ATTRIBUTES = ("id", "filter", "callbackUri", "verbosity", "_links")

@@ -222,9 +222,17 @@ class LocalSubscriptions:
             self._table.insert(conn, sub)
         return _shown(sub)
 
-    def list_subscriptions(self) -> list[Subscription]:
-        """Every subscription, oldest first."""
-        return [_shown(s) for s in self._table.all()]
+    def list_subscriptions(self, filter: str | None = None) -> list[Subscription]:
+        """Every subscription, oldest first (matching a SOL013 ``filter`` on the
+        LccnSubscription, see nfvlib.filters)."""
+        from nfvlib.filters import (SUBSCRIPTION_ATTRIBUTES, parse_filter,
+                                    subscription_record)
+
+        expression = parse_filter(filter, attributes=SUBSCRIPTION_ATTRIBUTES)
+        subs = [_shown(s) for s in self._table.all()]
+        if expression is None:
+            return subs
+        return [s for s in subs if expression.matches(subscription_record(s))]
 
     def get_subscription(self, sub_id: str) -> Subscription:
         """The subscription with this id."""

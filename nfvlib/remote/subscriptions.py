@@ -31,10 +31,15 @@ class RemoteSubscriptions:
                               headers=V2_HEADERS)
         return subscription_from_wire(resp.json(), request.get("authentication"))
 
-    def list_subscriptions(self) -> list[Subscription]:
-        """Every subscription the server shows."""
+    def list_subscriptions(self, filter: str | None = None) -> list[Subscription]:
+        """Every subscription the server shows (matching a SOL013 ``filter``)."""
+        from nfvlib.filters import SUBSCRIPTION_ATTRIBUTES, parse_filter
+
+        expression = parse_filter(filter, attributes=SUBSCRIPTION_ATTRIBUTES)
+        params = None if expression is None else {"filter": str(expression)}
         return [subscription_from_wire(s)
-                for s in self._pager.get_all(SUBSCRIPTIONS, headers=V2_HEADERS)]
+                for s in self._pager.get_all(SUBSCRIPTIONS, headers=V2_HEADERS,
+                                             params=params)]
 
     def get_subscription(self, sub_id: str) -> Subscription:
         """The subscription with this id."""

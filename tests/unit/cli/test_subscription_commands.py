@@ -84,6 +84,9 @@ def test_list_show_and_delete(nfv, capsys):
     code, out, _ = run(capsys, "vnflcm", "subsc", "list", "-f", "json")
     assert code == 0 and json.loads(out) == [{"ID": "sub-1",
                                               "Callback URI": SUB.callback_uri}]
+    code, _, _ = run(capsys, "vnflcm", "subsc", "list", "--filter", "(eq,id,sub-1)")
+    assert code == 0
+    nfv.subscriptions.list_subscriptions.assert_called_with(filter="(eq,id,sub-1)")
 
     nfv.subscriptions.get_subscription.return_value = SUB
     code, out, _ = run(capsys, "vnflcm", "subsc", "show", "sub-1", "-f", "json")

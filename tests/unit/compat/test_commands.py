@@ -46,9 +46,6 @@ DIFFERENCES = {
         "id, --wait, -f text|json progress lines), not as a show of the occurrence",
         {"-f", "--format", "-c", "--column", "--variable", "--prefix", "--max-width",
          "--fit-width", "--noindent", "--print-empty"}),
-    "vnflcm subsc list": (
-        "subscription filters belong to the subscriptions' own issue",
-        {"--filter"}),
 }
 
 

@@ -130,6 +130,23 @@ def test_create_tests_the_callback_with_get_and_keeps_the_password_sealed(
     assert PASSWORD not in world.services.store.path.read_bytes().decode("latin-1")
 
 
+def test_list_filters_in_the_sol013_grammar(subs, receiver):
+    scale = subs.create_subscription(_request(receiver.url, filter={
+        "operationTypes": ["SCALE"]}))
+    heal = subs.create_subscription(_request(receiver.url, filter={
+        "operationTypes": ["HEAL"]}, verbosity="SHORT"))
+
+    def ids(text):
+        return [s.id for s in subs.list_subscriptions(filter=text)]
+
+    assert ids("(cont,filter/operationTypes,SCALE)") == [scale.id]
+    assert ids("(eq,verbosity,SHORT)") == [heal.id]
+    assert ids(f"(neq,id,{scale.id});(eq,callbackUri,{receiver.url})") == [heal.id]
+    assert sorted(ids(None)) == sorted([scale.id, heal.id])
+    with pytest.raises(InvalidInput, match="authentication"):
+        ids("(eq,authentication/paramsBasic/password,x)")
+
+
 def test_a_callback_that_does_not_answer_204_is_refused_and_nothing_stored(
         subs, receiver):
     with pytest.raises(InvalidInput, match="answered the test GET with HTTP 401, not 204"):
@@ -419,6 +436,12 @@ def test_remote_subscriptions_speak_tackers_api(requests_mock):
     assert created.authentication["paramsBasic"]["password"] == "***"
     assert created.links == wire["_links"] and created.filter == wire["filter"]
     assert [s.id for s in remote.list_subscriptions()] == ["s1"]
+    assert [s.id for s in remote.list_subscriptions(
+        filter="(cont,filter/operationTypes,SCALE)")] == ["s1"]
+    assert requests_mock.last_request.qs["filter"] == [
+        "(cont,filter/operationtypes,scale)"]
+    with pytest.raises(InvalidInput, match="authentication"):
+        remote.list_subscriptions(filter="(eq,authentication,x)")
     assert remote.delete_subscription("s1").callback_uri == "http://nfvo/cb"
     assert requests_mock.request_history[-1].method == "DELETE"
     with pytest.raises(SubscriptionNotFound, match="nope"):
