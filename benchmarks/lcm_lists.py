@@ -146,6 +146,12 @@ def main() -> None:
                                                            data_dir=data_dir))
         lib_vnfs = library_time(client.vnfs.list_vnfs, args.runs)
         lib_ops = library_time(lambda: client.lcm.list_op_occs(filter=FILTER), args.runs)
+        from nfvlib.paging import encode_marker
+
+        last = client.lcm.list_op_occs()[-(args.op_occs // 100) - 1]
+        deep = encode_marker((last.start_time, last.id))
+        lib_first = library_time(client.lcm.page_op_occs, args.runs)
+        lib_deep = library_time(lambda: client.lcm.page_op_occs(marker=deep), args.runs)
         client.close()
 
         print(f"median of {args.runs} runs, seconds ({matches} occurrences match "
@@ -157,6 +163,8 @@ def main() -> None:
             print(f"  nfv {label:<34} {median:.3f}{verdict}")
         print(f"  library list_vnfs()                    {lib_vnfs:.3f}")
         print(f"  library list_op_occs(filter=...)       {lib_ops:.3f}")
+        print(f"  library page_op_occs() first page     {lib_first:.3f}")
+        print(f"  library page_op_occs() page at 99%    {lib_deep:.3f}")
         if any(medians[label] > goal for label, goal in GOALS.items()):
             sys.exit(1)
 

@@ -21,7 +21,7 @@ from nfvlib.exceptions import (AuthFailed, BackendError, Conflict, HeatError,
                                Unsupported, VaultError, VimNotFound, VimUnreachable,
                                VnfNotFound, WaitTimeout)
 from nfvlib.models import (MASK, InstantiationState, OnboardingState, Operation, OpOcc,
-                           OpState, OpStep, PackageInfo, Vim, VimCredentials, VimHealth,
+                           OpState, OpStep, PackageInfo, Page, Vim, VimCredentials, VimHealth,
                            VimStatus, VnfcInfo, VnfInstance)
 from nfvlib.vim.config_file import load_config_file
 
@@ -29,7 +29,7 @@ __all__ = [
     "AuthFailed", "BackendError", "Client", "Conflict", "HeatError",
     "InstantiationState", "InvalidInput", "MASK", "NfvError", "NotFound", "NovaError",
     "OnboardingState", "OpOcc", "OpOccNotFound", "OpState", "OpStep", "Operation",
-    "PackageError", "PackageInfo", "PackageNotFound", "Paths",
+    "PackageError", "PackageInfo", "PackageNotFound", "Page", "Paths",
     "RestorationPointNotFound", "SandboxError", "ScriptFailed", "ServerNotFound",
     "StackNotFound", "StackStalled", "StoreError", "SubscriptionNotFound",
     "TesterFailed", "Unreachable", "Unsupported", "VaultError", "Vim",

@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
-from nfvlib.models import (NotificationDelivery, OpOcc, PackageInfo, Subscription, Vim,
-                           VnfInstance)
+from nfvlib.models import (NotificationDelivery, OpOcc, PackageInfo, Page, Subscription,
+                           Vim, VnfInstance)
 
 __all__ = ["LcmBackend", "PackageBackend", "SubscriptionBackend", "VimRegistry",
            "VnfBackend"]
@@ -120,6 +120,12 @@ class VnfBackend(Protocol):
         """Every instance, optionally filtered by a SOL013 filter expression."""
         ...
 
+    def page_vnfs(self, filter: str | None = None,
+                  marker: str | None = None) -> Page[VnfInstance]:
+        """One page of :meth:`list_vnfs` (SOL013 paging: pass the page's
+        ``next_marker`` for the next one)."""
+        ...
+
     def get_vnf(self, vnf_id: str) -> VnfInstance:
         """The instance with this id; :class:`~nfvlib.exceptions.VnfNotFound`."""
         ...
@@ -207,6 +213,12 @@ class LcmBackend(Protocol):
     def list_op_occs(self, filters: Mapping[str, str] | None = None, *,
                      filter: str | None = None) -> list[OpOcc]:
         """Every occurrence, optionally filtered (SOL013 ``filter``)."""
+        ...
+
+    def page_op_occs(self, filter: str | None = None,
+                     marker: str | None = None) -> Page[OpOcc]:
+        """One page of :meth:`list_op_occs` (SOL013 paging: pass the page's
+        ``next_marker`` for the next one)."""
         ...
 
     def wait(self, op_id: str, timeout: float | None = None,

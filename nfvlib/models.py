@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 #: What every output shows in place of a secret.
 MASK = "***"
@@ -407,3 +407,18 @@ class NotificationDelivery:
     operation_state: str | None = None
     created_at: str | None = None
     delivered_at: str | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing, as SOL013 (5.4.2) pages a collection.
+
+    ``next_marker`` is the ``nextpage_opaque_marker`` that asks for the next
+    page; None on the last one.
+    """
+
+    items: tuple[T, ...]
+    next_marker: str | None = None

@@ -16,7 +16,9 @@ from typing import Any, Callable, Mapping
 
 from nfvlib.exceptions import Conflict, InvalidInput, NotFound, PackageNotFound, VnfNotFound
 from nfvlib.inputs import short
-from nfvlib.models import InstantiationState, OnboardingState, PackageInfo, VnfInstance
+from nfvlib.models import (InstantiationState, OnboardingState, PackageInfo, Page,
+                           VnfInstance)
+from nfvlib.paging import PAGE_SIZE
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable, PackageTable, VnfTable
 
@@ -234,7 +236,9 @@ class LocalVnfs:
     """VNF instance resources kept in the local store."""
 
     def __init__(self, store: Store, packages: LocalPackages, *,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Callable[[], datetime] = _utcnow,
+                 page_size: int = PAGE_SIZE) -> None:
+        self._page_size = page_size
         self._table = VnfTable(store)
         self._ops = OpOccTable(store)
         self._store = store
@@ -271,6 +275,22 @@ class LocalVnfs:
         if expression is None:
             return vnfs
         return [v for v in vnfs if expression.matches(vnf_record(v))]
+
+    def page_vnfs(self, filter: str | None = None,
+                  marker: str | None = None) -> Page[VnfInstance]:
+        """One page of :meth:`list_vnfs` (SOL013 paging): up to
+        :data:`nfvlib.paging.PAGE_SIZE` instances, oldest first, and the
+        marker of the next page."""
+        from nfvlib import paging
+        from nfvlib.filters import VNF_ATTRIBUTES, parse_filter, vnf_record
+
+        expression = parse_filter(filter, attributes=VNF_ATTRIBUTES)
+        return paging.page(
+            lambda after, limit: self._table.select_after(
+                "", (), ("created_at", "id"), after, limit),
+            lambda vnf: expression is None or expression.matches(vnf_record(vnf)),
+            lambda vnf: (vnf.created_at or "", vnf.id), marker=marker,
+            size=self._page_size)
 
     def get_vnf(self, vnf_id: str) -> VnfInstance:
         """The instance with this id (or, if unique, this name)."""

@@ -22,7 +22,9 @@ from nfvlib.exceptions import Conflict, InvalidInput, OpOccNotFound, StoreError
 from nfvlib.inputs import short
 from nfvlib.lcm import engine, notify, secrets, states
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
-from nfvlib.models import InstantiationState, Operation, OpOcc, OpOccRecord, OpState, OpStep
+from nfvlib.models import (InstantiationState, Operation, OpOcc, OpOccRecord, OpState,
+                           OpStep, Page)
+from nfvlib.paging import PAGE_SIZE
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable
 
@@ -80,9 +82,11 @@ class LocalLcm:
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
                  lease_clock: engine.LeaseClock | None = None,
-                 deliver: Callable[[], None] | None = None) -> None:
+                 deliver: Callable[[], None] | None = None,
+                 page_size: int = PAGE_SIZE) -> None:
         """``deliver`` sends the notifications a request left in the outbox
-        when no worker follows it (fail, cancel before start, reaping)."""
+        when no worker follows it (fail, cancel before start, reaping);
+        ``page_size`` is the length of a page of :meth:`page_op_occs`."""
         self._store = store
         self._vims = vims
         self._table = OpOccTable(store)
@@ -93,6 +97,7 @@ class LocalLcm:
         self._sleep = sleep
         self._lease_clock = lease_clock or engine.LeaseClock()
         self._deliver = deliver or (lambda: None)
+        self._page_size = page_size
         if getattr(vims, "vault", None) is not None:
             notify.use_vault(store, vims.vault)
 
@@ -467,6 +472,27 @@ class LocalLcm:
         return [_shown(op) for op in ops
                 if all(_field_text(op, column) == value for column, value in wanted.items())
                 and (expression is None or expression.matches(op_occ_record(op)))]
+
+    def page_op_occs(self, filter: str | None = None,
+                     marker: str | None = None) -> Page[OpOcc]:
+        """One page of :meth:`list_op_occs` (SOL013 paging): up to
+        :data:`nfvlib.paging.PAGE_SIZE` occurrences, oldest first, and the
+        marker of the next page. Every page costs the same at any depth."""
+        from nfvlib import paging
+        from nfvlib.filters import OP_OCC_ATTRIBUTES, op_occ_record, parse_filter
+
+        expression = parse_filter(filter, attributes=OP_OCC_ATTRIBUTES)
+        reaped = self._reap()
+        where, params = _indexed_where({}, expression, reaped)
+
+        def fetch(after: tuple[str, str] | None, limit: int) -> list[OpOcc]:
+            return [reaped.get(op.id, op) for op in self._table.select_after(
+                where, params, ("start_time", "id"), after, limit)]
+
+        found = paging.page(
+            fetch, lambda op: expression is None or expression.matches(op_occ_record(op)),
+            lambda op: (op.start_time, op.id), marker=marker, size=self._page_size)
+        return Page(tuple(_shown(op) for op in found.items), found.next_marker)
 
     def wait(self, op_id: str, timeout: float | None = None,
              progress: Callable[[OpOcc], None] | None = None) -> OpOcc:

@@ -14,6 +14,7 @@ import time
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
+from urllib.parse import parse_qs, urlsplit
 
 from nfvlib import sol003
 from nfvlib._wait import Backoff, follow_occurrence
@@ -21,7 +22,7 @@ from nfvlib.exceptions import (BackendError, Conflict, InvalidInput, OpOccNotFou
                                PackageNotFound, Unsupported, VnfNotFound, WaitTimeout)
 from nfvlib.lcm.secrets import mask as redact
 from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc,
-                           OpState, PackageInfo, VnfcInfo, VnfInstance)
+                           OpState, PackageInfo, Page, VnfcInfo, VnfInstance)
 from nfvlib.remote.http import TackerApi
 
 PACKAGES = "/vnfpkgm/v1/vnf_packages"
@@ -96,6 +97,28 @@ class _Pager:
                 return items
             resp = self._api.send("GET", following, headers=headers)
         raise BackendError(f"Tacker's listing of {url} has more than {_MAX_PAGES} pages")
+
+    def get_page(self, url: str, *, headers: Mapping[str, str] | None = None,
+                 params: Mapping[str, str] | None = None,
+                 marker: str | None = None) -> tuple[list[Any], str | None]:
+        """One page of a collection and the ``nextpage_opaque_marker`` of the
+        next one (None on the last page)."""
+        query = dict(params or {})
+        if marker is not None:
+            query["nextpage_opaque_marker"] = marker
+        resp = self._api.send("GET", url, headers=headers, params=query or None)
+        page = resp.json() if resp.content else []
+        if not isinstance(page, list):
+            raise BackendError(f"Tacker answered GET {url} with a "
+                               f"{type(page).__name__}, not a list")
+        following = (resp.links.get("next") or {}).get("url")
+        if not following:
+            return page, None
+        markers = parse_qs(urlsplit(following).query).get("nextpage_opaque_marker")
+        if not markers:
+            raise BackendError(f"Tacker's next page of {url} has no "
+                               "nextpage_opaque_marker")
+        return page, markers[0]
 
 
 # -- VNF packages (SOL005) -------------------------------------------------------
@@ -316,6 +339,14 @@ class RemoteVnfs:
         return [vnf_from_wire(v)
                 for v in self._pager.get_all(VNF_INSTANCES, headers=V2_HEADERS,
                                              params=_filter_params(None, filter))]
+
+    def page_vnfs(self, filter: str | None = None,
+                  marker: str | None = None) -> Page[VnfInstance]:
+        """One page of :meth:`list_vnfs`, as the server pages it (SOL013)."""
+        found, following = self._pager.get_page(
+            VNF_INSTANCES, headers=V2_HEADERS, params=_filter_params(None, filter),
+            marker=marker)
+        return Page(tuple(vnf_from_wire(v) for v in found), following)
 
     def get_vnf(self, vnf_id: str) -> VnfInstance:
         """The instance with this id (or, if unique, this name)."""
@@ -592,6 +623,13 @@ class RemoteLcm:
         occs = [op_occ_from_wire(o) for o in
                 self._pager.get_all(OP_OCCS, headers=V2_HEADERS, params=params)]
         return sorted(occs, key=lambda o: (o.start_time, o.id))
+
+    def page_op_occs(self, filter: str | None = None,
+                     marker: str | None = None) -> Page[OpOcc]:
+        """One page of :meth:`list_op_occs`, as the server pages it (SOL013)."""
+        found, following = self._pager.get_page(
+            OP_OCCS, headers=V2_HEADERS, params=_filter_params(filter), marker=marker)
+        return Page(tuple(op_occ_from_wire(o) for o in found), following)
 
     def wait(self, op_id: str, timeout: float | None = None,
              progress: Callable[[OpOcc], None] | None = None) -> OpOcc:

@@ -68,6 +68,22 @@ class _Table:
             sql += f" ORDER BY {order}"
         return [self.from_row(r) for r in self.store.conn.execute(sql, params).fetchall()]
 
+    def select_after(self, where: str, params: tuple, order: tuple[str, str],
+                     after: tuple[str, str] | None, limit: int) -> list[Any]:
+        """Up to ``limit`` rows in ``order`` (two columns, the last unique)
+        following the row whose values of those columns are ``after``."""
+        first, second = order
+        clauses, values = ([f"({where})"], list(params)) if where else ([], [])
+        if after is not None:
+            clauses.append(f"({first} > ? OR ({first} = ? AND {second} > ?))")
+            values += [after[0], after[0], after[1]]
+        sql = self.query()
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY {first}, {second} LIMIT ?"
+        return [self.from_row(r)
+                for r in self.store.conn.execute(sql, [*values, limit]).fetchall()]
+
     def insert(self, conn: sqlite3.Connection, obj: Any) -> None:
         row = self.to_row(obj)
         try:

@@ -229,6 +229,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE op_occs ADD COLUMN is_suspend_pending INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE op_occs ADD COLUMN is_suspended INTEGER NOT NULL DEFAULT 0
     """),
+    (9, "listing order indexes (keyset paging)", """
+        CREATE INDEX IF NOT EXISTS op_occs_order ON op_occs (start_time, id);
+        CREATE INDEX IF NOT EXISTS vnf_instances_order ON vnf_instances (created_at, id)
+    """),
 ]
 
 # Migrations may land out of order (6 after 7): the latest is the highest.

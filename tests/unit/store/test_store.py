@@ -188,7 +188,8 @@ def test_migration_3_keeps_op_occurrences_and_drops_their_foreign_key(store_path
     indexes = {r["name"]: r["sql"] for r in s.conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
         "AND tbl_name = 'op_occs' AND sql IS NOT NULL")}
-    assert set(indexes) == {"op_occs_one_active_per_vnf", "op_occs_vnf", "op_occs_state"}
+    assert set(indexes) == {"op_occs_one_active_per_vnf", "op_occs_vnf", "op_occs_state",
+                            "op_occs_order"}
     assert "WHERE state NOT IN" in indexes["op_occs_one_active_per_vnf"]
     # The one-active-per-instance rule still holds (op2 is FAILED_TEMP)...
     with pytest.raises(sqlite3.IntegrityError):
