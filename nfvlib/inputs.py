@@ -191,7 +191,8 @@ def _walk_events(events: Any, max_depth: int, max_nodes: int) -> None:
                            "its aliases (*name) are expanded", event.start_mark)
 
 
-def load_yaml(text: str, what: str = "file", *, loader: type[yaml.SafeLoader] | None = None,
+def load_yaml(text: str, what: str = "file", *,
+              loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] | None = None,
               max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> Any:
     """Parse one YAML document safely and within bounds.
 
