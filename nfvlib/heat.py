@@ -8,7 +8,7 @@ fast to capped polls, and treats an unknown status as a failure.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, cast, overload
 
 # HeatError, StackNotFound and StackStalled are defined in nfvlib.exceptions and
 # stay importable from here.
@@ -294,6 +294,18 @@ class HeatClient:
             backoff.pause()
 
     # -- waiting --------------------------------------------------------------
+    @overload
+    def wait_for_stack(self, name_or_id: str, action: str, *, timeout: float = 600,
+                       progress: Callable[[dict[str, Any]], None] | None = None,
+                       missing_ok: Literal[False] = False,
+                       stall: float | None = None) -> dict[str, Any]: ...
+
+    @overload
+    def wait_for_stack(self, name_or_id: str, action: str, *, timeout: float = 600,
+                       progress: Callable[[dict[str, Any]], None] | None = None,
+                       missing_ok: bool,
+                       stall: float | None = None) -> dict[str, Any] | None: ...
+
     def wait_for_stack(self, name_or_id: str, action: str, *, timeout: float = 600,
                        progress: Callable[[dict[str, Any]], None] | None = None,
                        missing_ok: bool = False,
