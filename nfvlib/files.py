@@ -26,7 +26,7 @@ PRIVATE_EXECUTABLE = 0o700
 PRIVATE_UMASK = 0o077
 
 
-def private_dir(path: str | os.PathLike) -> Path:
+def private_dir(path: str | os.PathLike[str]) -> Path:
     """Make ``path`` a directory (with missing parents) that only its owner can use.
 
     Directories created here are 0700; ``path`` itself is set to 0700 even
@@ -55,7 +55,7 @@ def private_dir(path: str | os.PathLike) -> Path:
     return path
 
 
-def private_file(path: str | os.PathLike) -> Path:
+def private_file(path: str | os.PathLike[str]) -> Path:
     """Create ``path`` if missing and make it readable and writable by its owner only."""
     path = Path(path)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC,
@@ -67,7 +67,7 @@ def private_file(path: str | os.PathLike) -> Path:
     return path
 
 
-def open_private(path: str | os.PathLike, *, append: bool = True) -> BinaryIO:
+def open_private(path: str | os.PathLike[str], *, append: bool = True) -> BinaryIO:
     """Open ``path`` for binary writing (appending by default), mode 0600."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC
     flags |= os.O_APPEND if append else os.O_TRUNC
@@ -80,7 +80,7 @@ def open_private(path: str | os.PathLike, *, append: bool = True) -> BinaryIO:
         raise
 
 
-def write_private(path: str | os.PathLike, data: str | bytes,
+def write_private(path: str | os.PathLike[str], data: str | bytes,
                   mode: int = PRIVATE_FILE) -> Path:
     """Write ``data`` to ``path`` atomically: a private temporary file, fsynced, renamed.
 
@@ -105,7 +105,7 @@ def write_private(path: str | os.PathLike, data: str | bytes,
     return path
 
 
-def make_private(path: str | os.PathLike) -> None:
+def make_private(path: str | os.PathLike[str]) -> None:
     """Set the mode of a file, or of a whole tree, to private.
 
     Directories become 0700; files 0700 if any execute bit was set (a
@@ -136,7 +136,7 @@ def _private_mode(path: Path, mode: int) -> None:
     os.chmod(path, PRIVATE_EXECUTABLE if executable else PRIVATE_FILE)
 
 
-def exposed(root: str | os.PathLike) -> list[str]:
+def exposed(root: str | os.PathLike[str]) -> list[str]:
     """Paths under ``root`` (itself included) that group or others can read or enter.
 
     Symbolic links are skipped (their own mode means nothing on Linux).

@@ -8,12 +8,15 @@ fast to capped polls, and treats an unknown status as a failure.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, cast, overload
 
 # HeatError, StackNotFound and StackStalled are defined in nfvlib.exceptions and
 # stay importable from here.
 from nfvlib.exceptions import (HeatError, StackNotFound, StackStalled, VimUnreachable,
                                WaitTimeout)
+
+if TYPE_CHECKING:
+    from nfvlib._wait import Backoff
 
 #: First and largest pause between two polls of a stack, in seconds. Below
 #: 0.25 s the polls themselves slow a busy Heat down (a GET takes it 0.1-0.2 s
@@ -49,7 +52,8 @@ class HeatClient:
 
         An answer without that member is not from a working Heat (a server
         that took over the port, say): :class:`VimUnreachable`, like no
-        answer at all.
+        answer at all. The body is untyped JSON: callers cast it to the shape
+        Heat's API reference gives.
         """
         from keystoneauth1 import exceptions as ks_exc
 
@@ -119,11 +123,11 @@ class HeatClient:
             body["timeout_mins"] = timeout_mins
         if tags:
             body["tags"] = ",".join(tags)
-        return self._call("POST", "/stacks", json=body, key="stack")["id"]
+        return cast(str, self._call("POST", "/stacks", json=body, key="stack")["id"])
 
     def get_stack(self, name_or_id: str) -> dict[str, Any]:
         """The stack (a name is resolved by Heat's redirect)."""
-        return self._call("GET", f"/stacks/{name_or_id}", key="stack")
+        return cast(dict[str, Any], self._call("GET", f"/stacks/{name_or_id}", key="stack"))
 
     def update_stack(self, stack: Mapping[str, Any], *,
                      parameters: Mapping[str, Any] | None = None,
@@ -182,14 +186,15 @@ class HeatClient:
 
     def list_stacks(self) -> list[dict[str, Any]]:
         """Every stack Heat shows this project."""
-        return self._call("GET", "/stacks", key="stacks")
+        return cast(list[dict[str, Any]], self._call("GET", "/stacks", key="stacks"))
 
     def list_resources(self, stack: Mapping[str, Any],
                        nested_depth: int = 0) -> list[dict[str, Any]]:
         """The stack's resources, nested ones to ``nested_depth``."""
         params = {"nested_depth": nested_depth} if nested_depth else None
-        return self._call("GET", _stack_url(stack) + "/resources",
-                          params=params, key="resources")
+        return cast(list[dict[str, Any]],
+                    self._call("GET", _stack_url(stack) + "/resources",
+                               params=params, key="resources"))
 
     def list_events(self, stack: Mapping[str, Any], *, nested_depth: int = 0,
                     limit: int | None = None) -> list[dict[str, Any]]:
@@ -199,13 +204,14 @@ class HeatClient:
             params["nested_depth"] = nested_depth
         if limit:
             params["limit"] = limit
-        return self._call("GET", _stack_url(stack) + "/events", params=params,
-                          key="events")
+        return cast(list[dict[str, Any]],
+                    self._call("GET", _stack_url(stack) + "/events", params=params,
+                               key="events"))
 
     # -- templates and snapshots ------------------------------------------------
     def get_template(self, stack: Mapping[str, Any]) -> dict[str, Any]:
         """The template the stack runs now, as Heat holds it (a mapping)."""
-        return self._call("GET", _stack_url(stack) + "/template")
+        return cast(dict[str, Any], self._call("GET", _stack_url(stack) + "/template"))
 
     def validate_template(self, template: str | Mapping[str, Any], *,
                           files: Mapping[str, str] | None = None,
@@ -217,22 +223,26 @@ class HeatClient:
         body: dict[str, Any] = {"template": template, "files": dict(files or {}),
                                 "environment": dict(environment or {})}
         try:
-            return self._call("POST", "/validate", json=body) or {}
+            return cast(dict[str, Any], self._call("POST", "/validate", json=body) or {})
         except HeatError as exc:
             raise HeatError(f"Heat refused the template: {exc.message}",
                             reason=exc.message) from exc
 
     def create_snapshot(self, stack: Mapping[str, Any], name: str) -> dict[str, Any]:
         """Ask Heat for a snapshot of the stack; return it (IN_PROGRESS at first)."""
-        return self._call("POST", _stack_url(stack) + "/snapshots", json={"name": name})
+        return cast(dict[str, Any], self._call("POST", _stack_url(stack) + "/snapshots",
+                                               json={"name": name}))
 
     def get_snapshot(self, stack: Mapping[str, Any], snapshot_id: str) -> dict[str, Any]:
         """One snapshot of the stack (StackNotFound when it or the stack is gone)."""
-        return self._call("GET", f"{_stack_url(stack)}/snapshots/{snapshot_id}")["snapshot"]
+        return cast(dict[str, Any],
+                    self._call("GET", f"{_stack_url(stack)}/snapshots/{snapshot_id}"
+                               )["snapshot"])
 
     def list_snapshots(self, stack: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The stack's snapshots."""
-        return self._call("GET", _stack_url(stack) + "/snapshots")["snapshots"]
+        return cast(list[dict[str, Any]],
+                    self._call("GET", _stack_url(stack) + "/snapshots")["snapshots"])
 
     def delete_snapshot(self, stack: Mapping[str, Any], snapshot_id: str, *,
                         timeout: float = 120) -> None:
@@ -284,6 +294,18 @@ class HeatClient:
             backoff.pause()
 
     # -- waiting --------------------------------------------------------------
+    @overload
+    def wait_for_stack(self, name_or_id: str, action: str, *, timeout: float = 600,
+                       progress: Callable[[dict[str, Any]], None] | None = None,
+                       missing_ok: Literal[False] = False,
+                       stall: float | None = None) -> dict[str, Any]: ...
+
+    @overload
+    def wait_for_stack(self, name_or_id: str, action: str, *, timeout: float = 600,
+                       progress: Callable[[dict[str, Any]], None] | None = None,
+                       missing_ok: bool,
+                       stall: float | None = None) -> dict[str, Any] | None: ...
+
     def wait_for_stack(self, name_or_id: str, action: str, *, timeout: float = 600,
                        progress: Callable[[dict[str, Any]], None] | None = None,
                        missing_ok: bool = False,
@@ -348,7 +370,7 @@ class HeatClient:
             "sort_dir": "desc", "limit": 1, "nested_depth": nested_depth}, key="events")
         return events[0] if events else None
 
-    def _backoff(self, timeout: float):
+    def _backoff(self, timeout: float) -> Backoff:
         from nfvlib._wait import Backoff
 
         return Backoff(first=POLL_FIRST, cap=POLL_CAP, timeout=timeout,

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import os
 import reprlib
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from nfvlib.exceptions import InvalidInput
+
+if TYPE_CHECKING:
+    import yaml
 
 #: Default size limit of an input file (1 MiB).
 DEFAULT_LIMIT = 1024 * 1024
@@ -65,7 +68,7 @@ def short(value: Any, limit: int = _SHORT_LIMIT) -> str:
     return text
 
 
-def display_path(path: str | os.PathLike) -> str:
+def display_path(path: str | os.PathLike[str]) -> str:
     """A path for a message: the user's own text, bounded and escaped."""
     text = os.fsdecode(path)
     if len(text) > 200 or not text.isprintable():
@@ -73,7 +76,7 @@ def display_path(path: str | os.PathLike) -> str:
     return text
 
 
-def read_text_file(path: str | os.PathLike, limit: int = DEFAULT_LIMIT,
+def read_text_file(path: str | os.PathLike[str], limit: int = DEFAULT_LIMIT,
                    what: str = "file") -> str:
     """Read a UTF-8 text file of at most ``limit`` bytes.
 
@@ -130,7 +133,7 @@ def check_yaml_bounds(text: str, *, max_depth: int = MAX_DEPTH,
     """
     import yaml
 
-    parsers = [yaml.SafeLoader]
+    parsers: list[type[yaml.SafeLoader] | type[yaml.CSafeLoader]] = [yaml.SafeLoader]
     if hasattr(yaml, "CSafeLoader"):
         parsers.insert(0, yaml.CSafeLoader)
     for parser in parsers:
@@ -153,7 +156,7 @@ def _walk_events(events: Any, max_depth: int, max_nodes: int) -> None:
 
     starts = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
     ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
-    anchors: dict[str, int] = {}   # anchor -> expanded size of its finished node
+    anchors: dict[str | None, int] = {}  # anchor -> expanded size of its finished node
     open_: list[list[Any]] = []    # [expanded size so far, anchor] per collection
     total = 0
     for event in events:
@@ -188,7 +191,8 @@ def _walk_events(events: Any, max_depth: int, max_nodes: int) -> None:
                            "its aliases (*name) are expanded", event.start_mark)
 
 
-def load_yaml(text: str, what: str = "file", *, loader: type | None = None,
+def load_yaml(text: str, what: str = "file", *,
+              loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] | None = None,
               max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> Any:
     """Parse one YAML document safely and within bounds.
 
@@ -200,8 +204,9 @@ def load_yaml(text: str, what: str = "file", *, loader: type | None = None,
 
     try:
         check_yaml_bounds(text, max_depth=max_depth, max_nodes=max_nodes)
-        return yaml.load(  # noqa: S506 - a SafeLoader
-            text, Loader=loader or getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        if loader is None:
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader
     except _Refused as exc:
         raise InvalidInput(f"{what} is refused{_where(exc.mark)}: {exc.problem}",
                            hint="write the values out plainly") from None
@@ -272,6 +277,7 @@ def depth(value: Any) -> int:
     stack = [(value, 1)]
     while stack:
         item, level = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

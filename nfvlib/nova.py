@@ -11,7 +11,7 @@ status fails at once.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 from nfvlib.exceptions import (Conflict, NovaError, ServerNotFound, VimUnreachable,
                                WaitTimeout)
@@ -65,7 +65,7 @@ class NovaClient:
 
     def get_server(self, server_id: str) -> dict[str, Any]:
         """The server as Nova shows it."""
-        return self._call("GET", f"/servers/{server_id}")["server"]
+        return cast(dict[str, Any], self._call("GET", f"/servers/{server_id}")["server"])
 
     def start(self, server_id: str) -> None:
         """Ask Nova to start a SHUTOFF server."""
@@ -114,7 +114,8 @@ def _explain(resp: Any) -> str:
     try:
         body = resp.json()
     except ValueError:
-        return resp.text.strip()[:200]
+        text: str = resp.text
+        return text.strip()[:200]
     if isinstance(body, dict) and body:
         inner = next(iter(body.values()))
         if isinstance(inner, dict) and inner.get("message"):

@@ -25,9 +25,12 @@ import contextlib
 import os
 import stat
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from nfvlib.exceptions import VaultError
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 #: Purpose of the key of one VIM password.
 VIM_PURPOSE = "vim"
@@ -45,7 +48,7 @@ class KeyLedger(Protocol):
 class Vault:
     """Encrypts and decrypts secrets with per-key Fernet key files."""
 
-    def __init__(self, key_dir: str | os.PathLike,
+    def __init__(self, key_dir: str | os.PathLike[str],
                  ledger: KeyLedger | None = None) -> None:
         self.key_dir = Path(key_dir)
         self.ledger = ledger
@@ -155,7 +158,7 @@ class Vault:
             raise VaultError(f"invalid key id {key_id!r}")
         return self.key_dir / f"{key_id}.key"
 
-    def _fernet(self, key_id: str):
+    def _fernet(self, key_id: str) -> Fernet:
         from cryptography.fernet import Fernet
 
         path = self._path(key_id)

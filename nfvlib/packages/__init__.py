@@ -27,9 +27,11 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from nfvlib.packages.csar import (PackageError, Source, extract_package,
-                                  find_entry_definitions, load_yaml, open_source)
+from nfvlib.exceptions import PackageError
+from nfvlib.packages.csar import (Source, extract_package, find_entry_definitions, load_yaml,
+                                  open_source)
 from nfvlib.packages.vnfd import (Cp, Flavour, InstantiationLevel, LifecycleScript,
                                   ScalingAspect, Vdu, VirtualLink, desired_capacity,
                                   parse_vnfd)
@@ -110,7 +112,7 @@ def _walk(value: object) -> Iterator[tuple[str, object]]:
             yield from _walk(item)
 
 
-def _nfv_paths(template: dict) -> set[tuple]:
+def _nfv_paths(template: dict[str, Any]) -> set[tuple[str | int, ...]]:
     paths = set()
     for key, value in _walk(template):
         if key == "get_param" and isinstance(value, list) and len(value) >= 4 \
@@ -120,7 +122,7 @@ def _nfv_paths(template: dict) -> set[tuple]:
     return paths
 
 
-def nfv_parameter_paths(base_hot: BaseHot) -> set[tuple]:
+def nfv_parameter_paths(base_hot: BaseHot) -> set[tuple[str | int, ...]]:
     """Every ``get_param: [nfv, ...]`` of the top and nested templates, without ``nfv``.
 
     E.g. ``("VDU", "VDU1", "desired_capacity")``: the keys of the ``nfv`` stack
@@ -133,7 +135,7 @@ def nfv_parameter_paths(base_hot: BaseHot) -> set[tuple]:
     return paths
 
 
-def _check_template(template: dict, file: str, nested: set[str], folder: str) -> None:
+def _check_template(template: dict[str, Any], file: str, nested: set[str], folder: str) -> None:
     if "heat_template_version" not in template:
         raise PackageError(file, "heat_template_version missing")
     parameters = template.get("parameters") or {}

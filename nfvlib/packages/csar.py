@@ -28,6 +28,7 @@ import stat
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -66,7 +67,7 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
                          "tag:yaml.org,2002:timestamp": _timestamp_as_text}
 
 
-def load_yaml(text: str, file: str) -> dict:
+def load_yaml(text: str, file: str) -> dict[str, Any]:
     """Parse ``text`` (the content of ``file``) into a mapping.
 
     Dates stay strings, as Heat reads them. Raises :class:`PackageError` with
@@ -138,7 +139,7 @@ class Source(abc.ABC):
         except UnicodeDecodeError as exc:
             raise PackageError(rel, f"is not UTF-8 text (byte {exc.start})") from exc
 
-    def read_yaml(self, rel: str) -> dict:
+    def read_yaml(self, rel: str) -> dict[str, Any]:
         """File ``rel`` parsed as a YAML mapping."""
         return load_yaml(self.read_text(rel), rel)
 
@@ -219,7 +220,8 @@ class DirSource(Source):
         target = self._real(rel)
         if target is None or not target.is_dir():
             return [], []
-        files, dirs = [], []
+        files: list[str] = []
+        dirs: list[str] = []
         for child in sorted(target.iterdir()):
             real = self._real(posixpath.join(rel, child.name))
             if real is None:
@@ -444,7 +446,7 @@ def find_entry_definitions(source: Source) -> str:
                        hint=hint)
 
 
-def as_mapping(value, file: str, what: str) -> dict:
+def as_mapping(value: Any, file: str, what: str) -> dict[str, Any]:
     """``value`` if it is a mapping, {} if it is absent; else PackageError on ``file``."""
     if value is None:
         return {}
@@ -453,7 +455,7 @@ def as_mapping(value, file: str, what: str) -> dict:
     return value
 
 
-def as_list(value, file: str, what: str) -> list:
+def as_list(value: Any, file: str, what: str) -> list[Any]:
     """``value`` if it is a list, [] if it is absent; else PackageError on ``file``."""
     if value is None:
         return []
@@ -471,8 +473,8 @@ class Definitions:
 
     def __init__(self, source: Source, entry: str) -> None:
         self.source = source
-        self.docs: dict[str, dict] = {}
-        self.types: dict[str, dict[str, dict]] = {"node_types": {}, "policy_types": {}}
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.types: dict[str, dict[str, dict[str, Any]]] = {"node_types": {}, "policy_types": {}}
         queue = [entry]
         while queue:
             rel = queue.pop(0)
@@ -493,7 +495,7 @@ class Definitions:
                     known.setdefault(name, as_mapping(body, rel, f"{section}.{name}"))
 
     @staticmethod
-    def _imports(doc: dict, rel: str) -> list[str]:
+    def _imports(doc: dict[str, Any], rel: str) -> list[str]:
         found = []
         for item in as_list(doc.get("imports"), rel, "imports"):
             if isinstance(item, dict) and "file" not in item and len(item) == 1:
@@ -529,14 +531,15 @@ class Definitions:
             current = self.types[section].get(current, {}).get("derived_from")
         return False
 
-    def type_default(self, type_name: str, prop: str):
+    def type_default(self, type_name: str, prop: str) -> Any:
         """A property's default from a node type or its ancestors."""
         seen: set[str] = set()
-        while isinstance(type_name, str) and type_name not in seen:
-            seen.add(type_name)
-            body = self.types["node_types"].get(type_name, {})
+        current: object = type_name
+        while isinstance(current, str) and current not in seen:
+            seen.add(current)
+            body = self.types["node_types"].get(current, {})
             spec = (body.get("properties") or {}).get(prop)
             if isinstance(spec, dict) and "default" in spec:
                 return spec["default"]
-            type_name = body.get("derived_from")
+            current = body.get("derived_from")
         return None

@@ -13,11 +13,11 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from nfvlib.exceptions import InvalidInput
+from nfvlib.exceptions import InvalidInput, PackageError
 from nfvlib.inputs import short
-from nfvlib.packages.csar import (Definitions, PackageError, Source, as_list, as_mapping,
-                                  normalize)
+from nfvlib.packages.csar import Definitions, Source, as_list, as_mapping, normalize
 
 VNF_TYPE = "tosca.nodes.nfv.VNF"
 VDU_TYPE = "tosca.nodes.nfv.Vdu.Compute"
@@ -159,7 +159,7 @@ class Vnfd:
     files: tuple[str, ...] = ()
 
 
-def _int(value, file: str, what: str, maximum: int = MAX_INSTANCES) -> int:
+def _int(value: Any, file: str, what: str, maximum: int = MAX_INSTANCES) -> int:
     if value is None:
         raise PackageError(file, f"{what} missing")
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -170,7 +170,7 @@ def _int(value, file: str, what: str, maximum: int = MAX_INSTANCES) -> int:
     return value
 
 
-def _str(value, file: str, what: str, maximum: int = MAX_TEXT) -> str:
+def _str(value: Any, file: str, what: str, maximum: int = MAX_TEXT) -> str:
     if value is None or value == "":
         raise PackageError(file, f"{what} missing")
     if not isinstance(value, str):
@@ -184,7 +184,7 @@ def _str(value, file: str, what: str, maximum: int = MAX_TEXT) -> str:
     return value
 
 
-def _properties(node: dict, file: str, name: str) -> dict:
+def _properties(node: dict[str, Any], file: str, name: str) -> dict[str, Any]:
     """A node's ``properties``: absent is none, but written and empty is a mistake."""
     if "properties" in node and node["properties"] is None:
         raise PackageError(file, f"node {name}: properties is empty (null)",
@@ -192,7 +192,7 @@ def _properties(node: dict, file: str, name: str) -> dict:
     return as_mapping(node.get("properties"), file, f"node {name}: properties")
 
 
-def _node_kind(defs: Definitions, name: str, node: dict, file: str) -> str | None:
+def _node_kind(defs: Definitions, name: str, node: dict[str, Any], file: str) -> str | None:
     """Which SOL001 node type ``node`` is (one of the *_TYPE names), if any."""
     type_name = node.get("type")
     if not isinstance(type_name, str):
@@ -206,20 +206,21 @@ def _node_kind(defs: Definitions, name: str, node: dict, file: str) -> str | Non
     return None
 
 
-def _nodes(doc: dict, file: str) -> dict[str, dict]:
+def _nodes(doc: dict[str, Any], file: str) -> dict[str, dict[str, Any]]:
     topology = as_mapping(doc.get("topology_template"), file, "topology_template")
     nodes = as_mapping(topology.get("node_templates"), file, "topology_template.node_templates")
     return {name: as_mapping(node, file, f"node {name}") for name, node in nodes.items()}
 
 
-def _vnf_node(defs: Definitions, doc: dict, file: str) -> tuple[str, dict] | None:
+def _vnf_node(defs: Definitions, doc: dict[str, Any],
+              file: str) -> tuple[str, dict[str, Any]] | None:
     for name, node in _nodes(doc, file).items():
         if _node_kind(defs, name, node, file) == VNF_TYPE:
             return name, node
     return None
 
 
-def _requirements(node: dict, file: str, where: str) -> list[tuple[str, str]]:
+def _requirements(node: dict[str, Any], file: str, where: str) -> list[tuple[str, str]]:
     """``requirements`` as (name, target node) pairs; the long form gives ``node``."""
     pairs = []
     for req in as_list(node.get("requirements"), file, f"{where}: requirements"):
@@ -234,8 +235,8 @@ def _requirements(node: dict, file: str, where: str) -> list[tuple[str, str]]:
 class _Flavour:
     """Builds one :class:`Flavour` from a file whose topology has substitution_mappings."""
 
-    def __init__(self, defs: Definitions, file: str, doc: dict,
-                 top: tuple[str, str, dict]) -> None:
+    def __init__(self, defs: Definitions, file: str, doc: dict[str, Any],
+                 top: tuple[str, str, dict[str, Any]]) -> None:
         self.defs, self.file, self.top = defs, file, top
         topology = doc["topology_template"]
         where = "topology_template.substitution_mappings"
@@ -257,7 +258,7 @@ class _Flavour:
     def fail(self, detail: str, hint: str | None = None) -> PackageError:
         return PackageError(self.file, detail, hint=hint)
 
-    def of_kind(self, *kinds: str) -> dict[str, dict]:
+    def of_kind(self, *kinds: str) -> dict[str, dict[str, Any]]:
         return {name: self.nodes[name] for name, kind in self.kinds.items() if kind in kinds}
 
     def build(self) -> Flavour:
@@ -278,7 +279,7 @@ class _Flavour:
                        instantiation_levels=levels, default_instantiation_level=default,
                        lifecycle=self._lifecycle(), definitions_file=self.file)
 
-    def _vnf_nodes(self) -> list[tuple[str, str, dict]]:
+    def _vnf_nodes(self) -> list[tuple[str, str, dict[str, Any]]]:
         found = [self.top]
         for name, node in self.of_kind(VNF_TYPE).items():
             if node is not self.top[2]:
@@ -294,7 +295,7 @@ class _Flavour:
             return _str(value, file, f"node {name}: properties.flavour_description")
         return str(self.description or "")
 
-    def _link(self, name: str, node: dict) -> VirtualLink:
+    def _link(self, name: str, node: dict[str, Any]) -> VirtualLink:
         props = as_mapping(node.get("properties"), self.file, f"node {name}: properties")
         profile = as_mapping(props.get("vl_profile"), self.file, f"node {name}: vl_profile")
         cidrs = []
@@ -306,7 +307,7 @@ class _Flavour:
         return VirtualLink(name=name, description=str(props.get("description") or ""),
                            cidrs=tuple(cidrs))
 
-    def _cp(self, name: str, node: dict, links: dict[str, VirtualLink]) -> Cp:
+    def _cp(self, name: str, node: dict[str, Any], links: dict[str, VirtualLink]) -> Cp:
         where = f"node {name}"
         reqs = dict(_requirements(node, self.file, where))
         link = reqs.get("virtual_link")
@@ -318,7 +319,7 @@ class _Flavour:
         return Cp(name=name, vdu=reqs.get("virtual_binding"), virtual_link=link,
                   order=None if order is None else _int(order, self.file, f"{where}: order"))
 
-    def _vdu(self, name: str, node: dict, cps: dict[str, Cp], initial: int | None) -> Vdu:
+    def _vdu(self, name: str, node: dict[str, Any], cps: dict[str, Cp], initial: int | None) -> Vdu:
         where = f"node {name}"
         props = as_mapping(node.get("properties"), self.file, f"{where}: properties")
         if props.get("vdu_profile") is None:
@@ -357,12 +358,12 @@ class _Flavour:
                    sw_image=next((i for i in images if i), None), virtual_storages=own,
                    cps=tuple(cp.name for cp in cps.values() if cp.vdu == name))
 
-    def _policies(self, topology: dict) -> dict[str, list[tuple[str, dict]]]:
+    def _policies(self, topology: dict[str, Any]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
         raw = topology.get("policies")
         items = list(raw.items()) if isinstance(raw, dict) else [
             pair for entry in as_list(raw, self.file, "topology_template.policies")
             for pair in as_mapping(entry, self.file, "topology_template.policies").items()]
-        found: dict[str, list[tuple[str, dict]]] = {
+        found: dict[str, list[tuple[str, dict[str, Any]]]] = {
             kind: [] for kind in (ASPECTS_TYPE, DELTAS_TYPE, LEVELS_TYPE, VDU_LEVELS_TYPE,
                                   INITIAL_DELTA_TYPE)}
         for name, body in items:
@@ -373,13 +374,13 @@ class _Flavour:
                     pairs.append((name, body))
         return found
 
-    def _properties(self, name: str, body: dict, key: str) -> dict:
+    def _properties(self, name: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         props = as_mapping(body.get("properties"), self.file, f"policy {name}: properties")
         if props.get(key) is None:
             raise self.fail(f"policy {name}: properties.{key} missing")
         return as_mapping(props[key], self.file, f"policy {name}: properties.{key}")
 
-    def _targets(self, name: str, body: dict, vdus: set[str]) -> tuple[str, ...]:
+    def _targets(self, name: str, body: dict[str, Any], vdus: set[str]) -> tuple[str, ...]:
         targets = as_list(body.get("targets"), self.file, f"policy {name}: targets")
         for target in targets:
             if not isinstance(target, str) or target not in vdus:
@@ -544,7 +545,7 @@ class _Flavour:
                                artifact_type=kind if isinstance(kind, str) else None)
 
 
-def _image(node: dict) -> str | None:
+def _image(node: dict[str, Any]) -> str | None:
     props = node.get("properties")
     data = props.get("sw_image_data") if isinstance(props, dict) else None
     name = data.get("name") if isinstance(data, dict) else None

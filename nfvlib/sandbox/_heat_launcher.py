@@ -37,6 +37,8 @@ SIGTERM or SIGINT stops the API, gives the engine a few seconds to stop its
 threads, then ends the process with ``os._exit``.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import warnings
@@ -64,7 +66,12 @@ import socketserver  # noqa: E402
 import sqlite3  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 from wsgiref import simple_server  # noqa: E402
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
 
 BUSY_TIMEOUT_MS = 120_000
 STOP_GRACE_SECONDS = 5.0
@@ -73,7 +80,7 @@ DEFAULT_POLL_INTERVAL = 0.2
 LOG = _pylogging.getLogger("heat.sandbox.launcher")
 
 
-def parse_args(argv):
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Run Heat's engine and API in one process.")
     parser.add_argument("--config-file", required=True)
@@ -90,12 +97,12 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def load_config(config_file, prog):
+def load_config(config_file: str, prog: str) -> cfg.ConfigOpts:
     """Parse heat.conf into oslo.config's global CONF and set up logging."""
     from oslo_config import cfg
     from oslo_log import log as logging
 
-    from heat import version
+    from heat import version  # type: ignore[import-not-found]  # Heat's venv
 
     conf = cfg.CONF
     logging.register_options(conf)
@@ -105,7 +112,7 @@ def load_config(config_file, prog):
     return conf
 
 
-def sqlite_path(conf):
+def sqlite_path(conf: cfg.ConfigOpts) -> str | None:
     """The file of a ``sqlite:///`` database URL, or None for other databases."""
     url = conf.database.connection or ""
     match = re.match(r"sqlite:///(.+)$", url)
@@ -114,28 +121,29 @@ def sqlite_path(conf):
 
 # --- fix 1: WAL, busy timeout, BEGIN IMMEDIATE --------------------------------
 
-def install_sqlite_listeners():
+def install_sqlite_listeners() -> None:
     """Make SQLite writers queue instead of failing (see _sqlite_writers.py)."""
     load_sibling("_sqlite_writers").install(BUSY_TIMEOUT_MS)
 
 
-def load_sibling(name):
+def load_sibling(name: str) -> ModuleType:
     """A module next to this file, loaded by path (this directory is not on sys.path)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(name, os.path.join(_HERE, name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # A path ending in .py always gets a spec with a loader.
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 
 
 # --- fix 2: AUTOINCREMENT primary keys ----------------------------------------
 
-def _quote(name):
+def _quote(name: str) -> str:
     return '"%s"' % name.replace('"', '""')
 
 
-def autoincrement_sql(create_sql, table, pk):
+def autoincrement_sql(create_sql: str, table: str, pk: str) -> str | None:
     """``create_sql`` rewritten so that column ``pk`` is AUTOINCREMENT, or None."""
     col = r'"?%s"?' % re.escape(pk)
     without_constraint, n = re.subn(
@@ -156,7 +164,7 @@ def autoincrement_sql(create_sql, table, pk):
     return rewritten if n == 1 else None
 
 
-def make_autoincrement(db_file):
+def make_autoincrement(db_file: str) -> list[str]:
     """Rebuild every table whose single INTEGER primary key lacks AUTOINCREMENT.
 
     Idempotent: tables already rebuilt are left alone. Returns the names of
@@ -164,7 +172,7 @@ def make_autoincrement(db_file):
     """
     con = sqlite3.connect(db_file, isolation_level=None,
                           timeout=BUSY_TIMEOUT_MS / 1000)
-    rebuilt = []
+    rebuilt: list[str] = []
     try:
         con.execute("PRAGMA journal_mode = WAL")
         con.execute("PRAGMA foreign_keys = OFF")
@@ -213,9 +221,9 @@ def make_autoincrement(db_file):
     return rebuilt
 
 
-def db_sync(conf):
+def db_sync(conf: cfg.ConfigOpts) -> None:
     """Create or upgrade Heat's schema, then apply the AUTOINCREMENT fix."""
-    from heat.db import migration
+    from heat.db import migration  # type: ignore[import-not-found]  # Heat's venv
 
     started = time.monotonic()
     migration.db_sync()
@@ -236,17 +244,17 @@ class _NoLeafPause:
 
     ENABLE_SLEEP = False
 
-    def __init__(self, module):
+    def __init__(self, module: ModuleType) -> None:
         self._module = module
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._module, name)
 
 
-def disable_leaf_pause():
+def disable_leaf_pause() -> None:
     """Skip the one-second pauses after triggering leaf resources (and the
     same pause after triggering snapshot deletions)."""
-    from heat.engine import scheduler
+    from heat.engine import scheduler  # type: ignore[import-not-found]  # Heat's venv
     from heat.engine import snapshots
     from heat.engine import stack
 
@@ -257,17 +265,17 @@ def disable_leaf_pause():
 
 # --- real threads instead of green threads ------------------------------------
 
-def serialise_yaql_parsing(cache_size=512):
+def serialise_yaql_parsing(cache_size: int = 512) -> None:
     """Put Heat's shared yaql parser behind a lock and cache its results."""
-    from heat.engine.hot import functions
+    from heat.engine.hot import functions  # type: ignore[import-not-found]  # Heat's venv
 
     original = functions.Yaql._parse
     if getattr(original, "_serialised", False):
         return
     lock = threading.Lock()
-    cache = {}
+    cache: dict[str, Any] = {}
 
-    def _parse(self, expression):
+    def _parse(self: Any, expression: Any) -> Any:
         if not isinstance(expression, str):
             return original(self, expression)
         with lock:
@@ -279,11 +287,11 @@ def serialise_yaql_parsing(cache_size=512):
                 cache[expression] = statement
         return statement
 
-    _parse._serialised = True
+    _parse._serialised = True  # type: ignore[attr-defined]  # a marker on the function
     functions.Yaql._parse = _parse
 
 
-def shorten_task_polls(interval):
+def shorten_task_polls(interval: float) -> None:
     """Make resource tasks sleep at most ``interval`` seconds between steps."""
     from heat.engine import scheduler
 
@@ -293,11 +301,11 @@ def shorten_task_polls(interval):
     if getattr(original, "_capped", False):
         return
 
-    def _sleep(self, wait_time):
+    def _sleep(self: Any, wait_time: float | None) -> None:
         if scheduler.ENABLE_SLEEP and wait_time:
             time.sleep(min(wait_time, interval))
 
-    _sleep._capped = True
+    _sleep._capped = True  # type: ignore[attr-defined]  # a marker on the function
     scheduler.TaskRunner._sleep = _sleep
 
 
@@ -314,15 +322,16 @@ class _QuietHandler(simple_server.WSGIRequestHandler):
 
     access_log = _pylogging.getLogger("heat.sandbox.access")
 
-    def log_message(self, fmt, *args):  # noqa: D102 - wsgiref hook
+    def log_message(self, fmt: str, *args: Any) -> None:  # noqa: D102 - wsgiref hook
         self.access_log.info("%s %s", self.address_string(), fmt % args)
 
-    def address_string(self):
-        return self.client_address[0]
+    def address_string(self) -> str:
+        host: str = self.client_address[0]
+        return host
 
 
-def make_api_server(host, port):
-    from heat.common import config
+def make_api_server(host: str, port: int) -> simple_server.WSGIServer:
+    from heat.common import config  # type: ignore[import-not-found]  # Heat's venv
 
     app = config.load_paste_app("heat-api")
     server = simple_server.make_server(host, port, app,
@@ -333,11 +342,12 @@ def make_api_server(host, port):
 
 # --- main ---------------------------------------------------------------------
 
-def serve(conf, host, port, poll_interval=DEFAULT_POLL_INTERVAL):
+def serve(conf: cfg.ConfigOpts, host: str, port: int,
+          poll_interval: float = DEFAULT_POLL_INTERVAL) -> int:
     from heat.common import config
     from heat.common import messaging
     from heat.engine import template
-    from heat.rpc import api as rpc_api
+    from heat.rpc import api as rpc_api  # type: ignore[import-not-found]  # Heat's venv
 
     config.set_config_defaults()
     messaging.setup()
@@ -354,7 +364,7 @@ def serve(conf, host, port, poll_interval=DEFAULT_POLL_INTERVAL):
 
     stop_event = threading.Event()
 
-    def on_signal(signum, _frame):
+    def on_signal(signum: int, _frame: Any) -> None:
         LOG.info("signal %d received, stopping", signum)
         stop_event.set()
 
@@ -383,7 +393,7 @@ def serve(conf, host, port, poll_interval=DEFAULT_POLL_INTERVAL):
     while not stop_event.wait(1.0):
         pass
 
-    def shutdown():
+    def shutdown() -> None:
         try:
             server.shutdown()
             server.server_close()
@@ -409,7 +419,7 @@ def serve(conf, host, port, poll_interval=DEFAULT_POLL_INTERVAL):
     os._exit(0)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if not os.path.exists(args.config_file):
         sys.stderr.write("config file not found: %s\n" % args.config_file)

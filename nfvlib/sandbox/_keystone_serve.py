@@ -9,20 +9,24 @@ is not put on ``sys.path``)::
 It imports only the standard library, werkzeug, SQLAlchemy and keystone.
 """
 
+from __future__ import annotations
+
 import argparse
 import logging
 import os
 import sys
+from types import ModuleType
 
 
-def _load_sibling(name: str):
+def _load_sibling(name: str) -> ModuleType:
     """A module next to this file, loaded by path (this directory is not on sys.path)."""
     import importlib.util
 
     here = os.path.dirname(os.path.abspath(__file__))
     spec = importlib.util.spec_from_file_location(name, os.path.join(here, name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # A path ending in .py always gets a spec with a loader.
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 
 
@@ -44,8 +48,9 @@ def main() -> None:
     # times): make writers queue instead of failing with "database is locked".
     _load_sibling("_sqlite_writers").install()
 
-    from keystone.wsgi.api import application
-    from werkzeug.serving import run_simple
+    # Only in Keystone's virtualenv.
+    from keystone.wsgi.api import application  # type: ignore[import-not-found]
+    from werkzeug.serving import run_simple  # type: ignore[import-not-found]
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     run_simple(args.host, args.port, application, threaded=True,

@@ -12,15 +12,19 @@ per-engine listeners oslo.db adds; oslo.db's own ``begin`` listener sees the
 transaction marker set here and does not emit a second BEGIN.
 """
 
+from __future__ import annotations
+
 import sqlite3
+from typing import Any
 
 
-def install(busy_timeout_ms=60000):
+def install(busy_timeout_ms: int = 60000) -> None:
     """Register the listeners on every SQLAlchemy engine of this process."""
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
+    # SQLAlchemy is only in the services' virtualenvs.
+    from sqlalchemy import event  # type: ignore[import-not-found]
+    from sqlalchemy.engine import Engine  # type: ignore[import-not-found]
 
-    def on_connect(dbapi_con, _record):
+    def on_connect(dbapi_con: Any, _record: Any) -> None:
         if not isinstance(dbapi_con, sqlite3.Connection):
             return
         # The driver must not open transactions on its own.
@@ -29,14 +33,14 @@ def install(busy_timeout_ms=60000):
         dbapi_con.execute("PRAGMA journal_mode = WAL")
         dbapi_con.execute("PRAGMA synchronous = NORMAL")
 
-    def on_begin(conn):
+    def on_begin(conn: Any) -> None:
         if conn.dialect.name != "sqlite":
             return
         if "in_transaction" not in conn.info:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             conn.info["in_transaction"] = True
 
-    def on_end(conn):
+    def on_end(conn: Any) -> None:
         conn.info.pop("in_transaction", None)
 
     event.listen(Engine, "connect", on_connect)

@@ -19,6 +19,8 @@ leave the process running without an API. That duplicate is tolerated for
 that group only.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 
@@ -29,29 +31,33 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 import tacker.cmd.eventlet  # noqa: E402,F401  (eventlet monkey-patching first)
 
 import argparse  # noqa: E402
+from typing import Any  # noqa: E402
 
 from oslo_config import cfg  # noqa: E402
 
 _TOLERATED_GROUP = "keystone_authtoken"
 
 
-def tolerate_authtoken_duplicates():
+def tolerate_authtoken_duplicates() -> None:
     """Let ``[keystone_authtoken]`` options be registered twice under other names."""
     original = cfg.ConfigOpts.register_opt
 
-    def register_opt(self, opt, group=None, *args, **kwargs):
+    def register_opt(self: cfg.ConfigOpts, opt: cfg.Opt,
+                     group: str | cfg.OptGroup | None = None,
+                     *args: Any, **kwargs: Any) -> bool:
         try:
-            return original(self, opt, group, *args, **kwargs)
+            registered: bool = original(self, opt, group, *args, **kwargs)
+            return registered
         except cfg.DuplicateOptError:
             name = getattr(group, "name", group)
             if name != _TOLERATED_GROUP:
                 raise
             return False
 
-    cfg.ConfigOpts.register_opt = register_opt
+    cfg.ConfigOpts.register_opt = register_opt  # type: ignore[method-assign]  # the point
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run Tacker's API and conductor "
                                                  "in one process.")
     parser.add_argument("--config-file", required=True)
@@ -59,7 +65,7 @@ def main(argv=None):
 
     tolerate_authtoken_duplicates()
 
-    import oslo_messaging
+    import oslo_messaging  # type: ignore[import-not-found]  # Tacker's venv
     from oslo_service import service as oslo_service
 
     from tacker.common import config

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,7 @@ class HeatService:
 
     # --- start / stop --------------------------------------------------------
 
-    def _locked(self):
+    def _locked(self) -> AbstractContextManager[None]:
         return process.file_lock(self._start_lock, LOCK_TIMEOUT,
                                  "another start or stop of this Heat is running")
 

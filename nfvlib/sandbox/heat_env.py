@@ -20,7 +20,7 @@ import json
 import functools
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from nfvlib.exceptions import InvalidInput
 
@@ -52,7 +52,7 @@ def _template_text(name: str) -> str:
     return (TEMPLATES_DIR / name).read_text(encoding="utf-8")
 
 
-def sandbox_environment() -> tuple[dict, dict]:
+def sandbox_environment() -> tuple[dict[str, Any], dict[str, str]]:
     """The environment and files to merge into every stack on the sandbox VIM.
 
     Returns ``(environment, files)``: ``environment`` is
@@ -65,10 +65,10 @@ def sandbox_environment() -> tuple[dict, dict]:
     return env, files
 
 
-def _body_override(template: str) -> dict:
+def _body_override(template: str) -> dict[str, Any]:
     """Registry entries swapping the server body at every depth below a member."""
     entry = {SERVER_BODY: {SERVER_BODY_TYPE: template}}
-    nested: dict = copy.deepcopy(entry)
+    nested: dict[str, Any] = copy.deepcopy(entry)
     for _ in range(INJECTION_DEPTH):
         nested = dict(copy.deepcopy(entry), **{"*": nested})
     return nested
@@ -84,7 +84,7 @@ def slow_template(delay: int) -> tuple[str, str]:
 
 
 def injection_environment(group: str, member: str, mode: Mode,
-                          delay: int = 0) -> tuple[dict, dict]:
+                          delay: int = 0) -> tuple[dict[str, Any], dict[str, str]]:
     """The environment and files to PATCH into a stack to inject a fault.
 
     ``group`` is the name of a scaling group resource (``ResourceGroup``,
@@ -105,7 +105,7 @@ def injection_environment(group: str, member: str, mode: Mode,
     if not group or not member:
         raise InvalidInput("injection needs a group and a member name")
     if mode == "clear":
-        registry: dict = {"resources": {group: {member: None}}}
+        registry: dict[str, Any] = {"resources": {group: {member: None}}}
         return {"resource_registry": registry}, {}
     if mode == "fail":
         name, text = FAIL_TEMPLATE, _template_text(FAIL_TEMPLATE)

@@ -32,8 +32,9 @@ import shutil
 import subprocess
 import time
 import urllib.parse
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from nfvlib.exceptions import (AuthFailed, BackendError, NotFound, SandboxError,
                                Unreachable, WaitTimeout)
@@ -41,6 +42,20 @@ from nfvlib.files import (PRIVATE_UMASK, open_private, private_dir, private_file
                           write_private)
 from nfvlib.sandbox import process
 from nfvlib.sandbox.venv import MARKER, ensure_venv, venv_python
+
+if TYPE_CHECKING:
+    from keystoneauth1.session import Session
+
+
+class PasswordCredentials(TypedDict):
+    """Keystone v3 password credentials, as keystoneauth1's ``v3.Password`` takes them."""
+
+    auth_url: str
+    username: str
+    password: str
+    project_name: str
+    user_domain_name: str
+    project_domain_name: str
 
 KEYSTONE_VERSION = "30.0.0"
 REQUIREMENTS = [f"keystone=={KEYSTONE_VERSION}", "Werkzeug"]
@@ -100,7 +115,7 @@ class KeystoneService:
         self.install_log = self.state_dir / "install.log"
         self.pid_file = self.state_dir / "keystone.pid"
         self.state_file = self.state_dir / "state.json"
-        self._session: tuple[str, Any] | None = None
+        self._session: tuple[str, Session] | None = None
 
     # -- state ---------------------------------------------------------------
 
@@ -112,7 +127,7 @@ class KeystoneService:
         process.write_atomic(self.state_file,
                              json.dumps(state, indent=1, sort_keys=True), mode=0o600)
 
-    def _locked(self):
+    def _locked(self) -> AbstractContextManager[None]:
         return process.file_lock(self.state_dir / ".lock", LOCK_TIMEOUT,
                                  "another start or stop of this Keystone is running")
 
@@ -133,7 +148,7 @@ class KeystoneService:
         return f"http://{self.host}:{port}/v3"
 
     @property
-    def admin_credentials(self) -> dict[str, str]:
+    def admin_credentials(self) -> PasswordCredentials:
         """Password credentials of the bootstrap admin, scoped to the admin project."""
         state = self._load_state()
         if "admin_password" not in state:
@@ -195,7 +210,7 @@ class KeystoneService:
                 _write_key_repository(key_dir)
         manage = str(venv / "bin" / "keystone-manage")
         base = [manage, "--config-file", str(self.conf_file)]
-        children: list[subprocess.Popen] = []
+        children: list[subprocess.Popen[bytes]] = []
         try:
             self._ensure_database(venv, version, state, base, children)
             bootstrap = None
@@ -233,7 +248,7 @@ class KeystoneService:
                                log_path=str(self.log_file)) from exc
 
     def _ensure_database(self, venv: Path, version: str, state: dict[str, Any],
-                         base: list[str], children: list[subprocess.Popen]) -> None:
+                         base: list[str], children: list[subprocess.Popen[bytes]]) -> None:
         """Create or upgrade keystone.sqlite; a new one needs a new bootstrap."""
         template = self._db_template(venv)
         fresh = not self.db_file.exists()
@@ -265,8 +280,8 @@ class KeystoneService:
         env.update(extra_env or {})
         return env
 
-    def _spawn(self, argv: list[str], children: list[subprocess.Popen],
-               extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    def _spawn(self, argv: list[str], children: list[subprocess.Popen[bytes]],
+               extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start one ``keystone-manage`` command with output to the log."""
         with open_private(self.log_file) as log:
             log.write(f"\n$ keystone-manage {' '.join(argv[3:])}\n".encode())
@@ -277,7 +292,7 @@ class KeystoneService:
         children.append(proc)
         return proc
 
-    def _finish(self, step: str, proc: subprocess.Popen) -> None:
+    def _finish(self, step: str, proc: subprocess.Popen[bytes]) -> None:
         try:
             code = proc.wait(timeout=MANAGE_TIMEOUT)
         except subprocess.TimeoutExpired as exc:
@@ -310,14 +325,14 @@ class KeystoneService:
 
     # -- admin helpers -------------------------------------------------------
 
-    def admin_session(self) -> Any:
+    def admin_session(self) -> Session:
         """A keystoneauth1 Session authenticated as the bootstrap admin."""
         creds = self.admin_credentials
         if self._session is None or self._session[0] != creds["auth_url"]:
             self._session = (creds["auth_url"], _password_session(creds))
         return self._session[1]
 
-    def _call(self, method: str, path: str, body: dict | None = None,
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
               missing_ok: bool = False) -> Any:
         """One admin REST call; the decoded body, ``{}`` if empty, None if 404 allowed."""
         from keystoneauth1 import exceptions as ks_exc
@@ -339,18 +354,18 @@ class KeystoneService:
                                f"{resp.status_code}: {resp.text[:200]}")
         return resp.json() if resp.content else {}
 
-    def _find(self, collection: str, **filters: str) -> dict | None:
+    def _find(self, collection: str, **filters: str) -> dict[str, Any] | None:
         query = urllib.parse.urlencode(filters)
         found = self._call("GET", f"/{collection}?{query}")[collection]
-        return found[0] if found else None
+        return cast(dict[str, Any], found[0]) if found else None
 
-    def ensure_region(self, region_id: str) -> dict:
+    def ensure_region(self, region_id: str) -> dict[str, Any]:
         """Create region ``region_id`` unless it exists; return it."""
         path = f"/regions/{urllib.parse.quote(region_id, safe='')}"
         found = self._call("GET", path, missing_ok=True)
-        if found is not None:
-            return found["region"]
-        return self._call("POST", "/regions", {"region": {"id": region_id}})["region"]
+        if found is None:
+            found = self._call("POST", "/regions", {"region": {"id": region_id}})
+        return cast(dict[str, Any], found["region"])
 
     def ensure_project_user(self, project: str, user: str, password: str,
                             role: str = "member") -> dict[str, str]:
@@ -445,7 +460,7 @@ class KeystoneService:
         return {"service_id": svc["id"], "endpoints": result}
 
 
-def _password_session(creds: dict[str, str]) -> Any:
+def _password_session(creds: PasswordCredentials) -> Session:
     """A keystoneauth1 Session for ``creds`` that never uses proxy settings."""
     import requests
     from keystoneauth1 import session as ks_session

@@ -15,11 +15,19 @@ import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from nfvlib.config import Paths
 from nfvlib.exceptions import InvalidInput, NfvError, SandboxError, VimNotFound
 from nfvlib.files import private_dir
+
+if TYPE_CHECKING:
+    from nfvlib.client import Client
+    from nfvlib.models import Vim
+    from nfvlib.sandbox.heat_env import Mode
+    from nfvlib.sandbox.image_stub import ImageStubService
+    from nfvlib.sandbox.tacker import TackerService
+    from nfvlib.vim.registry import LocalVimRegistry
 
 VIM_NAME = "sandbox"
 PROJECT = "nfv"
@@ -32,7 +40,7 @@ Progress = Callable[[str], None]
 class Sandbox:
     """The sandbox services of one data directory."""
 
-    def __init__(self, paths: Paths, *, vims: Any = None) -> None:
+    def __init__(self, paths: Paths, *, vims: LocalVimRegistry | None = None) -> None:
         from nfvlib.sandbox.heat import HeatService
         from nfvlib.sandbox.keystone import KeystoneService
 
@@ -41,11 +49,11 @@ class Sandbox:
         self.keystone = KeystoneService(self.dir / "keystone", paths.cache_dir)
         self.heat = HeatService(self.dir / "heat", paths.cache_dir)
         self._vims = vims
-        self._tacker: Any = None
-        self._image: Any = None
+        self._tacker: TackerService | None = None
+        self._image: ImageStubService | None = None
 
     @property
-    def tacker(self):
+    def tacker(self) -> TackerService:
         """The sandbox's Tacker server (:class:`~nfvlib.sandbox.tacker.TackerService`)."""
         if self._tacker is None:
             from nfvlib.sandbox.tacker import TackerService
@@ -54,7 +62,7 @@ class Sandbox:
         return self._tacker
 
     @property
-    def image(self):
+    def image(self) -> ImageStubService:
         """The image-service stand-in that Tacker asks for images."""
         if self._image is None:
             from nfvlib.sandbox.image_stub import ImageStubService
@@ -159,7 +167,7 @@ class Sandbox:
                 "project_domain_name": "Default", "user_domain_name": "Default",
                 "cert_verify": False, "type": "openstack"}
 
-    def inject(self, stack: str | None, group: str, member: str, mode: str, *,
+    def inject(self, stack: str | None, group: str, member: str, mode: Mode, *,
                vnf: str | None = None, delay: int = 0, region: str | None = None,
                timeout: float = 300) -> dict[str, Any]:
         """Make one member of a resource group fail, slow down, or behave again.
@@ -207,7 +215,7 @@ class Sandbox:
                 # serves v2, the API nfvkit speaks by default
                 "OS_TACKER_API_VERSION": "2"}
 
-    def tacker_client(self):
+    def tacker_client(self) -> Client:
         """An :class:`nfvlib.Client` in remote mode on the sandbox's Tacker."""
         from nfvlib.client import Client
 
@@ -231,7 +239,7 @@ class Sandbox:
         self.keystone.ensure_service_endpoints("nfv-orchestration", "tacker",
                                                self.tacker.url, list(REGIONS))
 
-    def _register_tacker_vim(self):
+    def _register_tacker_vim(self) -> Vim:
         vims = self.tacker_client().vims
         for vim in vims.list_vims():
             if vim.name == VIM_NAME:
@@ -249,7 +257,7 @@ class Sandbox:
         self.keystone.ensure_service_endpoints(
             "orchestration", "heat", self.heat.endpoint_url, list(REGIONS))
 
-    def _register_vim(self):
+    def _register_vim(self) -> Vim:
         from nfvlib.sandbox.heat_env import sandbox_environment
 
         registry = self._registry()
@@ -277,11 +285,12 @@ class Sandbox:
         [checked] = registry.check_vims([vim.id])
         return checked
 
-    def _registry(self):
+    def _registry(self) -> LocalVimRegistry:
         if self._vims is None:
             from nfvlib.client import Client
 
-            self._vims = Client("local", paths=self.paths).vims
+            # A local-mode client's registry is the LocalVimRegistry.
+            self._vims = cast("LocalVimRegistry", Client("local", paths=self.paths).vims)
         return self._vims
 
     def _user_password(self) -> str:

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from nfvlib.exceptions import SandboxError, WaitTimeout
 from nfvlib.files import PRIVATE_UMASK, open_private, private_dir
@@ -44,7 +44,8 @@ def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
                 pass
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -95,7 +96,7 @@ def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
     write_private(path, text, mode)
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict[str, Any]:
     """A JSON state file as a dict ({} when absent); SandboxError when corrupt."""
     import json
 
@@ -135,7 +136,7 @@ def file_lock(path: Path, timeout: float, busy_hint: str) -> Iterator[None]:
 
 
 def start_detached(argv: Sequence[str], env: Mapping[str, str] | None,
-                   cwd: str | os.PathLike | None, log_path: Path,
+                   cwd: str | os.PathLike[str] | None, log_path: Path,
                    pid_file: Path) -> int:
     """Start ``argv`` in a new session with its output appended to ``log_path``.
 

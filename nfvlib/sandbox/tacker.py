@@ -84,7 +84,8 @@ class TackerService:
         if not isinstance(state.get("service_password"), str):
             state["service_password"] = secrets.token_urlsafe(18)
             self._write_state(state)
-        return state["service_password"]
+        password: str = state["service_password"]
+        return password
 
     @property
     def port(self) -> int | None:

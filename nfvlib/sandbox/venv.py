@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from nfvlib.exceptions import SandboxError
@@ -52,7 +53,7 @@ def is_installed(venv: Path, digest: str) -> bool:
         return False
 
 
-def _locked(lock_path: Path, timeout: float):
+def _locked(lock_path: Path, timeout: float) -> AbstractContextManager[None]:
     from nfvlib.sandbox.process import file_lock
 
     return file_lock(lock_path, timeout, "another install of this virtualenv is running")

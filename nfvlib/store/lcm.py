@@ -6,7 +6,7 @@ import dataclasses
 import enum
 import json
 import sqlite3
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Iterator, Mapping, TypeVar
 
 from nfvlib.exceptions import Conflict
 from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc,
@@ -14,12 +14,25 @@ from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc
                            VnfInstance)
 from nfvlib.store.sqlite import Store
 
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class _Table:
+    from _typeshed import DataclassInstance
+
+    class _Record(DataclassInstance, Protocol):
+        """What a table stores: a dataclass with an ``id``."""
+
+        @property
+        def id(self) -> str: ...
+
+_T = TypeVar("_T", bound="_Record")
+
+
+class _Table(Generic[_T]):
     """Rows of one table <-> one frozen dataclass, JSON for structured fields."""
 
     table = ""
-    model: type = object
+    model: type[_T]
     json_fields: tuple[str, ...] = ()
     #: dataclass fields that are not columns
     skip: tuple[str, ...] = ()
@@ -29,7 +42,7 @@ class _Table:
         self.columns = [f.name for f in dataclasses.fields(self.model)
                         if f.name not in self.skip]
 
-    def to_row(self, obj: Any) -> dict[str, Any]:
+    def to_row(self, obj: _T) -> dict[str, Any]:
         row = {}
         for name in self.columns:
             value = getattr(obj, name)
@@ -42,25 +55,26 @@ class _Table:
             row[name] = value
         return row
 
-    def from_row(self, row: sqlite3.Row) -> Any:
+    def from_row(self, row: sqlite3.Row) -> _T:
         values = {name: row[name] for name in self.columns}
         for name in self.json_fields:
             values[name] = _loads(values[name])
         return self.convert(values)
 
-    def convert(self, values: dict[str, Any]) -> Any:
+    def convert(self, values: dict[str, Any]) -> _T:
         return self.model(**values)
 
     def query(self) -> str:
         """The SELECT that reads rows (a subclass may add derived columns)."""
         return f"SELECT * FROM {self.table}"
 
-    def get(self, obj_id: str) -> Any | None:
+    def get(self, obj_id: str) -> _T | None:
         row = self.store.conn.execute(f"{self.query()} WHERE id = ?",
                                       (obj_id,)).fetchone()
         return self.from_row(row) if row else None
 
-    def select(self, where: str = "", params: tuple = (), order: str = "") -> list[Any]:
+    def select(self, where: str = "", params: tuple[Any, ...] = (),
+               order: str = "") -> list[_T]:
         sql = self.query()
         if where:
             sql += f" WHERE {where}"
@@ -68,8 +82,8 @@ class _Table:
             sql += f" ORDER BY {order}"
         return [self.from_row(r) for r in self.store.conn.execute(sql, params).fetchall()]
 
-    def select_after(self, where: str, params: tuple, order: tuple[str, str],
-                     after: tuple[str, str] | None, limit: int) -> list[Any]:
+    def select_after(self, where: str, params: tuple[Any, ...], order: tuple[str, str],
+                     after: tuple[str, str] | None, limit: int) -> list[_T]:
         """Up to ``limit`` rows in ``order`` (two columns, the last unique)
         following the row whose values of those columns are ``after``."""
         first, second = order
@@ -84,7 +98,7 @@ class _Table:
         return [self.from_row(r)
                 for r in self.store.conn.execute(sql, [*values, limit]).fetchall()]
 
-    def insert(self, conn: sqlite3.Connection, obj: Any) -> None:
+    def insert(self, conn: sqlite3.Connection, obj: _T) -> None:
         row = self.to_row(obj)
         try:
             conn.execute(f"INSERT INTO {self.table} ({', '.join(row)}) "
@@ -92,7 +106,7 @@ class _Table:
         except sqlite3.IntegrityError as exc:
             raise self.conflict(obj, exc) from exc
 
-    def update(self, conn: sqlite3.Connection, obj: Any) -> None:
+    def update(self, conn: sqlite3.Connection, obj: _T) -> None:
         row = self.to_row(obj)
         row.pop("id")
         try:
@@ -105,21 +119,21 @@ class _Table:
     def delete(self, conn: sqlite3.Connection, obj_id: str) -> None:
         conn.execute(f"DELETE FROM {self.table} WHERE id = ?", (obj_id,))
 
-    def conflict(self, obj: Any, exc: Exception) -> Conflict:
+    def conflict(self, obj: _T, exc: Exception) -> Conflict:
         return Conflict(f"{self.table[:-1].replace('_', ' ')} {obj.id} conflicts "
                         f"with a stored one: {exc}")
 
 
-class PackageTable(_Table):
+class PackageTable(_Table[PackageInfo]):
     table = "vnf_packages"
     model = PackageInfo
     json_fields = ("user_defined_data",)
 
-    def convert(self, values):
+    def convert(self, values: dict[str, Any]) -> PackageInfo:
         values["onboarding_state"] = OnboardingState(values["onboarding_state"])
         return PackageInfo(**values)
 
-    def conflict(self, obj, exc):
+    def conflict(self, obj: PackageInfo, exc: Exception) -> Conflict:
         return Conflict(f"a VNF package with vnfdId {obj.vnfd_id} is already onboarded",
                         hint="delete it first, or change the vnfdId of the new one")
 
@@ -128,7 +142,7 @@ class PackageTable(_Table):
         return found[0] if found else None
 
 
-class VnfTable(_Table):
+class VnfTable(_Table[VnfInstance]):
     table = "vnf_instances"
     model = VnfInstance
     json_fields = ("scale_status", "instantiated_info", "vnfc")
@@ -154,18 +168,19 @@ class VnfTable(_Table):
             values[name] = row[name] if name in keys else None
         return self.convert(values)
 
-    def convert(self, values):
+    def convert(self, values: dict[str, Any]) -> VnfInstance:
         values["instantiation_state"] = InstantiationState(values["instantiation_state"])
         values["vnfc"] = tuple(VnfcInfo(**v) for v in values["vnfc"] or ())
         return VnfInstance(**values)
 
     def in_use(self, package_id: str) -> int:
-        return self.store.conn.execute(
+        count: int = self.store.conn.execute(
             "SELECT COUNT(*) FROM vnf_instances WHERE package_id = ?",
             (package_id,)).fetchone()[0]
+        return count
 
 
-class OpOccTable(_Table):
+class OpOccTable(_Table[OpOccRecord]):
     table = "op_occs"
     model = OpOccRecord
     json_fields = ("request", "error", "resource_changes", "steps", "escalations")
@@ -177,7 +192,7 @@ class OpOccTable(_Table):
                 "WHERE v.id = op_occs.vnf_instance_id) AS vnf_instance_deleted "
                 "FROM op_occs")
 
-    def from_row(self, row):
+    def from_row(self, row: sqlite3.Row) -> OpOccRecord:
         values = {name: row[name] for name in self.columns}
         values["vnf_instance_deleted"] = bool(row["vnf_instance_deleted"])
         for name in self.json_fields:
@@ -193,7 +208,7 @@ class OpOccTable(_Table):
         values["is_suspended"] = bool(values["is_suspended"])
         return OpOccRecord(**values)
 
-    def conflict(self, obj, exc):
+    def conflict(self, obj: OpOccRecord, exc: Exception) -> Conflict:
         active = self.store.conn.execute(
             "SELECT id, operation, state FROM op_occs WHERE vnf_instance_id = ? AND "
             "state NOT IN ('COMPLETED', 'FAILED', 'ROLLED_BACK')",
@@ -294,7 +309,7 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def _column_value(table: _Table, name: str, value: Any) -> Any:
+def _column_value(table: _Table[Any], name: str, value: Any) -> Any:
     """One field as its column value (JSON, enum value or int for a bool)."""
     if name not in table.columns:
         raise ValueError(f"{table.table} has no column {name}")

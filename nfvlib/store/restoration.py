@@ -6,7 +6,7 @@ from nfvlib.models import RestorationPoint
 from nfvlib.store.lcm import _Table
 
 
-class RestorationPointTable(_Table):
+class RestorationPointTable(_Table[RestorationPoint]):
     """Rows of ``restoration_points`` <-> :class:`RestorationPoint`."""
 
     table = "restoration_points"

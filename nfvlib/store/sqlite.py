@@ -12,7 +12,7 @@ import contextlib
 import os
 import sqlite3
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterable, Iterator, Self, TypeVar, cast, overload
 
 from nfvlib.exceptions import StoreError
 from nfvlib.store import migrations
@@ -41,28 +41,51 @@ def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
                            "another path")
 
 
-def _translated(method):
-    """Wrap a cursor method: SQLite errors become StoreError, except integrity."""
-    def call(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise store_error(self.connection.store_path, exc) from exc
-    call.__name__ = method.__name__
-    call.__doc__ = method.__doc__
-    return call
+_CursorT = TypeVar("_CursorT", bound=sqlite3.Cursor)
 
 
 class _Cursor(sqlite3.Cursor):
-    execute = _translated(sqlite3.Cursor.execute)
-    executemany = _translated(sqlite3.Cursor.executemany)
-    executescript = _translated(sqlite3.Cursor.executescript)
-    fetchone = _translated(sqlite3.Cursor.fetchone)
-    fetchmany = _translated(sqlite3.Cursor.fetchmany)
-    fetchall = _translated(sqlite3.Cursor.fetchall)
-    __next__ = _translated(sqlite3.Cursor.__next__)
+    """A cursor whose SQLite errors become StoreError, except integrity errors."""
+
+    @contextlib.contextmanager
+    def _translating(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            # Only _Connection.cursor makes _Cursor objects.
+            conn = cast(_Connection, self.connection)
+            raise store_error(conn.store_path, exc) from exc
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Self:  # noqa: D102
+        with self._translating():
+            return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Iterable[Any], /,  # noqa: D102
+                    ) -> Self:
+        with self._translating():
+            return super().executemany(sql, seq_of_parameters)
+
+    def executescript(self, sql_script: str, /) -> sqlite3.Cursor:  # noqa: D102
+        with self._translating():
+            return super().executescript(sql_script)
+
+    def fetchone(self) -> Any:  # noqa: D102
+        with self._translating():
+            return super().fetchone()
+
+    def fetchmany(self, size: int | None = 1) -> list[Any]:  # noqa: D102
+        with self._translating():
+            return super().fetchmany(size)
+
+    def fetchall(self) -> list[Any]:  # noqa: D102
+        with self._translating():
+            return super().fetchall()
+
+    def __next__(self) -> Any:
+        with self._translating():
+            return super().__next__()
 
 
 class _Connection(sqlite3.Connection):
@@ -70,13 +93,21 @@ class _Connection(sqlite3.Connection):
 
     store_path: Path = Path()
 
-    def cursor(self, factory=_Cursor):  # noqa: D102
-        return super().cursor(factory)
+    @overload
+    def cursor(self, factory: None = None) -> _Cursor: ...
+    @overload
+    def cursor(self, factory: Callable[[sqlite3.Connection], _CursorT]) -> _CursorT: ...
 
-    def execute(self, sql, parameters=(), /):  # noqa: D102
+    def cursor(self,  # noqa: D102
+               factory: Callable[[sqlite3.Connection], sqlite3.Cursor] | None = None,
+               ) -> sqlite3.Cursor:
+        return super().cursor(factory or _Cursor)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:  # noqa: D102
         return self.cursor().execute(sql, parameters)
 
-    def executemany(self, sql, parameters, /):  # noqa: D102
+    def executemany(self, sql: str, parameters: Iterable[Any], /,  # noqa: D102
+                    ) -> _Cursor:
         return self.cursor().executemany(sql, parameters)
 
 
@@ -88,7 +119,7 @@ class Store:
     runs in one ``BEGIN IMMEDIATE`` transaction (see :meth:`transaction`).
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
 

@@ -109,13 +109,15 @@ class OutboxTable:
         row = self.store.conn.execute(
             "SELECT MIN(next_attempt_at) FROM notifications "
             "WHERE status != 'DELIVERED'").fetchone()
-        return row[0]
+        due: float | None = row[0]
+        return due
 
     def head(self, sub_id: str) -> sqlite3.Row | None:
         """The subscription's oldest undelivered notification."""
-        return self.store.conn.execute(
+        row: sqlite3.Row | None = self.store.conn.execute(
             "SELECT * FROM notifications WHERE subscription_id = ? AND "
             "status != 'DELIVERED' ORDER BY seq LIMIT 1", (sub_id,)).fetchone()
+        return row
 
     def mark_delivered(self, conn: sqlite3.Connection, seq: int, attempts: int,
                        at: str) -> None:

@@ -171,7 +171,8 @@ class VaultKeyTable:
                                "ORDER BY created_at, key_id LIMIT 1",
                                (purpose,)).fetchone()
             if row is not None:
-                return row["key_id"]
+                key_id: str = row["key_id"]
+                return key_id
             conn.execute("INSERT INTO vault_keys (key_id, purpose, created_at) "
                          "VALUES (?, ?, ?)", (new_id, purpose, _now()))
         return new_id

@@ -13,11 +13,14 @@ oversized field is refused here rather than by Keystone's HTTP 413.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from nfvlib.exceptions import InvalidInput
 from nfvlib.inputs import display_path, load_yaml, read_text_file, short
+
+if TYPE_CHECKING:
+    import yaml
 
 REQUIRED_KEYS = ("auth_url", "username", "password", "project_name")
 OPTIONAL_KEYS = ("project_domain_name", "user_domain_name", "cert_verify", "type")
@@ -33,7 +36,7 @@ MAX_LENGTHS = {"auth_url": 2048, "username": 255, "password": 4096,
                "user_domain_name": 64}
 
 
-def load_config_file(path: str | os.PathLike, *, partial: bool = False) -> dict[str, Any]:
+def load_config_file(path: str | os.PathLike[str], *, partial: bool = False) -> dict[str, Any]:
     """Read and check a VIM config file; return its normalised keys.
 
     With ``partial`` (an update), any subset of the keys may be given.
@@ -189,7 +192,7 @@ def check_text(value: str, what: str, max_length: int) -> str:
     return value
 
 
-def _loader_keeping_numbers_as_typed():
+def _loader_keeping_numbers_as_typed() -> type[yaml.SafeLoader]:
     """A safe YAML loader that leaves numbers as the text the user typed.
 
     Every value of a VIM config is a string or a boolean: ``password: 0123``
@@ -200,8 +203,11 @@ def _loader_keeping_numbers_as_typed():
     class Loader(yaml.SafeLoader):
         pass
 
+    def as_typed(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+        return loader.construct_scalar(node)
+
     for tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
-        Loader.add_constructor(tag, lambda loader, node: loader.construct_scalar(node))
+        Loader.add_constructor(tag, as_typed)
     return Loader
 
 

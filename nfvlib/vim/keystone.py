@@ -10,10 +10,15 @@ but is not Keystone v3, or a request Keystone finds too large (HTTP 413), is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from nfvlib.exceptions import AuthFailed, BackendError, InvalidInput, VimUnreachable
 from nfvlib.models import VimCredentials
+
+if TYPE_CHECKING:
+    from keystoneauth1.access import AccessInfo
+    from keystoneauth1.identity.base import BaseIdentityPlugin
+    from keystoneauth1.session import Session
 
 #: Seconds to wait for Keystone or Heat to answer one request.
 DEFAULT_TIMEOUT = 10.0
@@ -28,7 +33,7 @@ class Discovery:
     orchestration_endpoints: dict[str, str] = field(default_factory=dict)
 
 
-def build_session(creds: VimCredentials, timeout: float = DEFAULT_TIMEOUT):
+def build_session(creds: VimCredentials, timeout: float = DEFAULT_TIMEOUT) -> Session:
     """A keystoneauth1 session authenticating with project-scoped password auth."""
     from keystoneauth1 import session as ks_session
     from keystoneauth1.identity import v3
@@ -88,7 +93,8 @@ def probe_heat(session: Any, endpoints: dict[str, str]) -> dict[str, str]:
     return problems
 
 
-def authenticate(creds: VimCredentials, timeout: float = DEFAULT_TIMEOUT):
+def authenticate(creds: VimCredentials,
+                 timeout: float = DEFAULT_TIMEOUT) -> tuple[Session, AccessInfo]:
     """Authenticate; return ``(session, access)`` or raise a translated error."""
     session = build_session(creds, timeout)
     return session, _authenticate(session, creds)
@@ -120,11 +126,13 @@ def _check_keystone_answers(session: Any, auth_url: str) -> None:
             hint="set auth_url to the Keystone URL, e.g. http://HOST:5000/v3")
 
 
-def _authenticate(session: Any, creds: VimCredentials):
+def _authenticate(session: Session, creds: VimCredentials) -> AccessInfo:
     from keystoneauth1 import exceptions as ks_exc
 
+    # build_session gives every session a password (identity) plugin.
+    auth = cast("BaseIdentityPlugin", session.auth)
     try:
-        return session.auth.get_access(session)
+        return auth.get_access(session)
     except ks_exc.Unauthorized as exc:
         raise AuthFailed(
             f"Keystone at {creds.auth_url} refused user {creds.username!r} "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from nfvlib.exceptions import Conflict, InvalidInput, NfvError, VaultError, VimNotFound
 from nfvlib.inputs import short
@@ -19,6 +19,10 @@ from nfvlib.store.vims import VaultKeyTable, VimTable
 from nfvlib.vault import Vault
 from nfvlib.vim import keystone
 from nfvlib.vim.config_file import check_text, parse_config
+
+if TYPE_CHECKING:
+    from keystoneauth1.access import AccessInfo
+    from keystoneauth1.session import Session
 
 #: Tacker's bound of a VIM name; descriptions are bounded alike.
 MAX_NAME_LENGTH = 255
@@ -40,9 +44,12 @@ class LocalVimRegistry:
     """VIMs kept in the local store, passwords in the fernet vault."""
 
     def __init__(self, store: Store, vault: Vault, *, tenant_id: str = "local",
-                 discover: Callable = keystone.discover,
-                 authenticate: Callable = keystone.authenticate,
-                 probe_heat: Callable = keystone.probe_heat,
+                 discover: Callable[[VimCredentials, float],
+                                    tuple[keystone.Discovery, Any]] = keystone.discover,
+                 authenticate: Callable[[VimCredentials, float],
+                                        tuple[Session, AccessInfo]] = keystone.authenticate,
+                 probe_heat: Callable[[Any, dict[str, str]],
+                                      dict[str, str]] = keystone.probe_heat,
                  clock: Callable[[], datetime] = _utcnow,
                  timeout: float = keystone.DEFAULT_TIMEOUT) -> None:
         self._table = VimTable(store)
@@ -103,8 +110,8 @@ class LocalVimRegistry:
         _, password = self._password(vim)
         return dataclasses.replace(vim.credentials, password=password)
 
-    def _password(self, vim: Vim) -> tuple[str, str]:
-        """``(key_id, password)`` of the VIM as stored now.
+    def _password(self, vim: Vim) -> tuple[tuple[str, str], str]:
+        """``((key_id, token), password)`` of the VIM as stored now.
 
         Another process (``vim set``, ``rotate-keys``) deletes the old key
         file right after committing the row that stops using it. When the key
@@ -114,7 +121,7 @@ class LocalVimRegistry:
         for _ in range(SECRET_READ_ATTEMPTS):
             key_id, token = self._table.secret(vim.id)
             try:
-                return key_id, self._vault.decrypt(
+                return (key_id, token), self._vault.decrypt(
                     key_id, token, what=f"the stored password of VIM {vim.name!r}",
                     hint=_reenter_hint(vim))
             except VaultError:
@@ -125,7 +132,7 @@ class LocalVimRegistry:
                        hint="run the command again once other key changes "
                             "(rotate-keys, vim set) are done")
 
-    def session(self, vim: Vim):
+    def session(self, vim: Vim) -> Session:
         """An authenticated keystoneauth1 session to the VIM."""
         session, _ = self._authenticate(self.credentials(vim), self._timeout)
         return session
@@ -382,7 +389,7 @@ class LocalVimRegistry:
         failed: list[tuple[Vim, NfvError]] = []
         for vim in self.list_vims():
             try:
-                old_key_id, password = self._password(vim)
+                (old_key_id, _), password = self._password(vim)
             except VimNotFound:  # deleted meanwhile
                 continue
             except (VaultError, Conflict) as exc:
@@ -403,11 +410,11 @@ class LocalVimRegistry:
             rotated += 1
         self._remove_orphan_keys()
         if failed:
-            vim, exc = failed[0]
+            first, error = failed[0]
             others = f" and {len(failed) - 1} other VIM(s)" if len(failed) > 1 else ""
             raise VaultError(
-                f"rotated the keys of {rotated} VIM(s) but not of VIM {vim.name!r}"
-                f"{others}: {exc.message}", hint=exc.hint) from exc
+                f"rotated the keys of {rotated} VIM(s) but not of VIM {first.name!r}"
+                f"{others}: {error.message}", hint=error.hint) from error
         return rotated
 
     def _remove_orphan_keys(self) -> None:

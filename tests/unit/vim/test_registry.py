@@ -352,6 +352,24 @@ def test_new_credentials_keep_id_extra_and_regions_in_use(client, keystone, make
     assert len(list(client.paths.key_dir.glob("*.key"))) == 1  # the new key went again
 
 
+def test_update_does_not_decrypt_an_unchanged_password_again(client, keystone,
+                                                           monkeypatch):
+    """Before writing, the stored key id and token are compared with the ones the
+    password was read from; only when they differ is the password decrypted again."""
+    client.vims.register_vim("site", vim_config())
+    vault = client.vims.vault
+    real = vault.decrypt
+    decrypted = []
+
+    def counting(key_id, token, **kwargs):
+        decrypted.append(key_id)
+        return real(key_id, token, **kwargs)
+    monkeypatch.setattr(vault, "decrypt", counting)
+    updated = client.vims.update_vim("site", config={"user_domain_name": "Users"})
+    assert updated.credentials.user_domain_name == "Users"
+    assert len(decrypted) == 1
+
+
 def test_concurrent_updates_of_different_fields_both_survive(client, keystone,
                                                              monkeypatch):
     """`vim set A --description` and, meanwhile, `vim set A --is-default` elsewhere."""
