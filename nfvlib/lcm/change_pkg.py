@@ -317,7 +317,7 @@ def _free_instances(env: Any, data: dict[str, Any]) -> int | None:
 
 def _collect(ctx: StepContext, env: Any) -> None:
     """What a rollback needs to put the stack back (Smm.013)."""
-    from nfvlib.heat import HeatError
+    from nfvlib.exceptions import HeatError
     from nfvlib.lcm import heat_params, plans
 
     if "rollback" in ctx.data:
@@ -415,7 +415,7 @@ def _coordinate(vdu: str) -> Callable[[StepContext, Any], None]:
 
 def _undeploy(ctx: StepContext, env: Any) -> None:
     """Put the old template, files, environment and parameter back (PUT)."""
-    from nfvlib.heat import HeatError
+    from nfvlib.exceptions import HeatError
     from nfvlib.lcm import plans
 
     saved = ctx.data.get("rollback")
@@ -638,7 +638,7 @@ def _restore(ctx: StepContext, env: Any) -> None:
 
 
 def _wait_restore(ctx: StepContext, env: Any) -> None:
-    from nfvlib.heat import HeatError
+    from nfvlib.exceptions import HeatError
     from nfvlib.lcm import plans
 
     heat = env.heat(ctx.data)

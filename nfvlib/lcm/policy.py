@@ -126,7 +126,7 @@ def is_transient(exc: BaseException) -> bool:
     anything of nfvkit's own.
     """
     from nfvlib.exceptions import Unreachable, WaitTimeout
-    from nfvlib.heat import HeatError, StackStalled
+    from nfvlib.exceptions import HeatError, StackStalled
 
     if isinstance(exc, (Unreachable, StackStalled, WaitTimeout)):
         return True

@@ -81,7 +81,7 @@ def take(heat: Any, store: Store, vnf: VnfInstance, *, name: str = "",
 def release(heat: Any, store: Store, point: RestorationPoint,
             transaction: Callable[[], Any] | None = None) -> None:
     """Delete the point's snapshot (if Heat still has it), then its record."""
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
 
     try:
         heat.delete_snapshot(_stack(point), point.snapshot_id)
@@ -94,7 +94,7 @@ def release(heat: Any, store: Store, point: RestorationPoint,
 def release_op_snapshot(heat: Any, store: Store, vnf: VnfInstance, op_id: str,
                         transaction: Callable[[], Any] | None = None) -> None:
     """Release what an occurrence took: its point, or a snapshot never recorded."""
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
 
     point = RestorationPointTable(store).by_op(op_id)
     if point is not None:
@@ -111,7 +111,7 @@ def release_op_snapshot(heat: Any, store: Store, vnf: VnfInstance, op_id: str,
 
 def status(heat: Any, point: RestorationPoint) -> str:
     """AVAILABLE, STACK_GONE or SNAPSHOT_GONE, as Heat answers now."""
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
 
     try:
         stack = heat.get_stack(f"{point.stack_name}/{point.stack_id}")
