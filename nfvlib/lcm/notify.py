@@ -143,7 +143,8 @@ SUBSCRIPTION_SCHEMA: dict[str, Any] = {
 
 def validate_request(request: Any) -> None:
     """Raise :class:`InvalidInput` naming the first wrong field of an LccnSubscriptionRequest."""
-    import jsonschema
+    # jsonschema has no type hints of its own (types-jsonschema is not installed).
+    import jsonschema  # type: ignore[import-untyped]
 
     validator = jsonschema.Draft7Validator(SUBSCRIPTION_SCHEMA)
     error = jsonschema.exceptions.best_match(validator.iter_errors(request))
@@ -455,6 +456,7 @@ class Deliverer:
         sub = self._subs.get(sub_id)
         if sub is None:
             return 0
+        auth: tuple[str, str] | None | Exception
         try:
             auth = _basic(sub, self.vault)
         except Exception as exc:  # noqa: BLE001 - e.g. the vault key is not here

@@ -73,7 +73,8 @@ def parse(text: str | None, *, source: str = "--on-failure") -> Policy:
     """
     if text is None or not str(text).strip() or str(text).strip().lower() == "none":
         return Policy()
-    retries, seen = 0, []
+    retries = 0
+    seen: list[str] = []
     for raw in str(text).split(","):
         part = raw.strip().lower()
         name, _, count = part.partition(":")
