@@ -98,8 +98,8 @@ def _received(model: Any, keys: Collection[str] | None = None) -> dict[str, Any]
 
 def vnf_instance(vnf: VnfInstance) -> dict[str, Any]:
     """The SOL003 ``VnfInstance`` record of ``vnf`` (v2: no ``vnfPkgId``)."""
-    if (record := _received(vnf)) is not None:
-        return record
+    if (received := _received(vnf)) is not None:
+        return received
     record: dict[str, Any] = {
         "id": vnf.id,
         "vnfdId": vnf.vnfd_id,
@@ -147,7 +147,8 @@ def _is_wire(info: dict[str, Any]) -> bool:
 def instantiated_vnf_info(vnf: VnfInstance) -> dict[str, Any]:
     """SOL003 ``InstantiatedVnfInfo``: as received, or built from the model."""
     if _is_wire(vnf.instantiated_info):
-        return _masked(dict(vnf.instantiated_info))
+        received: dict[str, Any] = _masked(dict(vnf.instantiated_info))
+        return received
     state = _text(vnf.operational_state) or "STARTED"
     info: dict[str, Any] = {
         "flavourId": vnf.flavour_id or "",
@@ -270,8 +271,8 @@ def _resource_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 def vnf_package(package: PackageInfo) -> dict[str, Any]:
     """The SOL005 ``VnfPkgInfo`` record of ``package``."""
-    if (record := _received(package)) is not None:
-        return record
+    if (received := _received(package)) is not None:
+        return received
     record: dict[str, Any] = {"id": package.id}
     onboarded = _text(package.onboarding_state) == "ONBOARDED"
     if onboarded:

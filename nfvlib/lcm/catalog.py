@@ -12,7 +12,7 @@ import shutil
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from nfvlib.exceptions import Conflict, InvalidInput, NotFound, PackageNotFound, VnfNotFound
 from nfvlib.inputs import short
@@ -21,6 +21,9 @@ from nfvlib.models import (InstantiationState, OnboardingState, PackageInfo, Pag
 from nfvlib.paging import PAGE_SIZE
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable, PackageTable, VnfTable
+
+if TYPE_CHECKING:
+    from nfvlib.packages import VnfPackage
 
 
 def _utcnow() -> datetime:
@@ -37,7 +40,7 @@ class LocalPackages:
         self._store = store
         self._dir = Path(package_dir)
         self._clock = clock
-        self._loaded: dict[str, Any] = {}
+        self._loaded: dict[str, VnfPackage] = {}
 
     def create_package(self, user_defined_data: Mapping[str, Any] | None = None
                        ) -> PackageInfo:
@@ -187,7 +190,7 @@ class LocalPackages:
 
     def get_package(self, package_id: str) -> PackageInfo:
         """The package with this id."""
-        info = self._table.get(package_id)
+        info: PackageInfo | None = self._table.get(package_id)
         if info is None:
             raise PackageNotFound(f"no VNF package with id {short(package_id)}",
                                   hint="list packages with 'vnf package list'")
@@ -217,7 +220,7 @@ class LocalPackages:
                                   hint="upload it with 'vnf package upload'")
         return info
 
-    def load(self, info: PackageInfo):
+    def load(self, info: PackageInfo) -> VnfPackage:
         """The parsed package content (cached per process)."""
         from nfvlib.packages import load_package
 

@@ -44,11 +44,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from nfvlib.exceptions import Conflict, InvalidInput, TesterFailed
+from nfvlib.exceptions import (Conflict, InvalidInput, RestorationPointNotFound,
+                               ScriptFailed, TesterFailed)
 from nfvlib.lcm.engine import StepContext
 from nfvlib.models import InstantiationState, VnfInstance
+
+if TYPE_CHECKING:
+    from nfvlib.lcm.plans import SpecEntry
+    from nfvlib.models import RestorationPoint
 
 #: Seconds a tester may run unless the request says otherwise.
 TEST_TIMEOUT = 300.0
@@ -132,11 +137,11 @@ def rolling_vdus(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- the plans ------------------------------------------------------------
-def spec(request: dict[str, Any]) -> list[tuple[str, Callable, Callable | None]]:
+def spec(request: dict[str, Any]) -> list[SpecEntry]:
     """CHANGE_VNFPKG's steps (names known from the request alone)."""
     from nfvlib.lcm import plans
 
-    rolling: list[tuple[str, Callable, Callable | None]] = []
+    rolling: list[SpecEntry] = []
     coordinate = (request.get("additionalParams") or {}).get(
         "lcm-operation-coordinate-new-vnf")
     for entry in rolling_vdus(request):
@@ -157,7 +162,7 @@ def spec(request: dict[str, Any]) -> list[tuple[str, Callable, Callable | None]]
             ("commit", _commit, None)]
 
 
-def fallback_spec() -> list[tuple[str, Callable, Callable | None]]:
+def fallback_spec() -> list[SpecEntry]:
     """FALLBACK's steps: none can be undone."""
     return [("validate request", _validate_fallback, None),
             ("restore snapshot", _restore, None),
@@ -191,7 +196,8 @@ def _stack(data: dict[str, Any]) -> dict[str, Any]:
     return {"stack_name": data["stack_name"], "id": data["stack_id"]}
 
 
-def _vnf_nfv(env: Any, new: Any, vnf: VnfInstance, request: dict[str, Any]) -> dict:
+def _vnf_nfv(env: Any, new: Any, vnf: VnfInstance, request: dict[str, Any]
+             ) -> dict[str, Any]:
     """The new package's ``nfv`` parameter, keeping the instance's capacities and CPs.
 
     Built as an instantiation of the new package at the instance's level,
@@ -199,10 +205,10 @@ def _vnf_nfv(env: Any, new: Any, vnf: VnfInstance, request: dict[str, Any]) -> d
     entries are kept where the new templates read them, then
     ``additionalParams.nfv`` is merged over it (RFC 7386).
     """
-    from nfvlib.lcm import heat_params, secrets
+    from nfvlib.lcm import heat_params, plans, secrets
     from nfvlib.packages import nfv_parameter_paths
 
-    flavour_id = vnf.flavour_id
+    flavour_id = plans._flavour_id(vnf)
     nfv = heat_params.build_instantiate_nfv(
         new, flavour_id, {"instantiationLevelId": vnf.instantiation_level_id})
     old = secrets.unseal(vnf.instantiated_info.get("nfv") or {},
@@ -247,7 +253,8 @@ def _validate(ctx: StepContext, env: Any) -> None:
     ctx.save()
 
 
-def _new_stack_input(env: Any, data: dict[str, Any]) -> tuple[str, dict, dict]:
+def _new_stack_input(env: Any, data: dict[str, Any]
+                     ) -> tuple[str, dict[str, str], dict[str, Any]]:
     from nfvlib.lcm import heat_params, plans
 
     new = _new_package(env)
@@ -317,7 +324,7 @@ def _free_instances(env: Any, data: dict[str, Any]) -> int | None:
 
 def _collect(ctx: StepContext, env: Any) -> None:
     """What a rollback needs to put the stack back (Smm.013)."""
-    from nfvlib.heat import HeatError
+    from nfvlib.exceptions import HeatError
     from nfvlib.lcm import heat_params, plans
 
     if "rollback" in ctx.data:
@@ -415,7 +422,7 @@ def _coordinate(vdu: str) -> Callable[[StepContext, Any], None]:
 
 def _undeploy(ctx: StepContext, env: Any) -> None:
     """Put the old template, files, environment and parameter back (PUT)."""
-    from nfvlib.heat import HeatError
+    from nfvlib.exceptions import HeatError
     from nfvlib.lcm import plans
 
     saved = ctx.data.get("rollback")
@@ -455,7 +462,7 @@ def _run_package_script(ctx: StepContext, env: Any, script: Any, event: str,
     try:
         output = scripts.run_script(_new_package(env).path, script, event, params,
                                     timeout=timeout)
-    except scripts.ScriptFailed as exc:
+    except ScriptFailed as exc:
         raise TesterFailed(secrets.scrub(str(exc), hidden)) from None
     return scripts.tail(secrets.scrub(output, hidden)) or "(no output)"
 
@@ -638,7 +645,7 @@ def _restore(ctx: StepContext, env: Any) -> None:
 
 
 def _wait_restore(ctx: StepContext, env: Any) -> None:
-    from nfvlib.heat import HeatError
+    from nfvlib.exceptions import HeatError
     from nfvlib.lcm import plans
 
     heat = env.heat(ctx.data)
@@ -663,10 +670,17 @@ def _record_fallback(ctx: StepContext, env: Any) -> None:
     from nfvlib.lcm import plans, restoration
     from nfvlib.store.restoration import RestorationPointTable
 
-    point = RestorationPointTable(env.services.store).get(ctx.data["point_id"])
+    point: RestorationPoint | None = RestorationPointTable(env.services.store).get(
+        ctx.data["point_id"])
+    if point is None:
+        raise RestorationPointNotFound(
+            f"restoration point {ctx.data['point_id']} was deleted while the stack was "
+            "restored to it: the instance record cannot be restored",
+            hint="check the stack in Heat, then fail the operation with 'vnflcm op fail'")
     vnf = env.vnf()
     saved = restoration.instance_of(env.services.store, point)
-    vnfcs = plans._vnfcs_in(env, plans._stack_resources(env, ctx.data), saved.flavour_id)
+    vnfcs = plans._vnfcs_in(env, plans._stack_resources(env, ctx.data),
+                            plans._flavour_id(saved))
     before = tuple(vnf.vnfc)
     plans._record(ctx, env, dataclasses.replace(
         saved, name=vnf.name, description=vnf.description, created_at=vnf.created_at,

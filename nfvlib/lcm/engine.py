@@ -35,6 +35,7 @@ FAILED_TEMP (or ROLLED_BACK if it never started).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -46,11 +47,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from types import TracebackType
+from typing import Any, Callable, Iterable
 
 from nfvlib.exceptions import Conflict, NfvError, StoreError
 from nfvlib.lcm import notify, policy, states
-from nfvlib.models import OpOcc, OpState, OpStep
+from nfvlib.models import OpOcc, OpOccRecord, OpState, OpStep
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable
 
@@ -101,7 +103,7 @@ class Step:
     idempotent: bool = False
 
 
-class Plan(list):
+class Plan(list[Step]):
     """A plan's steps (a list), and what fallback means for its operation.
 
     ``fallback(ctx)`` restores the instance to the restoration point the
@@ -110,7 +112,7 @@ class Plan(list):
     it is recorded as not available. A plan builder may return a plain list.
     """
 
-    def __init__(self, steps=(), *,
+    def __init__(self, steps: Iterable[Step] = (), *,
                  fallback: Callable[[StepContext], str | None] | None = None) -> None:
         super().__init__(steps)
         self.fallback = fallback
@@ -166,7 +168,7 @@ class StepContext:
         """
         return self.runner._cancel_requested(self.op.id)
 
-    def transaction(self):
+    def transaction(self) -> _Owned:
         """A store transaction that first checks the lease is still this run's.
 
         For a step that writes to the store itself (e.g. the instance record):
@@ -207,7 +209,7 @@ class LeaseClock:
     now: Callable[[], float] = _boottime
     boot_id: str = dataclasses.field(default_factory=current_boot_id)
 
-    def expired(self, op: OpOcc, wall: Callable[[], float] = _wall) -> bool:
+    def expired(self, op: OpOccRecord, wall: Callable[[], float] = _wall) -> bool:
         """Whether ``op`` holds a lease that has run out."""
         if op.lease_expires_at is None:
             return False
@@ -271,7 +273,7 @@ class PlanRunner:
             op = self._acquire(op_id)
         except LeaseLost as exc:
             log.info("not running occurrence %s: %s", op_id, exc)
-            return self.table.get(op_id)
+            return self._stored(op_id)
         stop = threading.Event()
         renewer = None
         if self._renew:
@@ -290,7 +292,7 @@ class PlanRunner:
             if renewer is not None:
                 renewer.join(timeout=self.lease_seconds)
             self._release(op_id)
-        return self.table.get(op_id)
+        return self._stored(op_id)
 
     def save_context(self, op_id: str, data: dict[str, Any]) -> None:
         """Persist a step's shared data (if the lease is still ours)."""
@@ -303,14 +305,14 @@ class PlanRunner:
         Raises LeaseLost when the lease is no longer this run's.
         """
         self._ensure_lease()
-        op = self.table.get(op_id)
+        op: OpOccRecord | None = self.table.get(op_id)
         if op is None or (op.worker_pid, op.lease_token) != (self.pid, self.token):
             self._lost.set()
             raise LeaseLost(f"occurrence {op_id} is no longer run by this worker")
         if op.is_cancel_pending and (not forceful_only or op.cancel_mode == "FORCEFUL"):
             raise Cancelled(f"cancelled ({op.cancel_mode})")
 
-    def owned_transaction(self, op_id: str):
+    def owned_transaction(self, op_id: str) -> _Owned:
         """A write transaction that raises LeaseLost unless the lease is ours."""
         self._ensure_lease()
         return _Owned(self, op_id)
@@ -444,7 +446,7 @@ class PlanRunner:
             pol = policy.Policy()
         if pol.empty:
             return self._fail_temp(op, steps, index, reason), False
-        current = self.table.get(op.id)
+        current = self._stored(op.id)
         step = plan[index].name if index < len(plan) else None
         if current.is_suspend_pending:
             self._escalation(op.id, "none", step, reason,
@@ -546,7 +548,8 @@ class PlanRunner:
         op = self._transition(op, "rollback", direction="rollback")
         return self._rollback(op)
 
-    def _plan(self, op: OpOcc, verb: str, what: str):
+    def _plan(self, op: OpOcc, verb: str, what: str
+              ) -> tuple[list[Step], list[OpStep], int] | OpOcc:
         """``(plan, steps, index)`` with the journal laid over the plan by step name.
 
         A plan that cannot be built or does not match the journal leaves the
@@ -575,8 +578,8 @@ class PlanRunner:
         index = len(plan) - 1
         while index >= 0:
             status = steps[index].status
-            if (status in ("DONE", "FAILED", "RUNNING", "SUSPENDED")
-                    and plan[index].undo is not None):
+            undo = plan[index].undo
+            if status in ("DONE", "FAILED", "RUNNING", "SUSPENDED") and undo is not None:
                 mode = self._cancel_requested(op.id)
                 if mode:
                     return self._fail_temp(
@@ -585,7 +588,7 @@ class PlanRunner:
                 steps[index] = self._mark(steps[index], "RUNNING")
                 op = self._journal(op, steps, index)
                 try:
-                    plan[index].undo(StepContext(op, data, self))
+                    undo(StepContext(op, data, self))
                 except LeaseLost:
                     raise
                 except Cancelled as exc:
@@ -628,7 +631,7 @@ class PlanRunner:
         with self.owned_transaction(op.id) as conn:
             self.table.set_progress(conn, op.id, updated.steps, index)
             if notified:
-                sent = notify.record(conn, self.table.get(op.id))
+                sent = notify.record(conn, self._stored(op.id))
         if sent:
             notify.kick(self.store)
         return updated
@@ -646,19 +649,19 @@ class PlanRunner:
                                            OpState.PROCESSING,
                                            state_entered_time=iso(self.clock()),
                                            error=None):
-                current = self.table.get(op.id)
+                current = self._stored(op.id)
                 raise LeaseLost(f"occurrence {op.id} is {current.state.value} "
                                 "before it started; nothing was done")
-            notified = notify.record(conn, self.table.get(op.id))
+            notified = notify.record(conn, self._stored(op.id))
         if notified:
             notify.kick(self.store)
-        return self.table.get(op.id)
+        return self._stored(op.id)
 
     def _transition(self, op: OpOcc, request: str, **changes: Any) -> OpOcc:
         with self.owned_transaction(op.id) as conn:
-            current = self.table.get(op.id)
+            current = self._stored(op.id)
             try:
-                target = states.check(request, current.state, op.id)
+                target = states.check_move(request, current.state, op.id)
             except Conflict as exc:
                 # Only this run moves an occurrence it holds; anything else
                 # means it is no longer ours to change.
@@ -685,20 +688,24 @@ class PlanRunner:
     # -- lease --------------------------------------------------------------------
     def _acquire(self, op_id: str) -> OpOcc:
         with self.store.transaction() as conn:
-            op = self.table.get(op_id)
-            if op is None:
-                raise NfvError(f"no operation occurrence {op_id} in {self.store.path}")
+            op = self._stored(op_id)
             if op.state not in states.ACTIVE:
                 raise LeaseLost(f"occurrence {op_id} is {op.state.value}")
-            held = (op.worker_pid is not None
-                    and (op.worker_pid, op.lease_token) != (self.pid, self.token))
-            if (held and not self.lease_clock.expired(op, self.clock)
-                    and _alive(op.worker_pid)):
-                raise LeaseLost(f"occurrence {op_id} is run by pid {op.worker_pid}")
+            holder = op.worker_pid
+            if (holder is not None and (holder, op.lease_token) != (self.pid, self.token)
+                    and not self.lease_clock.expired(op, self.clock) and _alive(holder)):
+                raise LeaseLost(f"occurrence {op_id} is run by pid {holder}")
             self._expires_at = self.lease_clock.now() + self.lease_seconds
             self.table.take_lease(conn, op_id, self.pid, self.token, self._expires_at,
                                   self.lease_clock.boot_id)
-        return self.table.get(op_id)
+        return self._stored(op_id)
+
+    def _stored(self, op_id: str) -> OpOccRecord:
+        """The occurrence as stored now (occurrences are never deleted)."""
+        op: OpOccRecord | None = self.table.get(op_id)
+        if op is None:
+            raise NfvError(f"no operation occurrence {op_id} in {self.store.path}")
+        return op
 
     def _release(self, op_id: str) -> None:
         try:
@@ -751,7 +758,7 @@ class PlanRunner:
         if self._lost.is_set():
             raise LeaseLost("the lease was lost")
 
-    def _check_owner(self, conn: Any, op_id: str) -> None:
+    def _check_owner(self, conn: sqlite3.Connection, op_id: str) -> None:
         if self.table.owner(conn, op_id) != (self.pid, self.token):
             self._lost.set()
             raise LeaseLost(f"occurrence {op_id} is no longer run by this worker")
@@ -763,7 +770,7 @@ class PlanRunner:
     def _requests(self, op_id: str) -> tuple[str | None, bool]:
         """``(cancel mode or None, suspend requested)`` (LeaseLost if no longer ours)."""
         self._ensure_lease()
-        op = self.table.get(op_id)
+        op: OpOccRecord | None = self.table.get(op_id)
         if op is None or (op.worker_pid, op.lease_token) != (self.pid, self.token):
             self._lost.set()
             raise LeaseLost(f"occurrence {op_id} is no longer run by this worker")
@@ -777,20 +784,23 @@ class _Owned:
     def __init__(self, runner: PlanRunner, op_id: str) -> None:
         self.runner = runner
         self.op_id = op_id
-        self._cm = None
+        self._cm: contextlib.AbstractContextManager[sqlite3.Connection] | None = None
 
     def __enter__(self) -> sqlite3.Connection:
-        self._cm = self.runner.store.transaction()
-        conn = self._cm.__enter__()
+        cm = self._cm = self.runner.store.transaction()
+        conn = cm.__enter__()
         try:
             self.runner._check_owner(conn, self.op_id)
         except BaseException as exc:
-            self._cm.__exit__(type(exc), exc, exc.__traceback__)
+            cm.__exit__(type(exc), exc, exc.__traceback__)
             raise
         return conn
 
-    def __exit__(self, *exc_info) -> bool | None:
-        return self._cm.__exit__(*exc_info)
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool | None:
+        if self._cm is None:
+            raise RuntimeError("the owned transaction was not entered")
+        return self._cm.__exit__(exc_type, exc, tb)
 
 
 def _align(op: OpOcc, plan: list[Step]) -> tuple[list[OpStep], int]:
@@ -836,8 +846,9 @@ def expired(store: Store, *, clock: Callable[[], float] = _wall,
     """
     lease_clock = lease_clock or LeaseClock()
     now = clock()
+    # The table reads OpOccRecord rows: the lease is part of them.
     return [_reaped(op, now) for op in OpOccTable(store).with_lease()
-            if lease_clock.expired(op, clock)]
+            if isinstance(op, OpOccRecord) and lease_clock.expired(op, clock)]
 
 
 def reap_expired(store: Store, *, clock: Callable[[], float] = _wall,
@@ -849,10 +860,10 @@ def reap_expired(store: Store, *, clock: Callable[[], float] = _wall,
     """
     lease_clock = lease_clock or LeaseClock()
     table = OpOccTable(store)
-    changed = []
+    changed: list[OpOcc] = []
     for candidate in expired(store, clock=clock, lease_clock=lease_clock):
         with store.transaction() as conn:
-            current = table.get(candidate.id)
+            current: OpOccRecord | None = table.get(candidate.id)
             if (current is None or current.state not in states.ACTIVE
                     or not lease_clock.expired(current, clock)):
                 continue
@@ -863,7 +874,7 @@ def reap_expired(store: Store, *, clock: Callable[[], float] = _wall,
     return changed
 
 
-def _reaped(current: OpOcc, now: float) -> OpOcc:
+def _reaped(current: OpOccRecord, now: float) -> OpOccRecord:
     where = current.step_summary or "before its first step"
     if current.state is OpState.STARTING:
         target = OpState.ROLLED_BACK

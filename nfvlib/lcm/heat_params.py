@@ -34,7 +34,7 @@ scaling aspect for a stack PATCH and returns the new scale levels.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, overload
 
 import yaml
 
@@ -57,6 +57,10 @@ _SUBNET_TYPE = "OS::Neutron::Subnet"
 
 # -- generic functions -------------------------------------------------------
 
+@overload
+def json_merge_patch(target: Any, patch: Mapping[str, Any]) -> dict[str, Any]: ...
+@overload
+def json_merge_patch(target: Any, patch: Any) -> Any: ...
 def json_merge_patch(target: Any, patch: Any) -> Any:
     """``patch`` applied to ``target`` as a JSON merge patch (RFC 7386).
 
@@ -100,9 +104,9 @@ def _level_id(flavour: Flavour, level_id: object) -> str | None:
     return level_id
 
 
-def _skeleton(paths: Iterable[tuple]) -> dict:
+def _skeleton(paths: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
     """The nested mapping the ``nfv`` paths describe, with ``None`` leaves."""
-    root: dict = {}
+    root: dict[str, Any] = {}
     for path in sorted(paths, key=lambda p: tuple(map(str, p))):
         node = root
         for key in path[:-1]:
@@ -166,7 +170,7 @@ def _images(package: VnfPackage, flavour: Flavour) -> dict[str, str]:
 
 # -- the request -------------------------------------------------------------
 
-def _ext_virtual_links(request: Mapping[str, Any]) -> list[dict]:
+def _ext_virtual_links(request: Mapping[str, Any]) -> list[dict[str, Any]]:
     links = request.get("extVirtualLinks") or []
     if not isinstance(links, list):
         raise InvalidInput("extVirtualLinks must be a list")
@@ -187,7 +191,8 @@ def _ext_virtual_links(request: Mapping[str, Any]) -> list[dict]:
     return links
 
 
-def _ext_cp(links: list[dict], cp_name: str) -> tuple[dict, dict] | None:
+def _ext_cp(links: list[dict[str, Any]], cp_name: str
+            ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """(extVirtualLink, extCp) of the first link whose extCps hold ``cp_name``."""
     for link in links:
         for ext_cp in link["extCps"]:
@@ -196,7 +201,7 @@ def _ext_cp(links: list[dict], cp_name: str) -> tuple[dict, dict] | None:
     return None
 
 
-def _fixed_ips(ext_cp: dict) -> list[dict[str, str]]:
+def _fixed_ips(ext_cp: dict[str, Any]) -> list[dict[str, str]]:
     """``{ip_address, subnet}`` per ipAddresses entry of every cpConfig of ``ext_cp``.
 
     Only the first of ``fixedAddresses`` is taken; an entry with neither a
@@ -247,7 +252,7 @@ def _ext_managed_links(request: Mapping[str, Any], flavour: Flavour) -> list[tup
 
 # -- instantiate -------------------------------------------------------------
 
-def _fill_vdus(vdus: dict, flavour: Flavour, images: dict[str, str],
+def _fill_vdus(vdus: dict[str, Any], flavour: Flavour, images: dict[str, str],
                level_id: str | None) -> None:
     for name, values in vdus.items():
         if not isinstance(values, dict):
@@ -261,7 +266,7 @@ def _fill_vdus(vdus: dict, flavour: Flavour, images: dict[str, str],
             values["desired_capacity"] = desired_capacity(flavour, name, level_id)
 
 
-def _fill_cps(cps: dict, links: list[dict]) -> None:
+def _fill_cps(cps: dict[str, Any], links: list[dict[str, Any]]) -> None:
     for name, values in cps.items():
         if not isinstance(values, dict):
             continue
@@ -285,7 +290,7 @@ def _fill_cps(cps: dict, links: list[dict]) -> None:
             values["fixed_ips"] = filled
 
 
-def _check_cp_names(links: list[dict], flavour: Flavour, template_cps: Iterable[str]
+def _check_cp_names(links: list[dict[str, Any]], flavour: Flavour, template_cps: Iterable[str]
                     ) -> None:
     known = set(flavour.cps) | set(template_cps)
     for i, link in enumerate(links):
@@ -297,7 +302,7 @@ def _check_cp_names(links: list[dict], flavour: Flavour, template_cps: Iterable[
 
 
 def build_instantiate_nfv(package: VnfPackage, flavour_id: str,
-                          request: Mapping[str, Any]) -> dict:
+                          request: Mapping[str, Any]) -> dict[str, Any]:
     """The ``nfv`` stack parameter for creating the VNF's stack.
 
     ``request`` is the InstantiateVnfRequest body (``instantiationLevelId``,
@@ -356,7 +361,7 @@ def initial_scale_status(package: VnfPackage, flavour_id: str,
 def build_scale_nfv(package: VnfPackage, flavour_id: str, current_nfv: Mapping[str, Any],
                     instantiation_level_id: str | None, scale_status: Mapping[str, int],
                     aspect_id: str, scale_type: str, number_of_steps: int = 1
-                    ) -> tuple[dict, dict[str, int]]:
+                    ) -> tuple[dict[str, Any], dict[str, int]]:
     """The ``nfv`` parameter and scale levels after scaling ``aspect_id``.
 
     ``current_nfv`` is the parameter the stack has now, ``scale_status`` maps
@@ -419,7 +424,8 @@ def _replace_get_resource(value: Any, vl_name: str, network: str) -> Any:
     return value
 
 
-def _apply_ext_managed_links(template: dict, pairs: list[tuple[str, str]]) -> dict:
+def _apply_ext_managed_links(template: dict[str, Any], pairs: list[tuple[str, str]]
+                             ) -> dict[str, Any]:
     resources = dict(template.get("resources") or {})
     for vl_name, network in pairs:
         dropped = {vl_name} | {

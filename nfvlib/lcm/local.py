@@ -16,17 +16,20 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from nfvlib.exceptions import Conflict, InvalidInput, OpOccNotFound, StoreError
 from nfvlib.inputs import short
 from nfvlib.lcm import engine, notify, secrets, states
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
 from nfvlib.models import (InstantiationState, Operation, OpOcc, OpOccRecord, OpState,
-                           OpStep, Page)
+                           OpStep, Page, VnfInstance)
 from nfvlib.paging import PAGE_SIZE
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable
+
+if TYPE_CHECKING:
+    from nfvlib.packages import VnfPackage
 
 #: Pauses between two reads of an occurrence while waiting (fast, then capped);
 #: a read of the local store costs well under a millisecond.
@@ -47,7 +50,7 @@ def redact(value: Any) -> Any:
 
 
 def _indexed_where(wanted: Mapping[str, str], expression: Any,
-                   reaped: Mapping[str, Any]) -> tuple[str, tuple]:
+                   reaped: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
     """SQL that narrows a listing to rows a filter can match, by indexed columns.
 
     Only ``eq``/``in`` terms on plain columns (id, state, VNF instance,
@@ -60,10 +63,10 @@ def _indexed_where(wanted: Mapping[str, str], expression: Any,
         clauses.append(f"{column} = ?")
         params.append(value)
     for term in getattr(expression, "terms", ()):
-        column = _FILTER_FIELDS.get(term.path[0]) if len(term.path) == 1 else None
-        if column is None or term.op not in ("eq", "in") or not term.values:
+        indexed = _FILTER_FIELDS.get(term.path[0]) if len(term.path) == 1 else None
+        if indexed is None or term.op not in ("eq", "in") or not term.values:
             continue
-        clauses.append(f"{column} IN ({', '.join('?' * len(term.values))})")
+        clauses.append(f"{indexed} IN ({', '.join('?' * len(term.values))})")
         params.extend(term.values)
     if not clauses:
         return "", ()
@@ -129,7 +132,7 @@ class LocalLcm:
 
         ``restoration_point`` takes one first, which a fallback can restore.
         """
-        from nfvlib.lcm import heat_params
+        from nfvlib.lcm import heat_params, plans
         from nfvlib.lcm.requests import validate
 
         validate("ScaleVnfRequest", {"type": scale_type, "aspectId": aspect_id,
@@ -144,7 +147,7 @@ class LocalLcm:
         _must_run(vnf, "scale")
         package = self._package_of(vnf)
         heat_params.build_scale_nfv(
-            package, vnf.flavour_id, vnf.instantiated_info.get("nfv", {}),
+            package, plans._flavour_id(vnf), vnf.instantiated_info.get("nfv", {}),
             vnf.instantiation_level_id, vnf.scale_status, aspect_id, scale_type,
             number_of_steps)
         request = {"type": scale_type, "aspectId": aspect_id,
@@ -212,7 +215,7 @@ class LocalLcm:
         made after the point are lost. Refused while another operation of the
         instance is under way.
         """
-        from nfvlib.lcm.restoration import RestorationPointNotFound
+        from nfvlib.exceptions import RestorationPointNotFound
         from nfvlib.store.restoration import RestorationPointTable
 
         vnf = self._vnfs.get_vnf(vnf_id)
@@ -275,7 +278,8 @@ class LocalLcm:
             raise InvalidInput("--graceful-stop-timeout only applies to a GRACEFUL stop")
         vnf = self._vnf_in(vnf_id, InstantiationState.INSTANTIATED, "operate")
         self._known_vnfcs(vnf, vnfc_instance_ids)
-        if not vnfc_instance_ids and vnf.operational_state.value == change_state_to:
+        state = vnf.operational_state  # not None: the instance is INSTANTIATED
+        if not vnfc_instance_ids and state is not None and state.value == change_state_to:
             raise Conflict(f"VNF instance {vnf.id} is already {change_state_to}")
         request: dict[str, Any] = {"changeStateTo": change_state_to,
                                    "additionalParams": self._seal(dict(
@@ -343,8 +347,8 @@ class LocalLcm:
         """Give up on a FAILED_TEMP occurrence: it becomes FAILED."""
         op = self.get_op_occ(op_id)
         with self._store.transaction() as conn:
-            current = self._table.get(op.id)
-            target = states.check("fail", current.state, op.id)
+            current = self._stored(op.id)
+            target = states.check_move("fail", current.state, op.id)
             updated = dataclasses.replace(current, state=target,
                                           state_entered_time=engine.iso(self._clock()),
                                           is_suspended=False)
@@ -367,15 +371,15 @@ class LocalLcm:
                     is_cancel_pending=False, is_suspend_pending=False,
                     error={"title": "Operation cancelled", "status": 409,
                            "detail": f"cancelled ({cancel_mode}) before it started"}):
-                states.cancel_target(self._table.get(op.id).state)  # Conflict if final
+                states.cancel_target(self._stored(op.id).state)  # Conflict if final
                 conn.execute("UPDATE op_occs SET is_cancel_pending = 1, cancel_mode = ? "
                              "WHERE id = ?", (cancel_mode, op.id))
                 notified = 0
             else:
-                notified = notify.record(conn, self._table.get(op.id))
+                notified = notify.record(conn, self._stored(op.id))
         if notified:
             self._deliver()
-        return _shown(self._table.get(op.id))
+        return _shown(self._stored(op.id))
 
     def suspend(self, op_id: str) -> OpOcc:
         """Ask a STARTING or PROCESSING occurrence to stop at its next step boundary.
@@ -387,7 +391,7 @@ class LocalLcm:
         """
         op = self.get_op_occ(op_id)
         with self._store.transaction() as conn:
-            current = self._table.get(op.id)
+            current = self._stored(op.id)
             if current.is_suspended:
                 raise Conflict(f"operation occurrence {op.id} is already suspended",
                                hint=f"resume it with 'vnflcm op resume {op.id}'")
@@ -398,7 +402,7 @@ class LocalLcm:
             states.check("suspend", current.state, op.id)
             conn.execute("UPDATE op_occs SET is_suspend_pending = 1 WHERE id = ?",
                          (op.id,))
-        return _shown(self._table.get(op.id))
+        return _shown(self._stored(op.id))
 
     def resume(self, op_id: str) -> OpOcc:
         """Go on with a suspended occurrence from the step where it stopped."""
@@ -503,9 +507,10 @@ class LocalLcm:
         """
         from nfvlib._wait import follow_occurrence
 
-        return follow_occurrence(lambda: self.get_op_occ(op_id), timeout=timeout,
-                                 progress=progress, first=WAIT_FIRST, cap=WAIT_CAP,
-                                 clock=self._clock, sleep=self._sleep)
+        op: OpOcc = follow_occurrence(lambda: self.get_op_occ(op_id), timeout=timeout,
+                                      progress=progress, first=WAIT_FIRST, cap=WAIT_CAP,
+                                      clock=self._clock, sleep=self._sleep)
+        return op
 
     # -- internals ----------------------------------------------------------------
     def _reap(self) -> dict[str, OpOcc]:
@@ -524,7 +529,7 @@ class LocalLcm:
             return {op.id: op for op in engine.expired(
                 self._store, clock=self._clock, lease_clock=self._lease_clock)}
 
-    def _vnf_in(self, vnf_id: str, state: InstantiationState, verb: str):
+    def _vnf_in(self, vnf_id: str, state: InstantiationState, verb: str) -> VnfInstance:
         vnf = self._vnfs.get_vnf(vnf_id)
         if vnf.instantiation_state is not state:
             raise Conflict(f"cannot {verb} VNF instance {vnf.id}: it is "
@@ -532,8 +537,16 @@ class LocalLcm:
                            f"{state.value}")
         return vnf
 
-    def _package_of(self, vnf):
+    def _package_of(self, vnf: VnfInstance) -> VnfPackage:
         return self._packages.load(self._packages.get_package(vnf.package_id))
+
+    def _stored(self, op_id: str) -> OpOccRecord:
+        """The occurrence as stored (an occurrence found once is never deleted)."""
+        op: OpOccRecord | None = self._table.get(op_id)
+        if op is None:
+            raise OpOccNotFound(f"no operation occurrence with id {short(op_id)}",
+                                hint="list them with 'vnflcm op list'")
+        return op
 
     def _start(self, vnf_id: str, operation: Operation, request: dict[str, Any], *,
                on_failure: str | None = None) -> OpOcc:
@@ -563,12 +576,14 @@ class LocalLcm:
         if not secrets.contains_secret(request):
             return request
         vault = self._vims.vault
-        return secrets.seal(request, vault, vault.key_for(secrets.REQUEST_KEY_PURPOSE))
+        sealed: dict[str, Any] = secrets.seal(request, vault,
+                                              vault.key_for(secrets.REQUEST_KEY_PURPOSE))
+        return sealed
 
     def _resume(self, op: OpOcc, request: str, **changes: Any) -> OpOcc:
         with self._store.transaction() as conn:
-            current = self._table.get(op.id)
-            target = states.check(request, current.state, op.id)
+            current = self._stored(op.id)
+            target = states.check_move(request, current.state, op.id)
             updated = dataclasses.replace(
                 current, state=target, state_entered_time=engine.iso(self._clock()),
                 is_cancel_pending=False, cancel_mode=None, worker_pid=None,

@@ -143,6 +143,7 @@ SUBSCRIPTION_SCHEMA: dict[str, Any] = {
 
 def validate_request(request: Any) -> None:
     """Raise :class:`InvalidInput` naming the first wrong field of an LccnSubscriptionRequest."""
+    # jsonschema has no type hints of its own (types-jsonschema is not installed).
     import jsonschema
 
     validator = jsonschema.Draft7Validator(SUBSCRIPTION_SCHEMA)
@@ -463,6 +464,7 @@ class Deliverer:
         sub = self._subs.get(sub_id)
         if sub is None:
             return 0
+        auth: tuple[str, str] | None | Exception
         try:
             auth = _basic(sub, self.vault)
         except Exception as exc:  # noqa: BLE001 - e.g. the vault key is not here

@@ -26,9 +26,12 @@ What is acted on depends on the VIM:
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from nfvlib.exceptions import InvalidInput
+
+if TYPE_CHECKING:
+    from nfvlib.lcm.plans import SpecEntry, StepFn
 
 #: Seconds one VDU (or VNFC) may take to start or stop.
 VDU_TIMEOUT = 600
@@ -87,8 +90,8 @@ def vdu_resources(template: Mapping[str, Any], nested: Mapping[str, str],
             if not isinstance(body, Mapping) or body.get("type") not in _GROUPS:
                 continue
             kind = _member_type(body)
-            inner = {}
-            if kind in nested:
+            inner: dict[str, Any] = {}
+            if kind is not None and kind in nested:
                 inner = (load_yaml(nested[kind], kind) or {}).get("resources") or {}
             if vdu in inner or (not inner and name.startswith(f"{vdu}_")):
                 found[vdu] = name
@@ -183,7 +186,7 @@ def _link(row: Mapping[str, Any], rel: str) -> str | None:
     return _stack_ref(row, rel)
 
 
-def vdu_stacks(rows: list[Mapping[str, Any]], top_stack_id: str,
+def vdu_stacks(rows: Sequence[Mapping[str, Any]], top_stack_id: str,
                resource: str | None) -> list[str]:
     """``name/id`` of the nested stack of a VDU's resource in the top stack, if any."""
     for row in rows:
@@ -194,7 +197,7 @@ def vdu_stacks(rows: list[Mapping[str, Any]], top_stack_id: str,
     return []
 
 
-def vnfc_stack(rows: list[Mapping[str, Any]], top_stack_id: str, vnfc_id: str,
+def vnfc_stack(rows: Sequence[Mapping[str, Any]], top_stack_id: str, vnfc_id: str,
                vdu: str) -> str:
     """``name/id`` of the nested stack that is this VNFC's own (its group member).
 
@@ -242,13 +245,13 @@ def graceful_stop(request: Mapping[str, Any]) -> bool:
 
 
 def spec(package: Any, flavour_id: str, request: Mapping[str, Any],
-         script: Any) -> list[tuple[str, Any, Any]]:
+         script: Callable[[str], list[SpecEntry]]) -> list[SpecEntry]:
     """The OPERATE plan: ``(step name, do, undo)`` tuples (see :mod:`plans`).
 
     ``script(event)`` gives the lifecycle script step(s) for an event.
     """
     verb = kind(request)
-    steps: list[tuple[str, Any, Any]] = [("validate request", _validate, _keep_record)]
+    steps: list[SpecEntry] = [("validate request", _validate, _keep_record)]
     if graceful_stop(request):
         steps.append(("graceful stop wait", _graceful_stop_wait, None))
     steps += script("operate_start")
@@ -354,7 +357,7 @@ def _timeout(ctx: Any) -> float:
 
 
 # -- one VDU, one VNFC, the VNF's stack --------------------------------------------
-def _vdu_step(vdu: str, verb: str, *, undo: bool = False):
+def _vdu_step(vdu: str, verb: str, *, undo: bool = False) -> StepFn:
     def run(ctx: Any, env: Any) -> None:
         if ctx.data.get("compute"):
             for vnfc in _vnfcs_of(ctx, vdu):
@@ -386,7 +389,7 @@ def _vdu_step(vdu: str, verb: str, *, undo: bool = False):
     return run
 
 
-def _vnfc_step(vnfc_id: str, verb: str):
+def _vnfc_step(vnfc_id: str, verb: str) -> StepFn:
     def run(ctx: Any, env: Any) -> None:
         if ctx.data.get("compute"):
             _nova_action(ctx, env, vnfc_id, verb)
@@ -401,7 +404,7 @@ def _vnfc_step(vnfc_id: str, verb: str):
     return run
 
 
-def _top_step(action: str):
+def _top_step(action: str) -> StepFn:
     def run(ctx: Any, env: Any) -> None:
         from nfvlib.lcm import plans
 

@@ -35,12 +35,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from nfvlib.exceptions import Conflict, InvalidInput, NotFound
 from nfvlib.lcm.engine import Cancelled, Step, StepContext
 from nfvlib.models import InstantiationState, Operation, OpOcc, VnfInstance
 from nfvlib.store.lcm import VnfTable
+
+if TYPE_CHECKING:
+    from nfvlib.heat import HeatClient
+    from nfvlib.lcm.services import Services
+    from nfvlib.models import VnfcInfo
+    from nfvlib.nova import NovaClient
+    from nfvlib.packages import VnfPackage
 
 #: Seconds Heat may take for one stack action before the step fails.
 STACK_TIMEOUT = 1800
@@ -58,6 +65,13 @@ def stall_limit() -> float:
     from nfvlib.config import heat_stall_seconds
 
     return heat_stall_seconds(STACK_STALL)
+
+_T = TypeVar("_T")
+
+#: What a plan step does (or undoes), given the occurrence and its environment.
+StepFn = Callable[[StepContext, "_Env"], None]
+#: One entry of a plan's spec: ``(step name, do, undo or None)``.
+SpecEntry = tuple[str, StepFn, StepFn | None]
 
 #: Steps that have the same effect when run again, so a transient error
 #: retries them (Step.idempotent): they read Heat, compute, or send Heat an
@@ -92,12 +106,12 @@ def step_names(operation: Operation, package: Any, vnf: VnfInstance,
     return [name for name, _, _ in _spec(operation, package, flavour_id, request)]
 
 
-def build(op: OpOcc, services: Any) -> list[Step]:
+def build(op: OpOcc, services: Services) -> list[Step]:
     """The runnable steps of an occurrence."""
     env = _Env(services, op)
     vnf = env.vnf()
     flavour_id = op.request.get("flavourId") or vnf.flavour_id
-    steps = []
+    steps: list[Step] = []
     package = env.package()
     flavour = package.flavours.get(flavour_id) if flavour_id else None
     spec = _with_rollback_scripts(op.operation, flavour.lifecycle if flavour else {},
@@ -178,12 +192,12 @@ def resolve_vim(vims: Any, request: dict[str, Any]) -> tuple[Any, str | None]:
 
 
 # -- the plans -------------------------------------------------------------------
-def _spec(operation: Operation, package: Any, flavour_id: str | None,
-          request: dict[str, Any]) -> list[tuple[str, Callable, Callable | None]]:
+def _spec(operation: Operation, package: VnfPackage, flavour_id: str | None,
+          request: dict[str, Any]) -> list[SpecEntry]:
     flavour = package.flavours.get(flavour_id) if flavour_id else None
     events = flavour.lifecycle if flavour is not None else {}
 
-    def script(event: str) -> list[tuple[str, Callable, None]]:
+    def script(event: str) -> list[SpecEntry]:
         if event not in events:
             return []
         return [(f"run {event} script", _script_step(event), None)]
@@ -228,6 +242,9 @@ def _spec(operation: Operation, package: Any, flavour_id: str | None,
     if operation is Operation.OPERATE:
         from nfvlib.lcm import operate
 
+        if flavour_id is None:
+            raise Conflict("an OPERATE needs an instantiated VNF instance: this one "
+                           "has no flavour")
         return operate.spec(package, flavour_id, request, script)
     if operation is Operation.CHANGE_VNFPKG:
         from nfvlib.lcm import change_pkg
@@ -240,7 +257,7 @@ def _spec(operation: Operation, package: Any, flavour_id: str | None,
     raise InvalidInput(f"operation {operation.value} is not supported in local mode")
 
 
-def _point_step(request: dict[str, Any]) -> list[tuple[str, Callable, None]]:
+def _point_step(request: dict[str, Any]) -> list[SpecEntry]:
     """A restoration point before a scale or heal, when the request asks for one."""
     if not request.get("restorationPoint"):
         return []
@@ -261,37 +278,37 @@ def _take_point(ctx: StepContext, env: _Env) -> None:
 class _Env:
     """Lazy access to the occurrence's VNF, package and Heat."""
 
-    def __init__(self, services: Any, op: OpOcc) -> None:
+    def __init__(self, services: Services, op: OpOcc) -> None:
         self.services = services
         self.op = op
         self.table = VnfTable(services.store)
-        self._heat = None
+        self._heat: HeatClient | None = None
         #: The stack as the last wait saw it (saves a GET when recording).
         self.last_stack: dict[str, Any] | None = None
         self._request: dict[str, Any] | None = None
 
     def vnf(self) -> VnfInstance:
-        vnf = self.table.get(self.op.vnf_instance_id)
+        vnf: VnfInstance | None = self.table.get(self.op.vnf_instance_id)
         if vnf is None:
             raise NotFound(f"VNF instance {self.op.vnf_instance_id} is gone")
         return vnf
 
-    def package(self) -> Any:
+    def package(self) -> VnfPackage:
         vnf = self.vnf()
         packages = self.services.packages
         return packages.load(packages.get_package(vnf.package_id))
 
-    def heat(self, data: dict[str, Any]):
+    def heat(self, data: dict[str, Any]) -> HeatClient:
         if self._heat is None:
             self._heat = self.services.heat(data["vim_id"], data.get("region"))
         return self._heat
 
-    def session(self, data: dict[str, Any]):
+    def session(self, data: dict[str, Any]) -> Any:
         """The VIM's Keystone session (the one Heat uses)."""
         self.heat(data)
         return self.services._sessions[data["vim_id"]]
 
-    def nova(self, data: dict[str, Any]):
+    def nova(self, data: dict[str, Any]) -> NovaClient:
         """A Nova client for the VIM's region, on the same session."""
         from nfvlib.nova import NovaClient
 
@@ -329,7 +346,7 @@ class _Env:
         return json.dumps(secrets.unseal(nfv, self.services.vims.vault))
 
 
-def _bind(fn: Callable, env: _Env) -> Callable[[StepContext], None]:
+def _bind(fn: Callable[[StepContext, _Env], _T], env: _Env) -> Callable[[StepContext], _T]:
     return lambda ctx: fn(ctx, env)
 
 
@@ -355,11 +372,11 @@ def _validate_scale(ctx: StepContext, env: _Env) -> None:
     ctx.data.update(_placement(vnf))
     if "prev_nfv" not in ctx.data:  # a retry keeps the first computation
         nfv, scale_status = heat_params.build_scale_nfv(
-            env.package(), vnf.flavour_id, vnf.instantiated_info.get("nfv", {}),
+            env.package(), _flavour_id(vnf), vnf.instantiated_info.get("nfv", {}),
             vnf.instantiation_level_id, vnf.scale_status, request["aspectId"],
             request["type"], request.get("numberOfSteps", 1))
         rows = _stack_resources(env, ctx.data)
-        before = _vnfcs_in(env, rows, vnf.flavour_id)
+        before = _vnfcs_in(env, rows, _flavour_id(vnf))
         ctx.data.update(prev_nfv=vnf.instantiated_info.get("nfv", {}),
                         prev_scale_status=dict(vnf.scale_status),
                         vnfcs_before=[dataclasses.asdict(c) for c in before],
@@ -377,7 +394,7 @@ def _validate_heal(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     ctx.data.update(_placement(vnf))
     if "vnfcs_before" not in ctx.data:
-        current = _vnfcs_in(env, _stack_resources(env, ctx.data), vnf.flavour_id)
+        current = _vnfcs_in(env, _stack_resources(env, ctx.data), _flavour_id(vnf))
         wanted = ctx.op.request.get("vnfcInstanceId")
         unknown = sorted(set(wanted or ()) - {c.id for c in current})
         if unknown:
@@ -391,16 +408,23 @@ def _validate_heal(ctx: StepContext, env: _Env) -> None:
 
 
 def _validate_terminate(ctx: StepContext, env: _Env) -> None:
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
 
     vnf = env.vnf()
     ctx.data.update(_placement(vnf))
     if "vnfcs_before" not in ctx.data:
         try:
-            current = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
+            current = _current_vnfcs(ctx, env, vnf, _flavour_id(vnf))
         except StackNotFound:
             current = ()
         ctx.data["vnfcs_before"] = [dataclasses.asdict(c) for c in current]
+
+
+def _flavour_id(vnf: VnfInstance) -> str:
+    """The flavour of an instantiated VNF instance (all but instantiate need one)."""
+    if vnf.flavour_id is None:
+        raise Conflict(f"VNF instance {vnf.id} is not instantiated: it has no flavour")
+    return vnf.flavour_id
 
 
 def _placement(vnf: VnfInstance) -> dict[str, Any]:
@@ -432,19 +456,20 @@ def _run_script(ctx: StepContext, env: _Env, event: str) -> None:
     entry (and ``script_output`` of the occurrence's data), scrubbed of the
     request's secrets; a failure names the script, its exit code and output.
     """
+    from nfvlib.exceptions import ScriptFailed
     from nfvlib.lcm import scripts, secrets
 
     package = env.package()
     vnf = env.vnf()
-    flavour = package.flavours[ctx.data.get("flavour_id") or vnf.flavour_id]
+    flavour = package.flavours[ctx.data.get("flavour_id") or _flavour_id(vnf)]
     params = _script_params(ctx, env, event)
     hidden = secrets.secret_values(params["additional_params"])
     script = flavour.lifecycle[event]
     began = time.monotonic()
     try:
         output = scripts.run_script(package.path, script, event, params)
-    except scripts.ScriptFailed as exc:
-        raise scripts.ScriptFailed(secrets.scrub(str(exc), hidden),
+    except ScriptFailed as exc:
+        raise ScriptFailed(secrets.scrub(str(exc), hidden),
                                    exit_code=exc.exit_code) from None
     took = time.monotonic() - began
     output = secrets.scrub(output, hidden)
@@ -462,23 +487,23 @@ def _vnfc_view(c: Any) -> dict[str, Any]:
 
 def _script_params(ctx: StepContext, env: _Env, event: str) -> dict[str, Any]:
     """What a lifecycle script gets, as ``NFV_<KEY>`` variables (see scripts.py)."""
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
 
     vnf = env.vnf()
     data = ctx.data
     request = env.request()
-    current: tuple = ()
+    current: tuple[VnfcInfo, ...] = ()
     if data.get("stack_id") or vnf.stack_id:
         try:
             current = _vnfcs_in(env, _stack_resources(
                 env, {**_placement(vnf), **{k: v for k, v in data.items()
                                             if k in ("vim_id", "region", "stack_name",
                                                      "stack_id") and v}}),
-                data.get("flavour_id") or vnf.flavour_id)
+                data.get("flavour_id") or _flavour_id(vnf))
         except StackNotFound:
             current = ()
-    added: list = []
-    removed: list = []
+    added: list[VnfcInfo] = []
+    removed: list[VnfcInfo] = []
     before = data.get("vnfcs_before")
     if before is None and ctx.op.operation is Operation.INSTANTIATE:
         before = []  # everything is new
@@ -526,9 +551,8 @@ _ROLLBACK_EVENTS = {Operation.INSTANTIATE: "instantiate", Operation.SCALE: "scal
                     Operation.OPERATE: "operate"}
 
 
-def _with_rollback_scripts(operation: Operation, events: Any,
-                           spec: list[tuple[str, Callable, Callable | None]]
-                           ) -> list[tuple[str, Callable, Callable | None]]:
+def _with_rollback_scripts(operation: Operation, events: Mapping[str, Any],
+                           spec: list[SpecEntry]) -> list[SpecEntry]:
     """Undo steps that run ``<op>_rollback_start`` first and ``<op>_rollback_end`` last.
 
     The first undo a rollback runs runs ``_rollback_start`` before it (once);
@@ -540,7 +564,7 @@ def _with_rollback_scripts(operation: Operation, events: Any,
     if base is None or (first not in events and last not in events):
         return spec
 
-    def wrap(undo: Callable | None, *, end: bool) -> Callable:
+    def wrap(undo: StepFn | None, *, end: bool) -> StepFn:
         def run(ctx: StepContext, env: _Env) -> None:
             done = ctx.data.setdefault("rollback_scripts", [])
             if first in events and first not in done:
@@ -559,7 +583,8 @@ def _with_rollback_scripts(operation: Operation, events: Any,
 
 
 # -- Heat ------------------------------------------------------------------------------
-def _stack_environment(env: _Env, data: dict[str, Any]) -> tuple[dict, dict]:
+def _stack_environment(env: _Env, data: dict[str, Any]
+                       ) -> tuple[dict[str, Any], dict[str, str]]:
     """The VIM's Heat environment and files (the sandbox maps Nova and Neutron)."""
     vim = env.services.vims.get_vim(data["vim_id"])
     return (dict(vim.extra.get("heat_environment") or {}),
@@ -570,11 +595,12 @@ def _stack_ref(data: dict[str, Any]) -> str:
     """``name/id`` of the VNF's stack: Heat answers it without a redirect."""
     if data.get("stack_id"):
         return f"{data['stack_name']}/{data['stack_id']}"
-    return data["stack_name"]
+    name: str = data["stack_name"]
+    return name
 
 
 def _existing_stack(heat: Any, name: str) -> dict[str, Any] | None:
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
 
     try:
         stack = heat.get_stack(name)
@@ -701,7 +727,7 @@ def _undo_update_nfv(ctx: StepContext, env: _Env) -> None:
     started), so the original ones stay. A ResourceGroup removes its highest
     indexes, which are the added ones.
     """
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
     from nfvlib.lcm import vnfc
 
     heat = env.heat(ctx.data)
@@ -710,7 +736,7 @@ def _undo_update_nfv(ctx: StepContext, env: _Env) -> None:
     rows = heat.list_resources(stack, nested_depth=5)
     if "rollback_from" not in ctx.data:
         ctx.data["rollback_from"] = [dataclasses.asdict(c) for c in
-                                     _vnfcs_in(env, rows, env.vnf().flavour_id)]
+                                     _vnfcs_in(env, rows, _flavour_id(env.vnf()))]
     before = set(ctx.data.get("members_before") or ())
     reason = f"rollback of {ctx.op.operation.value} operation {ctx.op.id}"
     for member in vnfc.group_members(rows):
@@ -727,7 +753,7 @@ def _undo_update_nfv(ctx: StepContext, env: _Env) -> None:
 
 
 def _wait_stack(ctx: StepContext, env: _Env) -> None:
-    from nfvlib.heat import HeatError, StackStalled
+    from nfvlib.exceptions import HeatError, StackStalled
 
     heat = env.heat(ctx.data)
     expect = ctx.data.get("expect", "CREATE")
@@ -786,7 +812,7 @@ def _redrive(heat: Any, ctx: StepContext, env: _Env, expect: str) -> str:
     stack stuck CREATE_IN_PROGRESS after an engine restart ends
     UPDATE_COMPLETE).
     """
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
 
     stalled = ctx.data.pop("stalled", None)
     try:
@@ -795,7 +821,8 @@ def _redrive(heat: Any, ctx: StepContext, env: _Env, expect: str) -> str:
         if expect == "DELETE":
             return expect
         raise
-    action, _, status = stack.get("stack_status", "").partition("_")
+    stack_status: str = stack.get("stack_status", "")
+    action, _, status = stack_status.partition("_")
     if expect == "DELETE":
         if stalled and status == "IN_PROGRESS":
             heat.delete_stack(stack)
@@ -830,7 +857,7 @@ def _mark_victims(ctx: StepContext, env: _Env) -> None:
 
 
 def _unmark_victims(ctx: StepContext, env: _Env) -> None:
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
     from nfvlib.lcm import vnfc
     from nfvlib.models import VnfcInfo
 
@@ -858,24 +885,27 @@ def _stack_resources(env: _Env, data: dict[str, Any]) -> list[dict[str, Any]]:
     return heat.list_resources(stack, nested_depth=5)
 
 
-def _vnfcs_in(env: _Env, rows: list[dict[str, Any]], flavour_id: str) -> tuple:
+def _vnfcs_in(env: _Env, rows: list[dict[str, Any]], flavour_id: str
+              ) -> tuple[VnfcInfo, ...]:
     from nfvlib.lcm import vnfc
 
     vdus = set(env.package().flavours[flavour_id].vdus)
     return tuple(vnfc.vnfcs_from_resources(rows, vdus))
 
 
-def _current_vnfcs(ctx: StepContext, env: _Env, vnf: VnfInstance, flavour_id: str):
+def _current_vnfcs(ctx: StepContext, env: _Env, vnf: VnfInstance, flavour_id: str
+                   ) -> tuple[VnfcInfo, ...]:
     return _vnfcs_in(env, _stack_resources(env, ctx.data), flavour_id)
 
 
-def _saved_vnfcs(saved: list[dict[str, Any]] | None) -> tuple:
+def _saved_vnfcs(saved: list[dict[str, Any]] | None) -> tuple[VnfcInfo, ...]:
     from nfvlib.models import VnfcInfo
 
     return tuple(VnfcInfo(**c) for c in saved or ())
 
 
-def _changes(before: tuple, after: tuple) -> dict[str, Any]:
+def _changes(before: tuple[VnfcInfo, ...], after: tuple[VnfcInfo, ...]
+             ) -> dict[str, Any]:
     """SOL003 ``resourceChanges.affectedVnfcs`` between two reads of the stack.
 
     VNFCs are compared by id, as Tacker v2 does: a replaced VNFC (heal) is
@@ -939,7 +969,7 @@ def _cleared(vnf: VnfInstance, now: str) -> VnfInstance:
 
 def _record_scaled(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
-    vnfcs = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
+    vnfcs = _current_vnfcs(ctx, env, vnf, _flavour_id(vnf))
     info = dict(vnf.instantiated_info, nfv=ctx.data["nfv"],
                 stackOutputs=ctx.data.get("stack_outputs", {}))
     _record(ctx, env, dataclasses.replace(vnf, scale_status=ctx.data["scale_status"],
@@ -953,7 +983,7 @@ def _record_scale_rolled_back(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     if "prev_nfv" not in ctx.data:  # validation itself failed: nothing changed
         return
-    vnfcs = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
+    vnfcs = _current_vnfcs(ctx, env, vnf, _flavour_id(vnf))
     info = dict(vnf.instantiated_info, nfv=ctx.data["prev_nfv"])
     rolled_back_from = ctx.data.get("rollback_from")
     _record(ctx, env, dataclasses.replace(
@@ -965,7 +995,7 @@ def _record_scale_rolled_back(ctx: StepContext, env: _Env) -> None:
 
 def _record_healed(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
-    vnfcs = _current_vnfcs(ctx, env, vnf, vnf.flavour_id)
+    vnfcs = _current_vnfcs(ctx, env, vnf, _flavour_id(vnf))
     _record(ctx, env, dataclasses.replace(vnf, vnfc=vnfcs, updated_at=env.now()),
             _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs))
 

@@ -73,7 +73,8 @@ def parse(text: str | None, *, source: str = "--on-failure") -> Policy:
     """
     if text is None or not str(text).strip() or str(text).strip().lower() == "none":
         return Policy()
-    retries, seen = 0, []
+    retries = 0
+    seen: list[str] = []
     for raw in str(text).split(","):
         part = raw.strip().lower()
         name, _, count = part.partition(":")
@@ -126,7 +127,7 @@ def is_transient(exc: BaseException) -> bool:
     anything of nfvkit's own.
     """
     from nfvlib.exceptions import Unreachable, WaitTimeout
-    from nfvlib.heat import HeatError, StackStalled
+    from nfvlib.exceptions import HeatError, StackStalled
 
     if isinstance(exc, (Unreachable, StackStalled, WaitTimeout)):
         return True

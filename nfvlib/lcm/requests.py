@@ -55,19 +55,19 @@ def validate(schema: str, request: Any) -> dict[str, Any]:
     check_shape(request, what)
     if not isinstance(request, dict):
         raise InvalidInput(f"{what} must be a JSON object, not {_json_type(request)}")
-    request = json.loads(json.dumps(request))  # plain JSON from here on: tuples are lists
-    error = _best_error(_validator(schema), request)
+    # plain JSON from here on: tuples are lists
+    plain: dict[str, Any] = json.loads(json.dumps(request))
+    error = _best_error(_validator(schema), plain)
     if error is not None:
         raise InvalidInput(f"{what}: {_describe(error)}", hint=_hint(error))
-    request = dict(request)
-    infos = request.get("vimConnectionInfo")
+    infos = plain.get("vimConnectionInfo")
     if isinstance(infos, list):
         ids = [info["id"] for info in infos]
         if len(set(ids)) != len(ids):
             raise InvalidInput(f"{what}: $.vimConnectionInfo has two entries with the "
                                "same id", hint="give each entry its own id")
-        request["vimConnectionInfo"] = {info["id"]: info for info in infos}
-    return request
+        plain["vimConnectionInfo"] = {info["id"]: info for info in infos}
+    return plain
 
 
 def check_shape(value: Any, what: str) -> None:
@@ -122,6 +122,7 @@ def _child_path(path: str, key: str) -> str:
 
 @cache
 def _validator(schema: str) -> Any:
+    # jsonschema has no type hints of its own (types-jsonschema is not installed).
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
 
@@ -165,8 +166,8 @@ def _describe(error: Any) -> str:
         names = ", ".join(short(k) for k in unknown[:3])
         return f"{path} has unknown field(s) {names}"
     if kind == "enum":
-        names = [str(item) for item in expected]
-        choices = " or ".join(filter(None, (", ".join(names[:-1]), names[-1])))
+        listed = [str(item) for item in expected]
+        choices = " or ".join(filter(None, (", ".join(listed[:-1]), listed[-1])))
         return f"{path} is {short(value)}, not {choices}"
     if kind in ("minimum", "maximum"):
         word = "at least" if kind == "minimum" else "at most"

@@ -19,13 +19,16 @@ import dataclasses
 import json
 import time
 import uuid
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from nfvlib.exceptions import Conflict, RestorationPointNotFound
 from nfvlib.models import InstantiationState, RestorationPoint, VnfInstance
 from nfvlib.store import Store
 from nfvlib.store.lcm import OpOccTable, VnfTable
 from nfvlib.store.restoration import RestorationPointTable
+
+if TYPE_CHECKING:
+    from nfvlib.heat import HeatClient
 
 #: Seconds Heat may take to finish a snapshot.
 SNAPSHOT_TIMEOUT = 600.0
@@ -44,7 +47,7 @@ def _stack(point_or_vnf: Any) -> dict[str, Any]:
     return {"stack_name": point_or_vnf.stack_name, "id": point_or_vnf.stack_id}
 
 
-def take(heat: Any, store: Store, vnf: VnfInstance, *, name: str = "",
+def take(heat: HeatClient, store: Store, vnf: VnfInstance, *, name: str = "",
          op_id: str | None = None, clock: Callable[[], float] = time.time,
          transaction: Callable[[], Any] | None = None) -> RestorationPoint:
     """Snapshot the VNF's stack, wait for it, and record the point.
@@ -58,6 +61,9 @@ def take(heat: Any, store: Store, vnf: VnfInstance, *, name: str = "",
     table = RestorationPointTable(store)
     if op_id and (existing := table.by_op(op_id)) is not None:
         return existing
+    if vnf.stack_id is None:
+        raise Conflict(f"VNF instance {vnf.id} has no stack to take a restoration "
+                       "point of", hint="instantiate it first")
     point_id = str(uuid.uuid4())
     snap_name = snapshot_name(op_id=op_id, point_id=point_id)
     stack = _stack(vnf)
@@ -78,10 +84,10 @@ def take(heat: Any, store: Store, vnf: VnfInstance, *, name: str = "",
     return point
 
 
-def release(heat: Any, store: Store, point: RestorationPoint,
+def release(heat: HeatClient, store: Store, point: RestorationPoint,
             transaction: Callable[[], Any] | None = None) -> None:
     """Delete the point's snapshot (if Heat still has it), then its record."""
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
 
     try:
         heat.delete_snapshot(_stack(point), point.snapshot_id)
@@ -91,10 +97,10 @@ def release(heat: Any, store: Store, point: RestorationPoint,
         RestorationPointTable(store).delete(conn, point.id)
 
 
-def release_op_snapshot(heat: Any, store: Store, vnf: VnfInstance, op_id: str,
+def release_op_snapshot(heat: HeatClient, store: Store, vnf: VnfInstance, op_id: str,
                         transaction: Callable[[], Any] | None = None) -> None:
     """Release what an occurrence took: its point, or a snapshot never recorded."""
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
 
     point = RestorationPointTable(store).by_op(op_id)
     if point is not None:
@@ -109,9 +115,9 @@ def release_op_snapshot(heat: Any, store: Store, vnf: VnfInstance, op_id: str,
         return
 
 
-def status(heat: Any, point: RestorationPoint) -> str:
+def status(heat: HeatClient, point: RestorationPoint) -> str:
     """AVAILABLE, STACK_GONE or SNAPSHOT_GONE, as Heat answers now."""
-    from nfvlib.heat import StackNotFound
+    from nfvlib.exceptions import StackNotFound
 
     try:
         stack = heat.get_stack(f"{point.stack_name}/{point.stack_id}")
@@ -143,9 +149,11 @@ class LocalRestorationPoints:
         self._clock = clock
         self._sessions: dict[str, Any] = {}
 
-    def _heat(self, vim_id: str, region: str | None):
+    def _heat(self, vim_id: str | None, region: str | None) -> HeatClient:
         from nfvlib.heat import HeatClient
 
+        if vim_id is None:  # instances and points on a stack always have one
+            raise Conflict("the VNF instance or restoration point names no VIM")
         if vim_id not in self._sessions:
             self._sessions[vim_id] = self._vims.session(self._vims.get_vim(vim_id))
         return HeatClient(self._sessions[vim_id], region_name=region)
@@ -176,7 +184,7 @@ class LocalRestorationPoints:
     def get_point(self, point_id: str, *, check: bool = True) -> RestorationPoint:
         """The point with this id (or unique name); ``check`` asks Heat whether
         its stack and snapshot are still there (``status``)."""
-        point = self._table.get(point_id)
+        point: RestorationPoint | None = self._table.get(point_id)
         if point is None:
             named = self._table.select("name = ? AND name != ''", (point_id,))
             if len(named) > 1:

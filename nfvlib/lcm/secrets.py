@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeGuard
 
 from nfvlib.exceptions import VaultError
 from nfvlib.models import MASK
@@ -92,7 +92,7 @@ def unseal(value: Any, vault: Any) -> Any:
     return value
 
 
-def is_sealed(value: Any) -> bool:
+def is_sealed(value: Any) -> TypeGuard[str]:
     """Whether ``value`` is one sealed secret."""
     return isinstance(value, str) and value.startswith(_PREFIX)
 

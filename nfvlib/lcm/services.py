@@ -5,12 +5,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
 from nfvlib.store import Store
 from nfvlib.vault import Vault
 from nfvlib.vim.registry import LocalVimRegistry
+
+if TYPE_CHECKING:
+    from nfvlib.heat import HeatClient
+    from nfvlib.lcm.engine import PlanRunner
 
 
 @dataclass
@@ -35,7 +39,7 @@ class Services:
         return cls(store=store, vims=vims, packages=packages,
                    vnfs=LocalVnfs(store, packages))
 
-    def heat(self, vim_id: str, region: str | None):
+    def heat(self, vim_id: str, region: str | None) -> HeatClient:
         """A Heat client for a VIM's region (one Keystone session per VIM)."""
         from nfvlib.heat import HeatClient
 
@@ -43,7 +47,7 @@ class Services:
             self._sessions[vim_id] = self.vims.session(self.vims.get_vim(vim_id))
         return HeatClient(self._sessions[vim_id], region_name=region)
 
-    def runner(self):
+    def runner(self) -> PlanRunner:
         """A plan runner whose plans are built by :mod:`nfvlib.lcm.plans`."""
         from nfvlib.lcm import plans
         from nfvlib.lcm.engine import PlanRunner

@@ -60,6 +60,14 @@ def check(request: str, current: OpState, op_id: str = "") -> OpState | None:
     return target
 
 
+def check_move(request: str, current: OpState, op_id: str = "") -> OpState:
+    """:func:`check` for a request that leads to one state (all but suspend, cancel)."""
+    target = check(request, current, op_id)
+    if target is None:
+        raise ValueError(f"{request} does not lead to one state")
+    return target
+
+
 def cancel_target(current: OpState) -> OpState:
     """Where a cancel lands: STARTING -> ROLLED_BACK, otherwise FAILED_TEMP."""
     check("cancel", current)

@@ -75,6 +75,7 @@ def _env_session(env: Mapping[str, str], verify: bool | str, timeout: float) -> 
     if not auth_url:
         raise InvalidInput("remote mode needs OS_CLOUD, or OS_AUTH_URL and credentials",
                            hint="source your openrc or set OS_CLOUD, or use local mode")
+    auth: v3.Token | v3.Password
     if env.get("OS_TOKEN"):
         auth = v3.Token(auth_url=auth_url, token=env["OS_TOKEN"],
                         project_name=env.get("OS_PROJECT_NAME"),
@@ -119,4 +120,8 @@ def _cloud_session(env: Mapping[str, str], cloud: str, verify: bool | str | None
                            ) from exc
     if session.timeout is None:  # clouds.yaml's api_timeout wins for Keystone
         session.timeout = timeout
-    return session, region.get_region_name() or None, region.get_interface() or "public"
+    # clouds.yaml may list interfaces in preference order: keystoneauth's
+    # Adapter takes such a list as it takes one name, which is what
+    # RemoteSettings.interface (and Client, which passes it on) declare.
+    return (session, region.get_region_name() or None,  # type: ignore[return-value]
+            region.get_interface() or "public")

@@ -13,7 +13,7 @@ import io
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 from nfvlib import sol003
@@ -650,9 +650,11 @@ class RemoteLcm:
         seen = [] if accepted is None else [self._outwait_stale(op_id, accepted, timeout)]
         remaining = None if timeout is None else max(
             timeout - (self._clock() - started), 0.0)
-        return follow_occurrence(lambda: seen.pop() if seen else self.get_op_occ(op_id),
-                                 timeout=remaining, progress=progress, first=WAIT_FIRST,
-                                 cap=WAIT_CAP, clock=self._clock, sleep=self._sleep)
+        op: OpOcc = follow_occurrence(
+            lambda: seen.pop() if seen else self.get_op_occ(op_id), timeout=remaining,
+            progress=progress, first=WAIT_FIRST, cap=WAIT_CAP, clock=self._clock,
+            sleep=self._sleep)
+        return op
 
     def _outwait_stale(self, op_id: str, accepted: tuple[str, str],
                        timeout: float | None) -> OpOcc:
@@ -704,7 +706,7 @@ class RemoteLcm:
         return op
 
 
-def _no_restoration_points():
+def _no_restoration_points() -> NoReturn:
     raise Unsupported("restoration points and fallback are local-mode features "
                       "(Tacker has none)", hint="use --os-nfv-mode local")
 

@@ -102,7 +102,7 @@ def load_config(config_file: str, prog: str) -> cfg.ConfigOpts:
     from oslo_config import cfg
     from oslo_log import log as logging
 
-    from heat import version  # type: ignore[import-not-found]  # Heat's venv
+    from heat import version
 
     conf = cfg.CONF
     logging.register_options(conf)
@@ -223,7 +223,7 @@ def make_autoincrement(db_file: str) -> list[str]:
 
 def db_sync(conf: cfg.ConfigOpts) -> None:
     """Create or upgrade Heat's schema, then apply the AUTOINCREMENT fix."""
-    from heat.db import migration  # type: ignore[import-not-found]  # Heat's venv
+    from heat.db import migration
 
     started = time.monotonic()
     migration.db_sync()
@@ -254,7 +254,7 @@ class _NoLeafPause:
 def disable_leaf_pause() -> None:
     """Skip the one-second pauses after triggering leaf resources (and the
     same pause after triggering snapshot deletions)."""
-    from heat.engine import scheduler  # type: ignore[import-not-found]  # Heat's venv
+    from heat.engine import scheduler
     from heat.engine import snapshots
     from heat.engine import stack
 
@@ -267,7 +267,7 @@ def disable_leaf_pause() -> None:
 
 def serialise_yaql_parsing(cache_size: int = 512) -> None:
     """Put Heat's shared yaql parser behind a lock and cache its results."""
-    from heat.engine.hot import functions  # type: ignore[import-not-found]  # Heat's venv
+    from heat.engine.hot import functions
 
     original = functions.Yaql._parse
     if getattr(original, "_serialised", False):
@@ -331,7 +331,7 @@ class _QuietHandler(simple_server.WSGIRequestHandler):
 
 
 def make_api_server(host: str, port: int) -> simple_server.WSGIServer:
-    from heat.common import config  # type: ignore[import-not-found]  # Heat's venv
+    from heat.common import config
 
     app = config.load_paste_app("heat-api")
     server = simple_server.make_server(host, port, app,
@@ -347,7 +347,7 @@ def serve(conf: cfg.ConfigOpts, host: str, port: int,
     from heat.common import config
     from heat.common import messaging
     from heat.engine import template
-    from heat.rpc import api as rpc_api  # type: ignore[import-not-found]  # Heat's venv
+    from heat.rpc import api as rpc_api
 
     config.set_config_defaults()
     messaging.setup()

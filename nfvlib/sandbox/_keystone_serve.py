@@ -49,8 +49,8 @@ def main() -> None:
     _load_sibling("_sqlite_writers").install()
 
     # Only in Keystone's virtualenv.
-    from keystone.wsgi.api import application  # type: ignore[import-not-found]
-    from werkzeug.serving import run_simple  # type: ignore[import-not-found]
+    from keystone.wsgi.api import application
+    from werkzeug.serving import run_simple
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     run_simple(args.host, args.port, application, threaded=True,

@@ -21,8 +21,8 @@ from typing import Any
 def install(busy_timeout_ms: int = 60000) -> None:
     """Register the listeners on every SQLAlchemy engine of this process."""
     # SQLAlchemy is only in the services' virtualenvs.
-    from sqlalchemy import event  # type: ignore[import-not-found]
-    from sqlalchemy.engine import Engine  # type: ignore[import-not-found]
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
 
     def on_connect(dbapi_con: Any, _record: Any) -> None:
         if not isinstance(dbapi_con, sqlite3.Connection):

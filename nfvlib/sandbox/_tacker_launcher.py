@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
     tolerate_authtoken_duplicates()
 
-    import oslo_messaging  # type: ignore[import-not-found]  # Tacker's venv
+    import oslo_messaging
     from oslo_service import service as oslo_service
 
     from tacker.common import config

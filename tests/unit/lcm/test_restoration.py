@@ -101,6 +101,28 @@ def test_a_point_whose_stack_is_gone_says_so_and_instance_delete_removes_points(
     assert lib.list_points() == []
 
 
+def test_a_point_deleted_during_its_fallback_is_named_in_the_failure(
+        world, monkeypatch):  # noqa: F811
+    from nfvlib.lcm import change_pkg
+    from nfvlib.store.restoration import RestorationPointTable
+
+    vnf = world.instantiated()
+    point = points(world).create_point(vnf.id)
+    wait_restore = change_pkg._wait_restore
+
+    def deleted_meanwhile(ctx, env):
+        wait_restore(ctx, env)
+        with world.services.store.transaction() as conn:
+            RestorationPointTable(world.services.store).delete(conn, point.id)
+
+    monkeypatch.setattr(change_pkg, "_wait_restore", deleted_meanwhile)
+    op = world.done(world.lcm.fallback(vnf.id))
+
+    assert op.state is OpState.FAILED_TEMP
+    assert (op.steps[-1].name, op.steps[-1].status) == ("record instance", "FAILED")
+    assert f"restoration point {point.id} was deleted while" in op.error["detail"]
+
+
 def test_fallback_is_refused_while_another_operation_is_active(world):  # noqa: F811
     vnf = world.instantiated()
     points(world).create_point(vnf.id)
