@@ -163,19 +163,24 @@ class Vault:
 
         path = self._path(key_id)
         try:
-            st = path.stat()
+            # One open: the mode checked is that of the bytes read, and a
+            # rotation deleting the file meanwhile cannot fail the read.
+            fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError as exc:
             raise VaultError(
                 f"key file {path} is missing",
                 hint="restore it from a backup, or re-enter the password with "
                      "'nfv vim set VIM --config-file FILE'") from exc
-        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise VaultError(
-                f"key file {path} is readable by group or others "
-                f"(mode {stat.S_IMODE(st.st_mode):04o})",
-                hint=f"run 'chmod 600 {path}'")
+        with os.fdopen(fd, "rb") as key_file:
+            st = os.fstat(key_file.fileno())
+            if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise VaultError(
+                    f"key file {path} is readable by group or others "
+                    f"(mode {stat.S_IMODE(st.st_mode):04o})",
+                    hint=f"run 'chmod 600 {path}'")
+            data = key_file.read()
         try:
-            return Fernet(path.read_bytes().strip())
+            return Fernet(data.strip())
         except ValueError as exc:
             raise VaultError(f"key file {path} is not a Fernet key",
                              hint="restore it from a backup") from exc

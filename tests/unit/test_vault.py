@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -117,6 +118,34 @@ def test_missing_key_file(vault, key_dir):
     assert "missing" in text and key_id in text
     with pytest.raises(VaultError):
         Vault(key_dir / "never-created").encrypt("abc", "pw")
+
+
+def test_a_key_file_deleted_once_found_still_decrypts(vault, key_dir, monkeypatch):
+    """A rotation in another process may delete the key file between the
+    vault finding it and reading it: the read must not fail with a raw
+    FileNotFoundError (the token was written with that key)."""
+    import nfvlib.vault
+
+    key_id = vault.new_key()
+    token = vault.encrypt(key_id, "pw")
+    path = key_dir / f"{key_id}.key"
+    real_open, real_stat = nfvlib.vault.os.open, Path.stat
+
+    def open_then_deleted(file, *args, **kwargs):
+        fd = real_open(file, *args, **kwargs)
+        if Path(file) == path:
+            path.unlink()
+        return fd
+
+    def stat_then_deleted(self, *args, **kwargs):
+        found = real_stat(self, *args, **kwargs)
+        if self == path:
+            path.unlink()
+        return found
+
+    monkeypatch.setattr(nfvlib.vault.os, "open", open_then_deleted)
+    monkeypatch.setattr(Path, "stat", stat_then_deleted)
+    assert vault.decrypt(key_id, token) == "pw"
 
 
 @pytest.mark.parametrize("content", [b"", b"not a key\n", b"\xff\xfe\x00garbage",
