@@ -8,10 +8,12 @@ from nfvcli.common import NfvCommandMixin
 
 
 def _sandbox(app):
+    """The sandbox of this machine's store, whatever the mode: the sandbox's
+    VIM lives in the local registry even when ``sandbox openrc`` has set
+    ``OS_NFV_MODE=remote`` for the other commands."""
     from nfvlib.sandbox.manager import Sandbox
 
-    client = app.client_manager.nfv
-    return Sandbox(client.paths, vims=client.vims)
+    return Sandbox(app.client_manager.paths)
 
 
 def _status_rows(status: dict) -> tuple[tuple[str, ...], tuple]:

@@ -109,13 +109,21 @@ class ClientManager:
         self._client = None
 
     @property
+    def paths(self):
+        """The store, vault and sandbox paths the global options name."""
+        from nfvlib import Paths
+
+        opts = self._options
+        return Paths.from_env(data_dir=opts.data_dir, store_file=opts.store,
+                              key_dir=opts.key_dir)
+
+    @property
     def nfv(self):
         if self._client is None:
-            from nfvlib import Client, Paths
+            from nfvlib import Client
 
             opts = self._options
-            paths = Paths.from_env(data_dir=opts.data_dir, store_file=opts.store,
-                                   key_dir=opts.key_dir)
+            paths = self.paths
             mode = opts.os_nfv_mode or "local"
             if mode == "remote":  # OS_CLOUD or OS_AUTH_URL..., OS_TACKER_URL
                 self._client = Client("remote", paths=paths,
