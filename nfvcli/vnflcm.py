@@ -155,9 +155,9 @@ class Progress:
 class JsonLines:
     """Progress callback writing one JSON object per change to ``stream``.
 
-    Events: ``{"event": "progress", "id", "operation", "state", "direction",
-    "step", "steps", "stepName", "stepStatus", "attempts", "isCancelPending",
-    "isSuspended"}`` (``step`` counts from 1; None when the plan has no steps).
+    Events: ``{"event": "progress", "id", "operation", "state", "step", "steps",
+    "stepName", "stepStatus", "attempts", "isCancelPending", "isSuspended"}``
+    (``step`` counts from 1; None when the plan has no steps).
     """
 
     def __init__(self, stream: Any) -> None:
@@ -166,7 +166,7 @@ class JsonLines:
     def __call__(self, op: Any) -> None:
         event: dict[str, Any] = {"event": "progress", "id": op.id,
                                  "operation": _state(op, "operation"),
-                                 "state": _state(op), "direction": op.direction,
+                                 "state": _state(op),
                                  "step": None, "steps": len(op.steps), "stepName": None,
                                  "stepStatus": None, "attempts": None,
                                  "isCancelPending": op.is_cancel_pending,
@@ -195,7 +195,7 @@ def op_record(op: Any) -> dict[str, Any]:
     from nfvlib import sol003
 
     return {**sol003.op_occ(op),
-            "currentStep": op.step_summary or None, "direction": op.direction,
+            "currentStep": op.step_summary or None,
             "steps": [dataclasses.asdict(s) for s in op.steps],
             "onFailure": getattr(op, "on_failure", None),
             "escalations": [dict(e) for e in getattr(op, "escalations", ())],

@@ -60,8 +60,8 @@ def follow_occurrence(read: Callable[[], Any], *, timeout: float | None,
     seen = None
     while True:
         op = read()
-        key = (op.state, op.current_step, op.direction,
-               tuple(s.status for s in op.steps), op.is_cancel_pending)
+        key = (op.state, op.current_step, tuple(s.status for s in op.steps),
+               op.is_cancel_pending)
         if key != seen:
             seen = key
             backoff.reset()

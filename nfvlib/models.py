@@ -300,8 +300,6 @@ class OpOcc:
     resource_changes: dict[str, Any] = field(default_factory=dict)
     steps: tuple[OpStep, ...] = ()
     current_step: int = 0
-    #: "forward" while doing, "rollback" while undoing
-    direction: str = "forward"
     #: the VNF instance was deleted; the occurrence is kept as its history
     vnf_instance_deleted: bool = False
     #: The escalation policy of the request, e.g. ``"retry:2,rollback,fallback"``
@@ -322,8 +320,12 @@ class OpOcc:
         if not self.steps:
             return ""
         index = min(self.current_step, len(self.steps) - 1)
-        verb = "undoing " if self.direction == "rollback" else ""
+        verb = "undoing " if self._undoing else ""
         return f"step {index + 1} of {len(self.steps)}: {verb}{self.steps[index].name}"
+
+    @property
+    def _undoing(self) -> bool:
+        return self.state is OpState.ROLLING_BACK
 
 
 @dataclass(frozen=True)
@@ -331,6 +333,9 @@ class OpOccRecord(OpOcc):
     """An occurrence as the store and the engine keep it, with the lease of the
     worker running it. Internal: the library returns plain :class:`OpOcc`."""
 
+    #: "forward" while doing, "rollback" while undoing (and after an undo
+    #: failed: a retry then goes on undoing)
+    direction: str = "forward"
     worker_pid: int | None = None
     #: on the lease clock of the boot ``lease_boot_id`` (see nfvlib.lcm.engine)
     lease_expires_at: float | None = None
@@ -338,8 +343,12 @@ class OpOccRecord(OpOcc):
     lease_token: str | None = None
     lease_boot_id: str | None = None
 
+    @property
+    def _undoing(self) -> bool:
+        return self.direction == "rollback"
+
     def public(self) -> OpOcc:
-        """The occurrence without its lease."""
+        """The occurrence without its lease and run direction."""
         return OpOcc(**{f.name: getattr(self, f.name) for f in dataclasses.fields(OpOcc)})
 
 

@@ -557,7 +557,7 @@ class PlanRunner:
         """
         try:
             plan = self.plans(op)
-            steps, index = _align(op, plan)
+            steps, index = _align(op, plan, undoing=verb == "roll back")
         except (LeaseLost, StoreError):
             raise
         except PlanMismatch as exc:
@@ -686,7 +686,7 @@ class PlanRunner:
         return updated
 
     # -- lease --------------------------------------------------------------------
-    def _acquire(self, op_id: str) -> OpOcc:
+    def _acquire(self, op_id: str) -> OpOccRecord:
         with self.store.transaction() as conn:
             op = self._stored(op_id)
             if op.state not in states.ACTIVE:
@@ -803,7 +803,8 @@ class _Owned:
         return self._cm.__exit__(exc_type, exc, tb)
 
 
-def _align(op: OpOcc, plan: list[Step]) -> tuple[list[OpStep], int]:
+def _align(op: OpOcc, plan: list[Step], *, undoing: bool
+           ) -> tuple[list[OpStep], int]:
     """The journal laid over ``plan`` by step name, and the plan index to resume at.
 
     Steps the plan has and the journal lacks are PENDING; they must come
@@ -830,7 +831,7 @@ def _align(op: OpOcc, plan: list[Step]) -> tuple[list[OpStep], int]:
         index = position[op.steps[op.current_step].name]
     else:
         index = order[-1] + 1
-    if op.direction != "rollback":
+    if not undoing:
         skipped = [n for n in names[:index] if n not in saved]
         if skipped:
             raise PlanMismatch(f"the plan has new step(s) {', '.join(skipped)} before "

@@ -602,8 +602,7 @@ def test_op_cancel_mode(nfv, capsys):
     ("cancel", OpState.ROLLED_BACK, 22),
 ])
 def test_op_requests_wait_exit_codes(nfv, capsys, verb, state, code):
-    follow(nfv, make_op(OpState.ROLLING_BACK, step=2, direction="rollback"),
-           make_op(state, step=0, direction="rollback"))
+    follow(nfv, make_op(OpState.ROLLING_BACK, step=2), make_op(state, step=0))
     got, out, err = run(capsys, "vnflcm", "op", verb, OP_ID, "--wait")
     assert got == code, err
     assert err.splitlines()[0] == "ROLLING_BACK step 3 of 6: undoing create stack"
@@ -881,7 +880,7 @@ def test_wait_json_lines_are_events_then_the_result(nfv, capsys, request_file):
                                             "progress", "result"]
     assert events[0]["id"] == OP_ID and events[0]["operationState"] == "STARTING"
     assert events[2] == {"event": "progress", "id": OP_ID, "operation": "INSTANTIATE",
-                         "state": "PROCESSING", "direction": "forward", "step": 3,
+                         "state": "PROCESSING", "step": 3,
                          "steps": 6, "stepName": "create stack", "stepStatus": "RUNNING",
                          "attempts": 2, "isCancelPending": False, "isSuspended": False}
     assert events[-1]["operationState"] == "COMPLETED"
