@@ -176,6 +176,10 @@ class HeatError(BackendError):
         self.reason = reason
 
 
+class StackExists(HeatError):
+    """Heat already has a stack of the name a create asked for."""
+
+
 class StackStalled(HeatError):
     """A stack stayed in progress with no sign of work for the stall limit.
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, cas
 
 # HeatError, StackNotFound and StackStalled are defined in nfvlib.exceptions and
 # stay importable from here.
-from nfvlib.exceptions import (HeatError, StackNotFound, StackStalled, VimUnreachable,
-                               WaitTimeout)
+from nfvlib.exceptions import (HeatError, StackExists, StackNotFound, StackStalled,
+                               VimUnreachable, WaitTimeout)
 
 if TYPE_CHECKING:
     from nfvlib._wait import Backoff
@@ -71,6 +71,8 @@ class HeatClient:
                                  hint="check the VIM with 'nfv vim check'") from exc
         if resp.status_code == 404:
             raise StackNotFound(f"Heat: {_explain(resp)} ({url})")
+        if resp.status_code == 409 and _error_type(resp) == "StackExists":
+            raise StackExists(f"Heat: {_explain(resp)}")
         if resp.status_code >= 400 and resp.status_code not in ok:
             raise HeatError(f"Heat refused {method} {url}: HTTP {resp.status_code} "
                             f"{_explain(resp)}")
@@ -113,7 +115,9 @@ class HeatClient:
                      disable_rollback: bool = True,
                      timeout_mins: int | None = None,
                      tags: Iterable[str] = ()) -> str:
-        """Create a stack; return its id. ``template`` is YAML or JSON text."""
+        """Create a stack; return its id. ``template`` is YAML or JSON text.
+
+        A stack of that name raises :class:`StackExists`."""
         body: dict[str, Any] = {
             "stack_name": name, "template": template,
             "parameters": dict(parameters or {}), "files": dict(files or {}),
@@ -466,6 +470,15 @@ class _Progress:
 
 def _stack_url(stack: Mapping[str, Any]) -> str:
     return f"/stacks/{stack['stack_name']}/{stack['id']}"
+
+
+def _error_type(resp: Any) -> str | None:
+    """The ``type`` of Heat's error body (e.g. ``StackExists``), if any."""
+    try:
+        error = resp.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    return error.get("type") if isinstance(error, dict) else None
 
 
 def _explain(resp: Any) -> str:

@@ -650,34 +650,57 @@ def _remove_leftover(ctx: StepContext, env: _Env, heat: Any,
 
 
 def _create_stack(ctx: StepContext, env: _Env) -> None:
+    """Create the VNF's stack, tagged with the occurrence.
+
+    On a first attempt the create is sent at once, and only a stack of that
+    name (Heat's StackExists) is looked at: a request fewer in the common
+    case. A retry looks first for the stack its first attempt created.
+    """
+    from nfvlib.exceptions import StackExists
     from nfvlib.lcm import heat_params
 
     heat = env.heat(ctx.data)
     parameters = {"nfv": env.heat_nfv(ctx.data["nfv"])}
-    existing = _existing_stack(heat, ctx.data["stack_name"])
-    if existing is not None and _creator(existing) != ctx.op.id:
-        _remove_leftover(ctx, env, heat, existing)
-        existing = None
-    if existing is not None:  # a retry, or a crash after the create request
-        ctx.data["stack_id"] = existing["id"]
-        status = existing.get("stack_status", "")
-        if status.endswith("_FAILED"):
-            heat.wait_until_quiet(existing)
-            heat.update_stack(existing, parameters=parameters)
-            ctx.data["expect"] = "UPDATE"
-        else:
-            ctx.data["expect"] = status.split("_")[0] or "CREATE"
-        ctx.save()
-        return
     package = env.package()
     environment, vim_files = _stack_environment(env, ctx.data)
     files = {**heat_params.stack_files(package, ctx.data["flavour_id"]), **vim_files}
-    ctx.data["stack_id"] = heat.create_stack(
-        ctx.data["stack_name"],
-        heat_params.top_template(package, ctx.data["flavour_id"], env.request()),
-        parameters=parameters, files=files, environment=environment,
-        disable_rollback=True, tags=[_op_tag(ctx.op)])
-    ctx.data["expect"] = "CREATE"
+    template = heat_params.top_template(package, ctx.data["flavour_id"], env.request())
+    if ctx.data.get("stack_id"):  # a retry of this step: the first attempt's stack
+        existing = _existing_stack(heat, ctx.data["stack_name"])
+        if existing is not None and _creator(existing) == ctx.op.id:
+            _adopt_own_stack(ctx, heat, existing, parameters)
+            return
+    while True:
+        try:
+            ctx.data["stack_id"] = heat.create_stack(
+                ctx.data["stack_name"], template, parameters=parameters, files=files,
+                environment=environment, disable_rollback=True, tags=[_op_tag(ctx.op)])
+        except StackExists:
+            existing = _existing_stack(heat, ctx.data["stack_name"])
+            if existing is None:  # deleted meanwhile
+                continue
+            if _creator(existing) != ctx.op.id:
+                _remove_leftover(ctx, env, heat, existing)
+                continue
+            _adopt_own_stack(ctx, heat, existing, parameters)
+            return
+        ctx.data["expect"] = "CREATE"
+        ctx.save()
+        return
+
+
+def _adopt_own_stack(ctx: StepContext, heat: Any, existing: dict[str, Any],
+                     parameters: dict[str, Any]) -> None:
+    """Go on with the stack this occurrence created before (a retry, or a
+    crash after the create request): update a failed one, else wait for it."""
+    ctx.data["stack_id"] = existing["id"]
+    status = existing.get("stack_status", "")
+    if status.endswith("_FAILED"):
+        heat.wait_until_quiet(existing)
+        heat.update_stack(existing, parameters=parameters)
+        ctx.data["expect"] = "UPDATE"
+    else:
+        ctx.data["expect"] = status.split("_")[0] or "CREATE"
     ctx.save()
 
 

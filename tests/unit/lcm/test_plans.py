@@ -199,6 +199,15 @@ def test_instantiate_records_what_heat_created(world):
     assert len(vnf.vnfc) == 2
 
 
+def test_instantiate_sends_the_create_first(world):
+    """No look-up of the stack name before the create: Heat refuses a
+    duplicate itself (StackExists), which the leftover tests cover."""
+    vnf = world.instantiated()
+    sent = [(r.method, r.path) for r in world.heat.requests]
+    create = sent.index(("POST", "/stacks"))
+    assert not [r for r in sent[:create] if r[1].startswith(f"/stacks/{vnf.stack_name}")]
+
+
 def test_instantiate_rollback_deletes_its_stack_and_lists_what_it_removed(world):
     vnf = world.new_vnf()
     world.heat.fail_next_create("no capacity", resource="VDU2")
