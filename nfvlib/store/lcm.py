@@ -131,6 +131,11 @@ class VnfTable(_Table):
             "SELECT COUNT(*) FROM vnf_instances WHERE package_id = ?",
             (package_id,)).fetchone()[0]
 
+    def packages_in_use(self) -> set[str]:
+        """Ids of the packages that any VNF instance refers to."""
+        return {row[0] for row in self.store.conn.execute(
+            "SELECT DISTINCT package_id FROM vnf_instances")}
+
 
 class OpOccTable(_Table):
     table = "op_occs"
