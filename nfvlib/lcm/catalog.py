@@ -30,6 +30,13 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _usage(info: PackageInfo, in_use: bool) -> PackageInfo:
+    """The package with the usage state its instances give it (SOL005 usageState:
+    IN_USE while any VNF instance, instantiated or not, refers to it)."""
+    state = "IN_USE" if in_use else "NOT_IN_USE"
+    return info if info.usage_state == state else dataclasses.replace(info, usage_state=state)
+
+
 class LocalPackages:
     """VNF packages kept in the local store and data directory."""
 
@@ -111,7 +118,8 @@ class LocalPackages:
         from nfvlib.filters import PACKAGE_ATTRIBUTES, package_record, parse_filter
 
         expression = parse_filter(filter, attributes=PACKAGE_ATTRIBUTES)
-        packages = self._table.select(order="created_at, id")
+        used = self._vnfs.packages_in_use()
+        packages = [_usage(p, p.id in used) for p in self._table.select(order="created_at, id")]
         if expression is None:
             return packages
         return [p for p in packages if expression.matches(package_record(p))]
@@ -194,7 +202,7 @@ class LocalPackages:
         if info is None:
             raise PackageNotFound(f"no VNF package with id {short(package_id)}",
                                   hint="list packages with 'vnf package list'")
-        return info
+        return _usage(info, self._vnfs.in_use(package_id) > 0)
 
     def delete_package(self, package_id: str) -> PackageInfo:
         """Delete a package no VNF instance uses, with its content."""

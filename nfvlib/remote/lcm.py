@@ -169,6 +169,10 @@ class RemotePackages:
                 # Tacker marks the package UPLOADING before it answers 202 and
                 # sets it back to CREATED when onboarding fails (a vnfdId that
                 # another package has, a broken CSAR).
+                holder = self._vnfd_holder(path, package_id)
+                if holder is not None:
+                    raise Conflict(f"VNF package {holder.id} already has vnfdId "
+                                   f"{holder.vnfd_id}", hint="delete it first")
                 raise InvalidInput(f"Tacker could not onboard VNF package {package_id}: "
                                    "it went back to CREATED",
                                    hint="its vnfdId may be another package's (vnfdId "
@@ -181,6 +185,19 @@ class RemotePackages:
                     hint=f"follow it with 'vnf package show {package_id}'",
                     last_seen=info.onboarding_state.value, timeout=self._onboard_timeout)
             backoff.pause()
+
+    def _vnfd_holder(self, path: str | Path, package_id: str) -> PackageInfo | None:
+        """Another package on the server with the vnfdId of the package at ``path``
+        (vnfdId is unique on a Tacker server), if there is one."""
+        from nfvlib.exceptions import NfvError
+        from nfvlib.packages import load_package
+
+        try:
+            vnfd_id = load_package(path).vnfd_id
+            others = self.list_packages(filter=f"(eq,vnfdId,{vnfd_id})")
+        except NfvError:  # unreadable here too, or the server cannot filter
+            return None
+        return next((p for p in others if p.id != package_id), None)
 
     def list_packages(self, filter: str | None = None) -> list[PackageInfo]:
         """Every package the server shows this project (matching a SOL013 ``filter``)."""

@@ -179,6 +179,11 @@ class VnfTable(_Table[VnfInstance]):
             (package_id,)).fetchone()[0]
         return count
 
+    def packages_in_use(self) -> set[str]:
+        """Ids of the packages that any VNF instance refers to."""
+        return {row[0] for row in self.store.conn.execute(
+            "SELECT DISTINCT package_id FROM vnf_instances")}
+
 
 class OpOccTable(_Table[OpOccRecord]):
     table = "op_occs"

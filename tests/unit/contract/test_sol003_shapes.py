@@ -3,7 +3,7 @@
 ``TACKER_*`` are records as a real Tacker 16 answered them for the sample
 VNF (VDU1 in an AutoScalingGroup, VDU2 alone, the project's default VIM) on
 the sandbox, ids and timestamps replaced
-(tests/functional/test_sol003_tacker.py checks them against the server). They are
+(tests/functional/contract/test_lcm.py checks them against the server). They are
 checked against the same SOL003 schemas as local output; remote mode must
 print them unchanged; local mode must give the same fields in the same
 shapes for the same instance.

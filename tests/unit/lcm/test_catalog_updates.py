@@ -55,6 +55,19 @@ def test_a_disabled_package_refuses_new_instances_until_enabled(catalog):
     assert vnfs.create_vnf(info.vnfd_id).vnfd_id == info.vnfd_id
 
 
+def test_a_package_is_in_use_while_an_instance_refers_to_it(catalog):
+    packages, vnfs, info, _, tmp_path = catalog
+    other = other_package(packages, tmp_path)
+    assert packages.get_package(info.id).usage_state == "NOT_IN_USE"
+    vnf = vnfs.create_vnf(info.vnfd_id)  # not instantiated: IN_USE all the same (SOL005)
+    assert packages.get_package(info.id).usage_state == "IN_USE"
+    assert {p.id: p.usage_state for p in packages.list_packages()} == {
+        info.id: "IN_USE", other.id: "NOT_IN_USE"}
+    assert [p.id for p in packages.list_packages("(eq,usageState,IN_USE)")] == [info.id]
+    vnfs.delete_vnf(vnf.id)
+    assert packages.get_package(info.id).usage_state == "NOT_IN_USE"
+
+
 def test_user_data_is_merged_and_a_null_removes_a_key(catalog):
     packages, _, info, _, _ = catalog
     packages.update_package(info.id, user_defined_data={"team": "core", "tier": "1"})

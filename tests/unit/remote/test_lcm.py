@@ -157,6 +157,26 @@ def test_upload_that_tacker_reverts_to_created_fails_at_once(packages, clock,
     assert clock.now < 1005
 
 
+def test_upload_of_a_vnfd_id_another_package_has_is_a_conflict(packages, requests_mock):
+    # As in local mode: the package that holds the vnfdId is named. Tacker
+    # says only that onboarding failed; the client asks which package has it.
+    from tests.data import TACKER_SAMPLE
+
+    vnfd_id = "b1bb0ce7-ebca-4fa7-95ed-4840d7000000"
+    other = "5a1f6ab0-3c3e-4c62-9a3f-0d4d5f1e2a10"
+    requests_mock.put(f"{PKGS}/{PKG}/package_content", status_code=202)
+    requests_mock.get(f"{PKGS}/{PKG}", json=pkg_wire(onboardingState="CREATED"))
+    listed = requests_mock.get(PKGS, json=[pkg_wire(id=other, vnfdId=vnfd_id,
+                                                    onboardingState="ONBOARDED")])
+    with pytest.raises(Conflict, match=f"VNF package {other} already has vnfdId {vnfd_id}"):
+        packages.upload_package(PKG, TACKER_SAMPLE)
+    assert parse_qs(urlsplit(listed.last_request.url).query)["filter"] == [
+        f"(eq,vnfdId,{vnfd_id})"]
+    listed = requests_mock.get(PKGS, json=[])  # no other package: the cause is unknown
+    with pytest.raises(InvalidInput, match="went back to CREATED"):
+        packages.upload_package(PKG, TACKER_SAMPLE)
+
+
 def test_upload_bad_paths_send_nothing(packages, requests_mock, tmp_path):
     (tmp_path / "notes.txt").write_text("hi")
     with pytest.raises(InvalidInput, match="neither a directory nor a zip"):
