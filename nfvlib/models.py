@@ -208,6 +208,10 @@ class PackageInfo:
     user_defined_data: dict[str, Any] = field(default_factory=dict)
     created_at: str | None = None
     updated_at: str | None = None
+    #: SOL005 Checksum of the package content: ``{"algorithm": "SHA-512",
+    #: "hash": ...}`` of the archive uploaded (of the archive ``vnf package
+    #: download`` gives, for a directory); None until onboarded.
+    checksum: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

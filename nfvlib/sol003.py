@@ -281,6 +281,8 @@ def vnf_package(package: PackageInfo) -> dict[str, Any]:
                       vnfProductName=package.vnf_product_name or "",
                       vnfSoftwareVersion=package.vnf_software_version or "",
                       vnfdVersion=package.vnfd_version or "")
+    if onboarded and package.checksum:
+        record["checksum"] = dict(package.checksum)
     record.update(onboardingState=_text(package.onboarding_state),
                   operationalState=package.operational_state,
                   usageState=package.usage_state,

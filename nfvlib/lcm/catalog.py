@@ -76,7 +76,7 @@ class LocalPackages:
 
     def _upload(self, package_id: str, path: str | Path) -> PackageInfo:
         from nfvlib.files import make_private, private_dir
-        from nfvlib.packages import extract_package, load_package
+        from nfvlib.packages import checksum, content_zip, extract_package, load_package
 
         info = self.get_package(package_id)
         if info.onboarding_state is not OnboardingState.CREATED:
@@ -93,8 +93,10 @@ class LocalPackages:
         shutil.rmtree(staging, ignore_errors=True)
         if package.is_archive:
             extract_package(package.path, staging)
+            digest = checksum(package.path)
         else:
             shutil.copytree(package.path, staging)
+            digest = checksum(content_zip(staging))  # what a download gives
         # Copied or unpacked files keep the package's modes: make them private.
         make_private(staging)
         shutil.rmtree(final, ignore_errors=True)
@@ -104,7 +106,8 @@ class LocalPackages:
             vnfd_id=package.vnfd_id, vnf_provider=package.vnf_provider,
             vnf_product_name=package.vnf_product_name,
             vnf_software_version=package.vnf_software_version,
-            vnfd_version=package.vnfd_version, path=str(final), updated_at=self._now())
+            vnfd_version=package.vnfd_version, path=str(final), checksum=digest,
+            updated_at=self._now())
         try:
             with self._store.transaction() as conn:
                 self._table.update(conn, onboarded)

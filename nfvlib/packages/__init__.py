@@ -38,8 +38,8 @@ from nfvlib.packages.vnfd import (Cp, Flavour, InstantiationLevel, LifecycleScri
 
 __all__ = [
     "BaseHot", "Cp", "Flavour", "InstantiationLevel", "LifecycleScript", "PackageError",
-    "ScalingAspect", "Vdu", "VirtualLink", "VnfPackage", "content_zip", "desired_capacity",
-    "extract_package", "load_package", "nfv_parameter_paths", "read_artifact",
+    "ScalingAspect", "Vdu", "VirtualLink", "VnfPackage", "checksum", "content_zip",
+    "desired_capacity", "extract_package", "load_package", "nfv_parameter_paths", "read_artifact",
     "vnfd_content",
 ]
 
@@ -190,11 +190,30 @@ def _files(folder: Path, under: str = "") -> list[Path]:
 
 
 def _zip(folder: Path, files: list[Path]) -> bytes:
+    """The files as a zip, the same bytes for the same content (no times or
+    modes of the files go in: a package's checksum names its content)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in files:
-            archive.write(file, file.relative_to(folder).as_posix())
+            info = zipfile.ZipInfo(file.relative_to(folder).as_posix(),
+                                   date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, file.read_bytes())
     return buffer.getvalue()
+
+
+def checksum(content: bytes | Path) -> dict[str, str]:
+    """SOL005 ``Checksum`` of an archive (its bytes, or a file read in
+    chunks), as Tacker gives it: SHA-512."""
+    import hashlib
+
+    if isinstance(content, Path):
+        with open(content, "rb") as archive:
+            digest = hashlib.file_digest(archive, "sha512")
+    else:
+        digest = hashlib.sha512(content)
+    return {"algorithm": "SHA-512", "hash": digest.hexdigest()}
 
 
 def content_zip(folder: str | Path) -> bytes:

@@ -310,7 +310,9 @@ def package_from_wire(body: Mapping[str, Any]) -> PackageInfo:
         vnf_product_name=body.get("vnfProductName"),
         vnf_software_version=body.get("vnfSoftwareVersion"),
         vnfd_version=body.get("vnfdVersion"),
-        user_defined_data=dict(body.get("userDefinedData") or {})), body)
+        user_defined_data=dict(body.get("userDefinedData") or {}),
+        checksum=dict(body["checksum"]) if isinstance(body.get("checksum"), dict)
+        else None), body)
 
 
 # -- VNF instances (SOL003 v2) ---------------------------------------------------

@@ -127,7 +127,7 @@ class _Table(Generic[_T]):
 class PackageTable(_Table[PackageInfo]):
     table = "vnf_packages"
     model = PackageInfo
-    json_fields = ("user_defined_data",)
+    json_fields = ("user_defined_data", "checksum")
 
     def convert(self, values: dict[str, Any]) -> PackageInfo:
         values["onboarding_state"] = OnboardingState(values["onboarding_state"])

@@ -233,6 +233,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX IF NOT EXISTS op_occs_order ON op_occs (start_time, id);
         CREATE INDEX IF NOT EXISTS vnf_instances_order ON vnf_instances (created_at, id)
     """),
+    (10, "VNF packages: checksum of the content", """
+        ALTER TABLE vnf_packages ADD COLUMN checksum TEXT
+    """),
 ]
 
 # Migrations may land out of order (6 after 7): the latest is the highest.

@@ -135,9 +135,6 @@ def records(backend, vnf, shown):
 
 def test_records_pass_the_sol003_schemas(backend, vnf, shown):
     found = records(backend, vnf, shown)
-    # Local packages keep no checksum yet (the strict xfail in
-    # tests/unit/test_sol003.py); the rest of the record must pass.
-    found["VnfPkgInfo"].setdefault("checksum", {"algorithm": "SHA-256", "hash": "0" * 64})
     for name, record in found.items():
         assert_valid(name, record)
     assert found["VnfInstance"]["instantiatedVnfInfo"]["vnfcResourceInfo"]
@@ -296,8 +293,7 @@ KNOWN_DIFFERENCES = {
                     "VNFC Instances"},
     # Steps are local mode's plan journal; no affectedVirtualLinks locally.
     "vnflcm op show": {"Current Step", "Steps", "Resource Changes"},
-    # Local packages keep no checksum yet (xfail in tests/unit/test_sol003.py).
-    "vnf package show": {"Checksum"},
+    "vnf package show": set(),
 }
 
 

@@ -173,3 +173,21 @@ def test_list_filters_in_local_mode(catalog):
     assert vnfs.list_vnfs(filter="(eq,instantiatedVnfInfo/flavourId,simple)") == []
     with pytest.raises(InvalidInput, match="no attribute 'colour'"):
         vnfs.list_vnfs(filter="(eq,colour,red)")
+
+
+def test_an_archive_carries_the_checksum_of_the_file_uploaded(nfv_home, tmp_path):
+    """As Tacker: SHA-512 of the CSAR as sent, the same for the same content."""
+    import hashlib
+
+    archive = shutil.make_archive(str(tmp_path / "sample"), "zip", SAMPLE)
+    client = nfvlib.Client()
+    try:
+        packages = client.packages
+        info = packages.upload_package(packages.create_package().id, archive)
+        assert info.checksum == {"algorithm": "SHA-512", "hash": hashlib.sha512(
+            Path(archive).read_bytes()).hexdigest()}
+        assert packages.get_package(info.id).checksum == info.checksum
+        assert packages.list_packages(
+            filter=f"(eq,checksum/hash,{info.checksum['hash']})") == [info]
+    finally:
+        client.close()
