@@ -289,6 +289,8 @@ def _fake_backend(tmp: Path):
            "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
            "OS_IDENTITY_API_VERSION": "3", "OS_AUTH_TYPE": "v3password",
            "OS_TACKER_URL": TACKER,
+           # as 'sandbox openrc' sets it (python-tackerclient's option defaults to 1)
+           "OS_TACKER_API_VERSION": "2",
            "NFV_DATA_DIR": str(tmp / "nfv")}
     # real_http: only the fake's hosts are answered here; nothing else is
     # running while a module's fake cases run.
