@@ -254,6 +254,17 @@ def remove_package(client, package_id: str) -> None:
     client.packages.delete_package(package_id)
 
 
+@pytest.fixture(scope="module")
+def sample(backend, request):
+    """Tacker's own sample package, onboarded for one module and removed after."""
+    packages = backend.client.packages
+    label = request.module.__name__.rsplit(".", 1)[-1]
+    info = packages.upload_package(packages.create_package({"test": label}).id,
+                                   str(TACKER_SAMPLE))
+    yield info
+    remove_package(backend.client, info.id)
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request, tmp_path_factory):
     """One backend of the contract (see the module docstring)."""

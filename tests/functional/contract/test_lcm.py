@@ -19,20 +19,9 @@ from nfvlib import Conflict, NotFound, OpState, sol003
 from nfvlib.exceptions import Unsupported
 from nfvlib.lcm.catalog import VnfNotFound
 from nfvlib.models import InstantiationState
-from tests.data import TACKER_SAMPLE
-from tests.functional.contract.conftest import (LEVEL_1, NO_SUCH_ID, WAIT,
-                                                remove_package)
+from tests.functional.contract.conftest import (LEVEL_1, NO_SUCH_ID, WAIT)
 from tests.unit.contract.test_sol003_shapes import TACKER_OP, TACKER_PACKAGE, TACKER_VNF
 from tests.unit.test_sol003 import assert_valid
-
-
-@pytest.fixture(scope="module")
-def sample(backend):
-    packages = backend.client.packages
-    info = packages.upload_package(packages.create_package({"test": "contract-lcm"}).id,
-                                   str(TACKER_SAMPLE))
-    yield info
-    remove_package(backend.client, info.id)
 
 
 @pytest.fixture(scope="module")

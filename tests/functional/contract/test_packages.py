@@ -9,16 +9,7 @@ import pytest
 
 from nfvlib import Conflict, NotFound, OnboardingState
 from tests.data import TACKER_SAMPLE
-from tests.functional.contract.conftest import NO_SUCH_ID, SAMPLE_VNFD, remove_package
-
-
-@pytest.fixture(scope="module")
-def sample(backend):
-    packages = backend.client.packages
-    info = packages.upload_package(packages.create_package({"test": "contract"}).id,
-                                   str(TACKER_SAMPLE))
-    yield info
-    remove_package(backend.client, info.id)
+from tests.functional.contract.conftest import NO_SUCH_ID, SAMPLE_VNFD
 
 
 def test_tackers_sample_onboards(backend, sample):
