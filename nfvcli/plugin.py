@@ -68,11 +68,31 @@ def _tackerclient_installed() -> bool:
     return importlib.util.find_spec("tackerclient") is not None
 
 
+def _forget_the_last_runs_client() -> None:
+    """Give this run its own client.
+
+    OpenStackClient keeps each plugin's client in a descriptor on its
+    ClientManager class, built once per process: a second ``openstack`` run
+    in the same process (a script or test calling ``openstackclient.shell.main``
+    twice) would get the first run's client, with its mode, store and
+    credentials. A fresh descriptor is put in place at the start of each run.
+    """
+    try:
+        from openstackclient.common import clientmanager
+    except ImportError:  # another osc-lib application
+        return
+    for owner in clientmanager.ClientManager.__mro__:  # osc-lib's base class has it
+        cached = owner.__dict__.get(API_NAME)
+        if cached is not None and getattr(cached, "factory", None) is make_client:
+            setattr(owner, API_NAME, type(cached)(make_client))
+
+
 def build_option_parser(parser):
     """Add the plugin's global options to openstack's parser."""
     from nfvlib.config import nfv_api_version, nfv_mode, tacker_api_version
 
     _load_our_commands_last()
+    _forget_the_last_runs_client()
     if not _tackerclient_installed():
         # python-tackerclient's plugin adds this option itself; two adds would clash
         parser.add_argument(

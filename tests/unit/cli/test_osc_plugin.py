@@ -147,3 +147,19 @@ def test_remote_client_speaks_the_lcm_api_version_given(monkeypatch, config, env
     instance = SimpleNamespace(_cli_options=SimpleNamespace(config=config),
                                session=session.Session(), region_name=None)
     assert nfvcli.plugin.make_client(instance).lcm_api_version == expected
+
+
+def test_each_openstack_run_in_a_process_gets_its_own_client(no_cloud, keystone, capsys,
+                                                             tmp_path, monkeypatch):
+    """OpenStackClient builds a plugin's client once per process; a second run
+    (another store here) must not reuse the first run's."""
+    config = tmp_path / "vim.yaml"
+    config.write_text(yaml.safe_dump({"auth_url": AUTH_URL, "username": "alice",
+                                      "password": "s3cret", "project_name": "demo"}))
+    monkeypatch.setenv("NFV_DATA_DIR", str(tmp_path / "first"))
+    code, _, err = openstack(capsys, "vim", "register", "site1", "--config-file",
+                             str(config))
+    assert code == 0, err
+    monkeypatch.setenv("NFV_DATA_DIR", str(tmp_path / "second"))
+    code, out, err = openstack(capsys, "vim", "list", "-f", "json")
+    assert (code, json.loads(out)) == (0, []), err
