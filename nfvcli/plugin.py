@@ -23,7 +23,7 @@ def make_client(instance):
     config = getattr(options, "config", None) or {}
     mode = config.get("nfv_mode") or nfv_mode(default="remote")
     if mode == "local":
-        return Client("local")
+        return Client("local", standby_worker=False)  # one operation per process
     return Client("remote", session=instance.session,
                   region_name=getattr(instance, "region_name", None),
                   endpoint_override=config.get("nfv_endpoint_override"),

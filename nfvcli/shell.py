@@ -129,7 +129,8 @@ class ClientManager:
                 self._client = Client("remote", paths=paths,
                                       lcm_api_version=int(opts.os_tacker_api_version))
             else:
-                self._client = Client("local", paths=paths)
+                # one operation per process: no worker started ahead
+                self._client = Client("local", paths=paths, standby_worker=False)
         return self._client
 
 

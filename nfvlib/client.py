@@ -37,7 +37,8 @@ class Client:
                  session: Any = None, endpoint_override: str | None = None,
                  region_name: str | None = None, tenant_id: str | None = None,
                  env: Mapping[str, str] | None = None,
-                 timeout: float | None = None, lcm_api_version: int = 2) -> None:
+                 timeout: float | None = None, lcm_api_version: int = 2,
+                 standby_worker: bool = True) -> None:
         if mode not in MODES:
             raise InvalidInput(f"unknown mode {mode!r}", hint="use 'local' or 'remote'")
         env = environment(env)
@@ -71,6 +72,8 @@ class Client:
         self._subscriptions: SubscriptionBackend | None = None
         self._restoration_points: LocalRestorationPoints | None = None
         self._api: TackerApi | None = None
+        self._standby_worker = standby_worker
+        self._spawner: Any = None
 
     @property
     def store(self) -> Store:
@@ -155,7 +158,9 @@ class Client:
                 from nfvlib.lcm.notify import deliverer_spawner
 
                 spawn = detached_spawner(self.paths.store_file, self.paths.key_dir,
-                                         self.paths.data_dir / "workers")
+                                         self.paths.data_dir / "workers",
+                                         standby=self._standby_worker)
+                self._spawner = spawn
                 # Whoever opens the LCM next delivers what is due.
                 deliver = deliverer_spawner(self.store, self.paths.store_file,
                                             self.paths.key_dir,
@@ -201,6 +206,8 @@ class Client:
         return self._restoration_points
 
     def close(self) -> None:
-        """Release the store connection."""
+        """Release the store connection (and the standby worker, if any)."""
+        if self._spawner is not None:
+            self._spawner.close()
         if self._store is not None:
             self._store.close()

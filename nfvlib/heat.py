@@ -8,7 +8,8 @@ fast to capped polls, and treats an unknown status as a failure.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, cast, overload
+from typing import (TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Sequence, cast,
+                    overload)
 
 # HeatError, StackNotFound and StackStalled are defined in nfvlib.exceptions and
 # stay importable from here.
@@ -169,16 +170,21 @@ class HeatClient:
         self._call("PATCH", f"/stacks/{stack_name}/{stack_id}/resources/{resource_name}",
                    json={"mark_unhealthy": unhealthy, "resource_status_reason": reason})
 
-    def wait_until_quiet(self, stack: Mapping[str, Any], *, timeout: float = 120) -> None:
+    def wait_until_quiet(self, stack: Mapping[str, Any], *, timeout: float = 120,
+                         resources: Sequence[Mapping[str, Any]] | None = None) -> None:
         """Wait until no resource of the stack (nested included) is IN_PROGRESS.
 
         Needed before updating a stack whose last update failed: Heat's
         convergence engine marks the parent failed while sibling nested stacks
-        still run, and an update sent then cancels them.
+        still run, and an update sent then cancels them. ``resources``, the
+        stack's resources just listed (nested_depth 5), spares the first read.
         """
         backoff = self._backoff(timeout)
         while True:
-            busy = [r for r in self.list_resources(stack, nested_depth=5)
+            rows = (resources if resources is not None
+                    else self.list_resources(stack, nested_depth=5))
+            resources = None
+            busy = [r for r in rows
                     if str(r.get("resource_status", "")).endswith("_IN_PROGRESS")]
             if not busy:
                 return

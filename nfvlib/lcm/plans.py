@@ -710,12 +710,13 @@ def _delete_stack_undo(ctx: StepContext, env: _Env) -> None:
     if stack is None or (_creator(stack) != ctx.op.id
                          and stack.get("id") != ctx.data.get("stack_id")):
         return  # never delete a stack this occurrence did not create
+    rows = None
     if "rollback_from" not in ctx.data:
         rows = heat.list_resources(stack, nested_depth=5)
         ctx.data["rollback_from"] = [dataclasses.asdict(c) for c in
                                      _vnfcs_in(env, rows, ctx.data["flavour_id"])]
         ctx.save()
-    heat.wait_until_quiet(stack)
+    heat.wait_until_quiet(stack, resources=rows)
     heat.delete_stack(stack)
     heat.wait_for_stack(f"{stack['stack_name']}/{stack['id']}", "DELETE",
                         timeout=STACK_TIMEOUT, missing_ok=True)

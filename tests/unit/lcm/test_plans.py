@@ -214,9 +214,13 @@ def test_instantiate_rollback_deletes_its_stack_and_lists_what_it_removed(world)
     failed = world.done(world.lcm.instantiate(vnf.id, LEVEL_1))
     assert failed.state is OpState.FAILED_TEMP
     stack_id = world.heat.stack(vnf.stack_name)["id"]
+    before = len(world.heat.requests)
     rolled = world.run(world.lcm.rollback(failed.id).id)
     assert rolled.state is OpState.ROLLED_BACK, rolled.error
     assert world.heat.stack(stack_id)["stack_status"] == "DELETE_COMPLETE"
+    # the resources read for the VNFCs also tell the stack is quiet: one read
+    listed = [r for r in world.heat.requests[before:] if r.path.endswith("/resources")]
+    assert len(listed) == 1
     assert world.vnfs.get_vnf(vnf.id).instantiation_state is \
         InstantiationState.NOT_INSTANTIATED
     assert {c["changeType"] for c in rolled.resource_changes["affectedVnfcs"]} <= \

@@ -292,3 +292,89 @@ def test_instantiate_rollback_scripts_get_every_vnfc_as_removed(hooked):
     assert _ids(dumped(w, "instantiate_rollback_start")["NFV_VNFCS_REMOVED"]) == created
     end = dumped(w, "instantiate_rollback_end")
     assert _ids(end["NFV_VNFCS_REMOVED"]) == created and end["NFV_VNFCS"] == []
+
+
+# -- the standby worker ------------------------------------------------------------------
+
+class _FakePopen:
+    """A started process: its argv, and its stdin as bytes written."""
+
+    def __init__(self, argv, **kwargs):
+        import io
+
+        self.argv = argv
+        self.alive = True
+        self.stdin = io.BytesIO() if kwargs.get("stdin") == local.subprocess.PIPE else None
+        self.written = b""
+        if self.stdin is not None:
+            real_close = self.stdin.close
+
+            def close():
+                self.written = self.stdin.getvalue()
+                real_close()
+            self.stdin.close = close
+        _FakePopen.started.append(self)
+
+    def poll(self):
+        return None if self.alive else 0
+
+
+def test_a_standby_worker_takes_the_next_operation(tmp_path, monkeypatch):
+    _FakePopen.started = []
+    monkeypatch.setattr(local.subprocess, "Popen", _FakePopen)
+    spawn = local.detached_spawner(tmp_path / "s", tmp_path / "k", tmp_path / "w",
+                                   standby=True)
+    spawn("op-1")
+    cold, standby = _FakePopen.started
+    assert cold.argv[-1] == "op-1" and "--standby" in standby.argv
+    spawn("op-2")  # handed over: no new process for op-2, a new standby
+    assert len(_FakePopen.started) == 3 and "--standby" in _FakePopen.started[2].argv
+    assert standby.written == b"op-2\n"
+    _FakePopen.started[2].alive = False  # died: the next operation starts its own
+    spawn("op-3")
+    assert _FakePopen.started[3].argv[-1] == "op-3"
+    last = _FakePopen.started[-1]
+    spawn.close()
+    assert last.stdin.closed and last.written == b""
+
+
+def test_without_standby_each_operation_starts_its_worker(tmp_path, monkeypatch):
+    _FakePopen.started = []
+    monkeypatch.setattr(local.subprocess, "Popen", _FakePopen)
+    spawn = local.detached_spawner(tmp_path / "s", tmp_path / "k", tmp_path / "w")
+    spawn("op-1")
+    spawn("op-2")
+    assert [p.argv[-1] for p in _FakePopen.started] == ["op-1", "op-2"]
+
+
+def _standby_worker(tmp_path):
+    import subprocess
+    import sys
+
+    import nfvlib
+
+    client = nfvlib.Client(paths=nfvlib.Paths.from_env(data_dir=tmp_path / "data"))
+    assert client.store.schema_version() > 0  # a migrated store
+    client.close()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nfvlib.lcm.worker", "--store",
+         str(client.paths.store_file), "--key-dir", str(client.paths.key_dir),
+         "--standby", "--log-dir", str(logs)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return proc, logs
+
+
+def test_the_standby_worker_runs_the_id_it_reads_and_logs_to_its_file(tmp_path):
+    proc, logs = _standby_worker(tmp_path)
+    out, _ = proc.communicate(b"no-such-op\n", timeout=60)
+    assert out == b""  # everything went to the occurrence's log
+    assert "no-such-op" in (logs / "no-such-op.log").read_text()
+    assert stat.S_IMODE(os.stat(logs / "no-such-op.log").st_mode) == 0o600
+
+
+def test_a_standby_worker_whose_spawner_goes_away_exits(tmp_path):
+    proc, logs = _standby_worker(tmp_path)
+    out, _ = proc.communicate(b"", timeout=60)
+    assert (proc.returncode, out, list(logs.iterdir())) == (0, b"", [])
