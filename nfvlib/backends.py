@@ -112,8 +112,10 @@ class VnfBackend(Protocol):
     """VNF instances (SOL003 VnfInstance)."""
 
     def create_vnf(self, vnfd_id: str, name: str | None = None,
-                   description: str | None = None) -> VnfInstance:
-        """Create a NOT_INSTANTIATED instance of an onboarded VNFD."""
+                   description: str | None = None, *,
+                   metadata: Mapping[str, Any] | None = None) -> VnfInstance:
+        """Create a NOT_INSTANTIATED instance of an onboarded VNFD (SOL003
+        CreateVnfRequest; ``metadata`` is the instance's ``metadata``)."""
         ...
 
     def list_vnfs(self, filter: str | None = None) -> list[VnfInstance]:

@@ -325,10 +325,16 @@ class RemoteVnfs:
         self._pager = _Pager(api)
 
     def create_vnf(self, vnfd_id: str, name: str | None = None,
-                   description: str | None = None) -> VnfInstance:
-        """A NOT_INSTANTIATED instance of an onboarded VNFD."""
-        body = {"vnfdId": vnfd_id, "vnfInstanceName": name or "",
-                "vnfInstanceDescription": description or ""}
+                   description: str | None = None, *,
+                   metadata: Mapping[str, Any] | None = None) -> VnfInstance:
+        """A NOT_INSTANTIATED instance of an onboarded VNFD (a CreateVnfRequest,
+        with ``metadata`` when given)."""
+        body: dict[str, Any] = {"vnfdId": vnfd_id, "vnfInstanceName": name or "",
+                                "vnfInstanceDescription": description or ""}
+        if metadata is not None:
+            if not isinstance(metadata, Mapping):
+                raise InvalidInput("create request: metadata must be a JSON object")
+            body["metadata"] = dict(metadata)
         try:
             resp = self._api.send("POST", VNF_INSTANCES, json=body, headers=V2_HEADERS)
         except InvalidInput as exc:
@@ -439,7 +445,16 @@ def vnf_from_wire(body: Mapping[str, Any]) -> VnfInstance:
         scale_status={s["aspectId"]: int(s.get("scaleLevel") or 0)
                       for s in info.get("scaleStatus") or () if s.get("aspectId")},
         instantiated_info=redact(dict(info)) if info else {},
-        vnfc=tuple(_vnfcs_from_wire(info))), body)
+        vnfc=tuple(_vnfcs_from_wire(info)),
+        metadata=redact(_object(body.get("metadata"))),
+        extensions=redact(_object(body.get("extensions"))),
+        vnf_configurable_properties=redact(_object(body.get("vnfConfigurableProperties")))),
+        body)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of a record (anything else: empty)."""
+    return dict(value) if isinstance(value, Mapping) else {}
 
 
 def _vnfcs_from_wire(info: Mapping[str, Any]) -> list[VnfcInfo]:

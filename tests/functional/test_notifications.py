@@ -16,7 +16,7 @@ from nfvlib.models import OpState
 from nfvlib.store.lcm import OpOccTable
 from nfvlib.sandbox.heat_env import slow_template
 from tests.functional.lcm import LEVEL_1, WAIT, faulty_vim, new_vnf, on_vim, stack_gone
-from tests.unit.lcm.test_notify import PASSWORD, USER, Receiver, _request
+from tests.unit.lcm.test_notify import OP_OCC_ONLY, PASSWORD, USER, Receiver, _request
 
 
 @pytest.fixture
@@ -28,7 +28,8 @@ def receiver():
 
 @pytest.fixture
 def subscription(client, receiver):
-    sub = client.subscriptions.create_subscription(_request(receiver.url))
+    sub = client.subscriptions.create_subscription(_request(receiver.url,
+                                                            filter=OP_OCC_ONLY))
     yield sub
     client.subscriptions.delete_subscription(sub.id)
 
@@ -94,3 +95,4 @@ def test_a_killed_worker_and_a_receiver_down_lose_nothing(
                                           ("ROLLED_BACK", "RESULT")]
     assert len({b["id"] for b in receiver.received}) == len(receiver.received) == 5
     client.vnfs.delete_vnf(vnf.id)
+
