@@ -148,6 +148,14 @@ class LcmBackend(Protocol):
         """Start an InstantiateVnfRequest."""
         ...
 
+    def create_and_instantiate(self, vnfd_id: str, request: Mapping[str, Any], *,
+                               name: str | None = None, description: str | None = None,
+                               metadata: Mapping[str, Any] | None = None
+                               ) -> tuple[VnfInstance, OpOcc]:
+        """Create an instance and start its InstantiateVnfRequest; a request
+        refused leaves no instance behind."""
+        ...
+
     def terminate(self, vnf_id: str, termination_type: str = "GRACEFUL",
                   graceful_termination_timeout: int | None = None) -> OpOcc:
         """Start a termination."""

@@ -1,6 +1,7 @@
 """VNF instance information: metadata, extensions and configurable properties
 (create and VnfInfoModificationRequest), the MODIFY_INFO occurrence of an
-update, and VnfIdentifierCreation/DeletionNotification.
+update, VnfIdentifierCreation/DeletionNotification, and create-and-instantiate
+refusing a bad request before anything exists.
 
 A real store, the stateful fake Heat of test_plans.py and the real HTTP
 receiver of test_notify.py.
@@ -12,6 +13,7 @@ import pytest
 
 from nfvlib import sol003
 from nfvlib.exceptions import InvalidInput, Unsupported
+from nfvlib.store.lcm import VnfTable
 from tests.unit.lcm.test_notify import Receiver, _request, receiver, subs  # noqa: F401
 from tests.unit.lcm.test_plans import LEVEL_1, world  # noqa: F401
 
@@ -216,6 +218,48 @@ def test_a_refused_delete_notifies_nothing(subs, receiver, world):  # noqa: F811
     with pytest.raises(Exception, match="INSTANTIATED"):
         world.vnfs.delete_vnf(vnf.id)
     assert subs.list_deliveries() == []
+
+
+# -- create and instantiate: checked before anything exists -----------------------------
+@pytest.mark.parametrize("request_body, words", [
+    ({"flavourId": "simple", "vimConnectionInfo": {
+        "v": {"vimId": "nowhere", "vimType": V3}}}, "no VIM has the id or name 'nowhere'"),
+    ({"flavourId": "complex"}, "flavourId 'complex' is not a flavour"),
+    ({"flavourId": "simple", "instantiationLevelId": "level_9"}, "level_9"),
+    ({"flavourId": "simple", "colour": "red"}, "unknown field(s) 'colour'"),
+])
+def test_create_and_instantiate_refuses_before_creating_anything(
+        subs, receiver, world, monkeypatch, request_body, words):  # noqa: F811
+    subs.create_subscription(_request(receiver.url))
+    inserted = []
+    real_insert = VnfTable.insert
+    monkeypatch.setattr(VnfTable, "insert", lambda self, conn, vnf: (
+        inserted.append(vnf), real_insert(self, conn, vnf)))
+    with pytest.raises(InvalidInput, match=words.replace("(", r"\(").replace(")", r"\)")):
+        world.lcm.create_and_instantiate(world.vnfd_id, request_body, name="x")
+    assert inserted == [] and world.vnfs.list_vnfs() == []
+    assert subs.list_deliveries() == []
+
+
+def test_create_and_instantiate_refuses_a_bad_policy_or_metadata_first(world):  # noqa: F811
+    with pytest.raises(InvalidInput):
+        world.lcm.create_and_instantiate(world.vnfd_id, LEVEL_1, on_failure="sometimes")
+    with pytest.raises(InvalidInput, match="metadata"):
+        world.lcm.create_and_instantiate(world.vnfd_id, LEVEL_1, metadata="x")
+    assert world.vnfs.list_vnfs() == []
+
+
+def test_create_and_instantiate_creates_and_starts_the_instantiate(
+        subs, receiver, world):  # noqa: F811
+    subs.create_subscription(_request(receiver.url, filter={
+        "notificationTypes": [CREATED]}))
+    vnf, op = world.lcm.create_and_instantiate(world.vnfd_id, LEVEL_1, name="web",
+                                               metadata={"tier": "web"})
+    assert op.vnf_instance_id == vnf.id and op.operation.value == "INSTANTIATE"
+    assert world.vnfs.get_vnf(vnf.id).metadata == {"tier": "web"}
+    assert world.done(op).state.value == "COMPLETED"
+    subs.deliver()
+    assert [b["vnfInstanceId"] for b in receiver.wait_for(1)] == [vnf.id]
 
 
 def test_a_clients_create_starts_a_deliverer_for_its_notification(
