@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sqlite3
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -439,8 +440,8 @@ class LocalVnfs:
                 _json_object(request[key], key, "update request", patch=True)
         return dict(request)
 
-    def _record_modify_info(self, conn: Any, vnf_id: str, request: dict[str, Any],
-                            now: datetime) -> int:
+    def _record_modify_info(self, conn: sqlite3.Connection, vnf_id: str,
+                            request: dict[str, Any], now: datetime) -> int:
         """Record the MODIFY_INFO occurrence of an applied update, COMPLETED, and
         write its PROCESSING and COMPLETED notifications; how many were written."""
         from nfvlib.lcm import notify
