@@ -211,6 +211,19 @@ def test_identifier_notifications_honour_the_subscription_filter(
         other.stop()
 
 
+def test_operation_types_and_states_filter_occurrence_notifications_only(
+        subs, receiver, world):  # noqa: F811
+    """As SOL003 and Tacker v2: they select among VnfLcmOperationOccurrenceNotifications."""
+    sub = subs.create_subscription(_request(receiver.url, filter={
+        "operationTypes": ["SCALE"], "operationStates": ["COMPLETED"]}))
+    vnf = world.vnfs.create_vnf(world.vnfd_id)
+    world.vnfs.update_vnf(vnf.id, {"vnfInstanceName": "renamed"})  # MODIFY_INFO
+    world.vnfs.delete_vnf(vnf.id)
+    subs.deliver()
+    assert [(b["notificationType"], b["subscriptionId"]) for b in receiver.received] == [
+        (CREATED, sub.id), (DELETED, sub.id)]
+
+
 def test_a_refused_delete_notifies_nothing(subs, receiver, world):  # noqa: F811
     vnf = world.instantiated()
     subs.create_subscription(_request(receiver.url, filter={
