@@ -26,7 +26,6 @@ and change-vnfpkg: the escalation policy (:mod:`nfvlib.lcm.policy`).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 from typing import Any
 
@@ -380,28 +379,26 @@ class CreateVnfLcm(NfvCommandMixin, show.ShowOne):
         parser.add_argument("--I", metavar="<param-file>",
                             help="Instantiate VNF subsequently after it's creation. "
                                  "Specify instantiate request parameters in a json file.")
+        parser.add_argument("--metadata-file", metavar="<param-file>",
+                            help="The VNF instance's metadata: a json file holding one "
+                                 "object (SOL003 CreateVnfRequest metadata)")
         return parser
 
     def take_action(self, parsed_args):
         request = None if parsed_args.I is None else load_request_file(parsed_args.I)
-        if request is not None:
-            from nfvlib.lcm.requests import validate
-
-            # Checked before the instance exists, so a malformed request writes nothing.
-            validate("InstantiateVnfRequest", request)
-        vnf = self.nfv.vnfs.create_vnf(parsed_args.vnfd_id, name=parsed_args.name,
-                                       description=parsed_args.description)
-        if request is not None:
-            try:
-                op = self.nfv.lcm.instantiate(vnf.id, request)
-            except Exception:
-                # A refused request leaves nothing behind: not even the instance.
-                with contextlib.suppress(Exception):
-                    self.nfv.vnfs.delete_vnf(vnf.id)
-                raise
-            self.app.stderr.write(f"VNF Instance {vnf.id} is created and instantiation "
-                                  "request has been accepted.\n"
-                                  f"VNF LCM operation occurrence ID: {op.id}\n")
+        metadata = (None if parsed_args.metadata_file is None
+                    else load_request_file(parsed_args.metadata_file))
+        names = {"name": parsed_args.name, "description": parsed_args.description,
+                 "metadata": metadata}
+        if request is None:
+            return _show(self.nfv.vnfs.create_vnf(parsed_args.vnfd_id, **names))
+        # Both requests are checked before the instance exists: a refused one
+        # creates nothing.
+        vnf, op = self.nfv.lcm.create_and_instantiate(parsed_args.vnfd_id, request,
+                                                      **names)
+        self.app.stderr.write(f"VNF Instance {vnf.id} is created and instantiation "
+                              "request has been accepted.\n"
+                              f"VNF LCM operation occurrence ID: {op.id}\n")
         return _show(vnf)
 
 

@@ -15,8 +15,9 @@ from nfvcli.vnflcm import OperationCommand
 
 class UpdateVnfLcm(NfvCommandMixin, command.Command):
     _description = ("Update VNF Instance (a VnfInfoModificationRequest: name, "
-                    "description, vnfdId; Tacker also takes metadata and "
-                    "vimConnectionInfo)")
+                    "description, vnfdId, metadata, extensions and "
+                    "vnfConfigurableProperties as JSON merge patches; local mode "
+                    "takes vimConnectionInfo only when it names the instance's VIM)")
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

@@ -112,8 +112,10 @@ class VnfBackend(Protocol):
     """VNF instances (SOL003 VnfInstance)."""
 
     def create_vnf(self, vnfd_id: str, name: str | None = None,
-                   description: str | None = None) -> VnfInstance:
-        """Create a NOT_INSTANTIATED instance of an onboarded VNFD."""
+                   description: str | None = None, *,
+                   metadata: Mapping[str, Any] | None = None) -> VnfInstance:
+        """Create a NOT_INSTANTIATED instance of an onboarded VNFD (SOL003
+        CreateVnfRequest; ``metadata`` is the instance's ``metadata``)."""
         ...
 
     def list_vnfs(self, filter: str | None = None) -> list[VnfInstance]:
@@ -144,6 +146,14 @@ class LcmBackend(Protocol):
 
     def instantiate(self, vnf_id: str, request: Mapping[str, Any]) -> OpOcc:
         """Start an InstantiateVnfRequest."""
+        ...
+
+    def create_and_instantiate(self, vnfd_id: str, request: Mapping[str, Any], *,
+                               name: str | None = None, description: str | None = None,
+                               metadata: Mapping[str, Any] | None = None
+                               ) -> tuple[VnfInstance, OpOcc]:
+        """Create an instance and start its InstantiateVnfRequest; a request
+        refused leaves no instance behind."""
         ...
 
     def terminate(self, vnf_id: str, termination_type: str = "GRACEFUL",

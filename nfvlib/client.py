@@ -140,8 +140,17 @@ class Client:
             if self.mode == "local":
                 from nfvlib.lcm.catalog import LocalVnfs
 
+                def deliver() -> None:
+                    # Imported when a create, update or delete has notified:
+                    # listing and showing instances stay as fast to start.
+                    from nfvlib.lcm.notify import deliverer_spawner
+
+                    deliverer_spawner(self.store, self.paths.store_file,
+                                      self.paths.key_dir, self.paths.data_dir / "workers")()
+
                 # The local backends are built on each other, not on the protocols.
-                self._vnfs = LocalVnfs(self.store, cast(Any, self.packages))
+                self._vnfs = LocalVnfs(self.store, cast(Any, self.packages),
+                                       deliver=deliver)
             else:
                 from nfvlib.remote.lcm import RemoteVnfs
 

@@ -254,6 +254,12 @@ class VnfInstance:
     vnfc: tuple[VnfcInfo, ...] = ()
     created_at: str | None = None
     updated_at: str | None = None
+    #: SOL003 ``metadata``: the user's, from the create request and updates
+    metadata: dict[str, Any] = field(default_factory=dict)
+    #: SOL003 ``extensions``, changed by updates (JSON merge patch)
+    extensions: dict[str, Any] = field(default_factory=dict)
+    #: SOL003 ``vnfConfigurableProperties``, changed by updates (JSON merge patch)
+    vnf_configurable_properties: dict[str, Any] = field(default_factory=dict)
 
     @property
     def stack_name(self) -> str:

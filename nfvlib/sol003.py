@@ -118,6 +118,13 @@ def vnf_instance(vnf: VnfInstance) -> dict[str, Any]:
         record["vimConnectionInfo"] = {VIM_CONNECTION_ID: vim_connection_info(vnf)}
     if vnf.instantiation_state is InstantiationState.INSTANTIATED:
         record["instantiatedVnfInfo"] = instantiated_vnf_info(vnf)
+    # the user's, from the create request and updates; left out when empty, as Tacker
+    users: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("vnfConfigurableProperties", vnf.vnf_configurable_properties),
+        ("metadata", vnf.metadata), ("extensions", vnf.extensions))
+    for attribute, data in users:
+        if data:
+            record[attribute] = _masked(dict(data))
     base = f"{_LCM}/vnf_instances/{vnf.id}"
     links = {"self": _href(base)}
     if vnf.instantiation_state is InstantiationState.INSTANTIATED:

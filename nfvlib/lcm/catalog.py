@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sqlite3
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from nfvlib.exceptions import Conflict, InvalidInput, NotFound, PackageNotFound, VnfNotFound
+from nfvlib.exceptions import (Conflict, InvalidInput, NotFound, PackageNotFound,
+                               Unsupported, VnfNotFound)
 from nfvlib.inputs import short
 from nfvlib.models import (InstantiationState, OnboardingState, PackageInfo, Page,
                            VnfInstance)
@@ -24,6 +26,13 @@ from nfvlib.store.lcm import OpOccTable, PackageTable, VnfTable
 
 if TYPE_CHECKING:
     from nfvlib.packages import VnfPackage
+
+#: (VnfInfoModificationRequest field, VnfInstance field) applied as JSON Merge Patches
+_MERGE_PATCHED = (("metadata", "metadata"), ("extensions", "extensions"),
+                  ("vnfConfigurableProperties", "vnf_configurable_properties"))
+#: What a VnfInfoModificationRequest may change in local mode.
+_UPDATABLE = ("vnfInstanceName", "vnfInstanceDescription", "vnfdId", "metadata",
+              "extensions", "vnfConfigurableProperties", "vimConnectionInfo")
 
 
 def _utcnow() -> datetime:
@@ -251,34 +260,60 @@ class LocalVnfs:
 
     def __init__(self, store: Store, packages: LocalPackages, *,
                  clock: Callable[[], datetime] = _utcnow,
-                 page_size: int = PAGE_SIZE) -> None:
+                 page_size: int = PAGE_SIZE,
+                 deliver: Callable[[], None] | None = None) -> None:
+        """``deliver`` sends the notifications a create, update or delete
+        left in the outbox (see :mod:`nfvlib.lcm.notify`)."""
         self._page_size = page_size
         self._table = VnfTable(store)
         self._ops = OpOccTable(store)
         self._store = store
         self._packages = packages
         self._clock = clock
+        self._deliver = deliver or (lambda: None)
 
     def create_vnf(self, vnfd_id: str, name: str | None = None,
-                   description: str | None = None) -> VnfInstance:
-        """A NOT_INSTANTIATED instance of an onboarded VNFD."""
+                   description: str | None = None, *,
+                   metadata: Mapping[str, Any] | None = None) -> VnfInstance:
+        """A NOT_INSTANTIATED instance of an onboarded VNFD (a SOL003 CreateVnfRequest).
+
+        ``metadata`` is the instance's SOL003 ``metadata`` (a JSON object).
+        Matching subscriptions get a VnfIdentifierCreationNotification,
+        written in the transaction that creates the instance.
+        """
+        from nfvlib.lcm import notify
+
+        info = self.check_create(vnfd_id, name, description, metadata=metadata)
+        now = self._clock().isoformat(timespec="seconds")
+        vnf = VnfInstance(id=str(uuid.uuid4()), vnfd_id=vnfd_id, package_id=info.id,
+                          name=name or "", description=description or "",
+                          metadata=_json_object(metadata, "metadata", "create request"),
+                          created_at=now)
+        with self._store.transaction() as conn:
+            self._table.insert(conn, vnf)
+            notified = notify.record_identifier(conn, notify.CREATION_NOTIFICATION,
+                                                vnf.id, now)
+        if notified:
+            self._deliver()
+        return self._decorate(vnf)
+
+    def check_create(self, vnfd_id: str, name: str | None = None,
+                     description: str | None = None, *,
+                     metadata: Mapping[str, Any] | None = None) -> PackageInfo:
+        """Check a create request without creating anything; the package it uses."""
         from nfvlib.vim.config_file import check_text
 
         # Shown later in tables: no control characters, bounded as Tacker's columns.
         check_text(name or "", "VNF instance name", 255)
         check_text(description or "", "VNF instance description", 1024)
+        _json_object(metadata, "metadata", "create request")
         info = self._packages.package_for_vnfd(vnfd_id)
         if info.operational_state != "ENABLED":
             raise Conflict(f"VNF package {info.id} (vnfdId {vnfd_id}) is "
                            f"{info.operational_state}: it takes no new VNF instances",
                            hint=f"enable it with 'vnf package update {info.id} "
                                 "--operational-state ENABLED'")
-        vnf = VnfInstance(id=str(uuid.uuid4()), vnfd_id=vnfd_id, package_id=info.id,
-                          name=name or "", description=description or "",
-                          created_at=self._clock().isoformat(timespec="seconds"))
-        with self._store.transaction() as conn:
-            self._table.insert(conn, vnf)
-        return self._decorate(vnf)
+        return info
 
     def list_vnfs(self, filter: str | None = None) -> list[VnfInstance]:
         """Every VNF instance, oldest first (matching a SOL013 ``filter``, see nfvlib.filters)."""
@@ -324,32 +359,35 @@ class LocalVnfs:
         """Apply a SOL003 VnfInfoModificationRequest to the instance record.
 
         ``vnfInstanceName`` and ``vnfInstanceDescription`` are replaced;
+        ``metadata``, ``extensions`` and ``vnfConfigurableProperties`` are
+        applied to the instance's as JSON Merge Patches (RFC 7396: a key set
+        to null is removed, an object merges, anything else replaces);
         ``vnfdId`` moves the instance to another ONBOARDED, ENABLED package
         with the same flavours (its resources are left as they are: use
-        ``vnflcm change-vnfpkg`` to move them). Local mode takes the VIM from
-        the instantiate request and keeps no VNF metadata, so
-        ``vimConnectionInfo`` and ``metadata`` are :class:`Unsupported` here.
-        Nothing is written unless the whole request is valid.
-        """
-        supported = {"vnfInstanceName", "vnfInstanceDescription", "vnfdId"}
-        if not isinstance(request, Mapping) or not request:
-            raise InvalidInput("the update request must be a non-empty JSON object",
-                               hint="give vnfInstanceName, vnfInstanceDescription "
-                                    "or vnfdId")
-        unknown = sorted(set(request) - supported)
-        if unknown:
-            from nfvlib.exceptions import Unsupported
+        ``vnflcm change-vnfpkg`` to move them).
 
-            raise Unsupported(f"local mode cannot update {', '.join(unknown[:3])} of a "
-                              "VNF instance (it takes the VIM from the instantiate "
-                              "request and keeps no VNF metadata)",
-                              hint="update " + ", ".join(sorted(supported)))
+        ``vimConnectionInfo`` is accepted only when it names the VIM (and
+        region) the instance already uses, and then changes nothing: local
+        mode takes the VIM's endpoints and credentials from the VIM registry
+        (``vim register``/``vim set``), not from the instance, so there is no
+        per-instance connection to change, and moving an instance's stack to
+        another VIM is not a change of information. Anything else, and any
+        other field, is :class:`Unsupported`.
+
+        As SOL003 (and Tacker v2) a modification is a MODIFY_INFO operation
+        occurrence; local mode applies it at once, so it is recorded
+        COMPLETED and its PROCESSING (start) and COMPLETED (result)
+        VnfLcmOperationOccurrenceNotifications are written in the same
+        transaction as the change. Nothing is written unless the whole
+        request is valid.
+        """
+        from nfvlib.lcm.heat_params import json_merge_patch
+
+        request = self._check_update(request)
         changes: dict[str, Any] = {}
         for key, field_name in (("vnfInstanceName", "name"),
                                 ("vnfInstanceDescription", "description")):
             if key in request:
-                if not isinstance(request[key], str | None):
-                    raise InvalidInput(f"{key} must be a string")
                 changes[field_name] = request[key] or ""
         with self._store.transaction() as conn:
             vnf = self.get_vnf(vnf_id)
@@ -364,10 +402,58 @@ class LocalVnfs:
             if stored is None:  # deleted meanwhile
                 raise VnfNotFound(f"no VNF instance with id {vnf.id}",
                                   hint="list instances with 'vnflcm list'")
+            if "vimConnectionInfo" in request:
+                _same_vim(stored, request["vimConnectionInfo"], self._store)
+            for key, field_name in _MERGE_PATCHED:
+                if key in request:
+                    changes[field_name] = json_merge_patch(getattr(stored, field_name),
+                                                           request[key])
+            now = self._clock()
             updated = dataclasses.replace(
-                stored, **changes, updated_at=self._clock().isoformat(timespec="seconds"))
+                stored, **changes, updated_at=now.isoformat(timespec="seconds"))
             self._table.update(conn, updated)
+            notified = self._record_modify_info(conn, vnf.id, request, now)
+        if notified:
+            self._deliver()
         return self._decorate(updated)
+
+    def _check_update(self, request: Any) -> dict[str, Any]:
+        """The update request, checked field by field (nothing read or written)."""
+        from nfvlib.lcm.requests import check_shape
+        from nfvlib.vim.config_file import check_text
+
+        if not isinstance(request, Mapping) or not request:
+            raise InvalidInput("the update request must be a non-empty JSON object",
+                               hint="give " + ", ".join(_UPDATABLE))
+        check_shape(dict(request), "update request")
+        unknown = sorted(set(request) - set(_UPDATABLE))
+        if unknown:
+            raise Unsupported(f"local mode cannot update {', '.join(unknown[:3])} of a "
+                              "VNF instance", hint="update " + ", ".join(_UPDATABLE))
+        for key, limit in (("vnfInstanceName", 255), ("vnfInstanceDescription", 1024)):
+            if key in request:
+                if not isinstance(request[key], str | None):
+                    raise InvalidInput(f"{key} must be a string")
+                check_text(request[key] or "", key, limit)
+        for key, _ in _MERGE_PATCHED:
+            if key in request:
+                _json_object(request[key], key, "update request", patch=True)
+        return dict(request)
+
+    def _record_modify_info(self, conn: sqlite3.Connection, vnf_id: str,
+                            request: dict[str, Any], now: datetime) -> int:
+        """Record the MODIFY_INFO occurrence of an applied update, COMPLETED, and
+        write its PROCESSING and COMPLETED notifications; how many were written."""
+        from nfvlib.lcm import notify
+        from nfvlib.models import Operation, OpOccRecord, OpState
+
+        at = now.isoformat(timespec="seconds")
+        op = OpOccRecord(id=str(uuid.uuid4()), vnf_instance_id=vnf_id,
+                         operation=Operation.MODIFY_INFO, state=OpState.COMPLETED,
+                         start_time=at, state_entered_time=at, request=request)
+        self._ops.insert(conn, op)
+        return (notify.record(conn, dataclasses.replace(op, state=OpState.PROCESSING))
+                + notify.record(conn, op))
 
     def _new_vnfd(self, vnf: VnfInstance, vnfd_id: Any) -> dict[str, Any]:
         if not isinstance(vnfd_id, str) or not vnfd_id:
@@ -391,8 +477,12 @@ class LocalVnfs:
         """Delete a NOT_INSTANTIATED instance with no operation under way.
 
         Its operation occurrences are kept, as Tacker v2 keeps them: the
-        record of who did what to it and how that ended.
+        record of who did what to it and how that ended. Matching
+        subscriptions get a VnfIdentifierDeletionNotification, written in the
+        transaction that deletes it.
         """
+        from nfvlib.lcm import notify
+
         vnf = self.get_vnf(vnf_id)
         with self._store.transaction():
             # Checked in the deleting transaction, so no operation can start
@@ -410,7 +500,13 @@ class LocalVnfs:
                                f"{active.operation.value} ({active.id}) in state "
                                f"{active.state.value}",
                                hint="finish, roll back or fail it first")
+            # Written before the delete: the subscriptions' filters read the record.
+            notified = notify.record_identifier(
+                self._store.conn, notify.DELETION_NOTIFICATION, vnf.id,
+                self._clock().isoformat(timespec="seconds"))
             self._table.delete(self._store.conn, vnf.id)
+        if notified:
+            self._deliver()
         return vnf
 
     def _decorate(self, vnf: VnfInstance) -> VnfInstance:
@@ -425,3 +521,69 @@ class LocalVnfs:
                                    vnf_software_version=info.vnf_software_version,
                                    vnfd_version=info.vnfd_version)
 
+
+
+def _json_object(value: Any, key: str, what: str, *, patch: bool = False
+                 ) -> dict[str, Any]:
+    """``value`` as a JSON object (None: an empty one); InvalidInput naming ``key``."""
+    from nfvlib.lcm.requests import check_shape
+
+    if value is None and not patch:
+        return {}
+    if not isinstance(value, Mapping):
+        kind = "a JSON object (a merge patch)" if patch else "a JSON object"
+        raise InvalidInput(f"{what}: {key} must be {kind}, not {short(value)}")
+    plain = dict(value)
+    check_shape(plain, f"{what} {key}")
+    return plain
+
+
+def _same_vim(vnf: VnfInstance, patch: Any, store: Store) -> None:
+    """Refuse a vimConnectionInfo patch unless it names the instance's VIM and region.
+
+    Local mode's VIM connection is the VIM registry's entry, shown as the one
+    connection ``default`` of an instantiated instance; see
+    :meth:`LocalVnfs.update_vnf`.
+    """
+    from nfvlib.lcm.requests import OPENSTACK_VIM_TYPES
+    from nfvlib.sol003 import VIM_CONNECTION_ID
+    from nfvlib.store.vims import VimTable
+
+    hint = ("local mode keeps one VIM connection per instance, the registered VIM it "
+            "was instantiated on: change the VIM itself with 'vim set', or terminate "
+            "and instantiate on another VIM")
+    if not isinstance(patch, Mapping):
+        raise InvalidInput(f"update request: vimConnectionInfo must be a JSON object, "
+                           f"not {short(patch)}")
+    if vnf.vim_id is None:
+        raise Unsupported(f"VNF instance {vnf.id} has no VIM connection to update: "
+                          "local mode takes the VIM from the instantiate request",
+                          hint="give vimConnectionInfo in the instantiate request")
+    for key, info in patch.items():
+        where = f"vimConnectionInfo.{short(key)[1:-1]}"
+        if key != VIM_CONNECTION_ID or not isinstance(info, Mapping):
+            raise Unsupported(f"local mode cannot add, remove or replace {where}: the "
+                              f"instance's one VIM connection is "
+                              f"{VIM_CONNECTION_ID!r}", hint=hint)
+        vim_id = info.get("vimId", vnf.vim_id)
+        named = VimTable(store).by_name(vim_id) if isinstance(vim_id, str) else []
+        if vim_id != vnf.vim_id and [v.id for v in named] != [vnf.vim_id]:
+            raise Unsupported(f"local mode cannot move VNF instance {vnf.id} to VIM "
+                              f"{short(vim_id)}: {where}.vimId must be its VIM "
+                              f"{vnf.vim_id}", hint=hint)
+        if "vimType" in info and info["vimType"] not in OPENSTACK_VIM_TYPES:
+            raise Unsupported(f"{where}.vimType {short(info['vimType'])} is not the "
+                              "type of the instance's VIM", hint=hint)
+        others = sorted(set(info) - {"vimId", "vimType", "accessInfo"})
+        access = info.get("accessInfo", {})
+        if not isinstance(access, Mapping):
+            raise InvalidInput(f"update request: {where}.accessInfo must be a JSON object")
+        others += [f"accessInfo.{k}" for k in sorted(set(access) - {"region"})]
+        if others:
+            raise Unsupported(f"local mode cannot update {where}.{others[0]}: the VIM's "
+                              "access and interface information is the VIM registry's",
+                              hint=hint)
+        if "region" in access and access["region"] != vnf.region:
+            raise Unsupported(f"local mode cannot move VNF instance {vnf.id} to region "
+                              f"{short(access['region'])}: {where}.accessInfo.region "
+                              f"must be its region {vnf.region}", hint=hint)

@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from nfvlib.exceptions import Conflict, InvalidInput, OpOccNotFound, StoreError
+from nfvlib.exceptions import Conflict, InvalidInput, NfvError, OpOccNotFound, StoreError
 from nfvlib.inputs import short
 from nfvlib.lcm import engine, notify, secrets, states
 from nfvlib.lcm.catalog import LocalPackages, LocalVnfs
@@ -114,16 +114,53 @@ class LocalLcm:
         policy, e.g. ``"retry:2,rollback,fallback"`` (:mod:`nfvlib.lcm.policy`);
         None takes ``NFV_ON_FAILURE``, else none.
         """
-        from nfvlib.lcm import heat_params, plans
         from nfvlib.lcm.requests import validate
 
         request = validate("InstantiateVnfRequest", request)
         vnf = self._vnf_in(vnf_id, InstantiationState.NOT_INSTANTIATED, "instantiate")
-        package = self._package_of(vnf)
-        heat_params.build_instantiate_nfv(package, request["flavourId"], dict(request))
-        plans.resolve_vim(self._vims, dict(request))
+        self._check_instantiate(self._package_of(vnf), request)
         return self._start(vnf.id, Operation.INSTANTIATE, self._seal(dict(request)),
                            on_failure=on_failure)
+
+    def create_and_instantiate(self, vnfd_id: str, request: Mapping[str, Any], *,
+                               name: str | None = None, description: str | None = None,
+                               metadata: Mapping[str, Any] | None = None,
+                               on_failure: str | None = None
+                               ) -> tuple[VnfInstance, OpOcc]:
+        """Create an instance of ``vnfd_id`` and instantiate it (``vnflcm create --I``).
+
+        Both requests are checked in full first (the create request as
+        :meth:`LocalVnfs.create_vnf` checks it, the InstantiateVnfRequest as
+        :meth:`instantiate` does: schema, flavour and levels against the
+        package, VIM, escalation policy), so a request either refuses
+        creates nothing and sends no notification. Returns the instance as
+        created and the INSTANTIATE occurrence.
+        """
+        from nfvlib.lcm import policy
+        from nfvlib.lcm.requests import validate
+
+        info = self._vnfs.check_create(vnfd_id, name, description, metadata=metadata)
+        request = validate("InstantiateVnfRequest", request)
+        self._check_instantiate(self._packages.load(info), request)
+        policy.normalized(on_failure)
+        vnf = self._vnfs.create_vnf(vnfd_id, name, description, metadata=metadata)
+        try:
+            op = self.instantiate(vnf.id, request, on_failure=on_failure)
+        except Exception:
+            # Changed between the check and the request (a VIM deleted...):
+            # the instance goes, as no request made it.
+            with contextlib.suppress(NfvError):
+                self._vnfs.delete_vnf(vnf.id)
+            raise
+        return vnf, op
+
+    def _check_instantiate(self, package: VnfPackage, request: dict[str, Any]) -> None:
+        """What an instantiate request must pass beyond its schema: its flavour,
+        level and parameters against the package, and its VIM."""
+        from nfvlib.lcm import heat_params, plans
+
+        heat_params.build_instantiate_nfv(package, request["flavourId"], dict(request))
+        plans.resolve_vim(self._vims, dict(request))
 
     def scale(self, vnf_id: str, scale_type: str, aspect_id: str,
               number_of_steps: int = 1,

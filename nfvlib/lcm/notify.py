@@ -1,9 +1,13 @@
-"""SOL003 subscriptions and ``VnfLcmOperationOccurrenceNotification`` delivery.
+"""SOL003 subscriptions and the delivery of their notifications.
 
 Never lost: every state change of an operation occurrence writes one
-notification per matching subscription into the store's outbox, in the
-same transaction as the state change (:func:`record`). A crash after that
-commit loses nothing; a crash before it loses the state change too.
+``VnfLcmOperationOccurrenceNotification`` per matching subscription into the
+store's outbox, in the same transaction as the state change (:func:`record`);
+the creation and the deletion of a VNF instance write a
+``VnfIdentifierCreationNotification`` or ``VnfIdentifierDeletionNotification``
+in the transaction that creates or deletes it (:func:`record_identifier`).
+A crash after that commit loses nothing; a crash before it loses the change
+too.
 
 Who delivers, in local mode (there is no server):
 
@@ -56,8 +60,9 @@ from nfvlib.store.subscriptions import (DELIVERED, FAILED, PENDING, OutboxTable,
 log = logging.getLogger(__name__)
 
 OP_OCC_NOTIFICATION = "VnfLcmOperationOccurrenceNotification"
-NOTIFICATION_TYPES = (OP_OCC_NOTIFICATION, "VnfIdentifierCreationNotification",
-                      "VnfIdentifierDeletionNotification")
+CREATION_NOTIFICATION = "VnfIdentifierCreationNotification"
+DELETION_NOTIFICATION = "VnfIdentifierDeletionNotification"
+NOTIFICATION_TYPES = (OP_OCC_NOTIFICATION, CREATION_NOTIFICATION, DELETION_NOTIFICATION)
 #: States whose notification has notificationStatus START (as Tacker v2).
 _START_STATES = frozenset({OpState.STARTING, OpState.PROCESSING, OpState.ROLLING_BACK})
 #: States after which a worker's run ends.
@@ -309,11 +314,7 @@ def record(conn: sqlite3.Connection, op: OpOcc) -> int:
         return 0
     from nfvlib.store.subscriptions import subscription_from_row
 
-    vnf = conn.execute(
-        "SELECT v.vnfd_id, v.name, p.vnf_provider, p.vnf_product_name, "
-        "p.vnf_software_version, p.vnfd_version FROM vnf_instances v "
-        "LEFT JOIN vnf_packages p ON p.id = v.package_id WHERE v.id = ?",
-        (op.vnf_instance_id,)).fetchone()
+    vnf = _vnf_row(conn, op.vnf_instance_id)
     outbox = OutboxTable(None)  # type: ignore[arg-type]
     written = 0
     for row in subs:
@@ -327,6 +328,51 @@ def record(conn: sqlite3.Connection, op: OpOcc) -> int:
     return written
 
 
+def record_identifier(conn: sqlite3.Connection, notification_type: str, vnf_id: str,
+                      time_stamp: str) -> int:
+    """Write the VnfIdentifierCreationNotification or
+    VnfIdentifierDeletionNotification of the instance ``vnf_id``.
+
+    Call it inside the transaction that creates the instance (after its
+    insert) or deletes it (before its delete): the subscriptions' filters
+    read its record. Returns how many were written (one per matching
+    subscription).
+    """
+    if notification_type not in (CREATION_NOTIFICATION, DELETION_NOTIFICATION):
+        raise ValueError(f"not a VNF identifier notification: {notification_type}")
+    subs = conn.execute("SELECT * FROM subscriptions").fetchall()
+    if not subs:
+        return 0
+    from nfvlib.store.subscriptions import subscription_from_row
+
+    vnf = _vnf_row(conn, vnf_id)
+    outbox = OutboxTable(None)  # type: ignore[arg-type]
+    written = 0
+    for row in subs:
+        sub = subscription_from_row(row)
+        types = sub.filter.get("notificationTypes")
+        if types and notification_type not in types:
+            continue
+        if not _instance_matches(sub.filter, vnf_id, vnf):
+            continue
+        body = identifier_notification(sub, notification_type, vnf_id, time_stamp,
+                                       str(uuid.uuid4()))
+        outbox.add(conn, notification_id=body["id"], subscription_id=sub.id, body=body,
+                   created_at=time_stamp)
+        written += 1
+    return written
+
+
+def _vnf_row(conn: sqlite3.Connection, vnf_id: str) -> Mapping[str, Any] | None:
+    """What a subscription filter reads of an instance and its package."""
+    row: Mapping[str, Any] | None = conn.execute(
+        "SELECT v.vnfd_id, v.name, p.vnf_provider, p.vnf_product_name, "
+        "p.vnf_software_version, p.vnfd_version FROM vnf_instances v "
+        "LEFT JOIN vnf_packages p ON p.id = v.package_id WHERE v.id = ?",
+        (vnf_id,)).fetchone()
+    return row
+
+
 def matches(filter_: Mapping[str, Any], op: OpOcc, vnf: Mapping[str, Any] | None) -> bool:
     """Whether a subscription's filter selects this occurrence's notification."""
     types = filter_.get("notificationTypes")
@@ -338,8 +384,14 @@ def matches(filter_: Mapping[str, Any], op: OpOcc, vnf: Mapping[str, Any] | None
     if filter_.get("operationStates") and op.state.value not in filter_[
             "operationStates"]:
         return False
+    return _instance_matches(filter_, op.vnf_instance_id, vnf)
+
+
+def _instance_matches(filter_: Mapping[str, Any], vnf_id: str,
+                      vnf: Mapping[str, Any] | None) -> bool:
+    """Whether the filter's vnfInstanceSubscriptionFilter selects the instance."""
     inst = filter_.get("vnfInstanceSubscriptionFilter") or {}
-    if inst.get("vnfInstanceIds") and op.vnf_instance_id not in inst["vnfInstanceIds"]:
+    if inst.get("vnfInstanceIds") and vnf_id not in inst["vnfInstanceIds"]:
         return False
     if inst.get("vnfdIds") and (vnf is None or vnf["vnfd_id"] not in inst["vnfdIds"]):
         return False
@@ -402,6 +454,23 @@ def op_occ_notification(sub: Subscription, op: OpOcc, notification_id: str
                                  OpState.ROLLING_BACK, OpState.ROLLED_BACK):
         body["error"] = dict(op.error)
     return body
+
+
+def identifier_notification(sub: Subscription, notification_type: str, vnf_id: str,
+                            time_stamp: str, notification_id: str) -> dict[str, Any]:
+    """The SOL003 VnfIdentifierCreationNotification or
+    VnfIdentifierDeletionNotification (5.5.2.18, 5.5.2.19) of ``vnf_id``."""
+    return {
+        "id": notification_id,
+        "notificationType": notification_type,
+        "subscriptionId": sub.id,
+        "timeStamp": time_stamp,
+        "vnfInstanceId": vnf_id,
+        "_links": {
+            "vnfInstance": {"href": f"{API}/vnf_instances/{vnf_id}"},
+            "subscription": {"href": f"{API}/subscriptions/{sub.id}"},
+        },
+    }
 
 
 # -- delivery -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ mapped in one ``*_from_wire`` function per model.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 import zipfile
@@ -18,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from nfvlib import sol003
 from nfvlib._wait import Backoff, follow_occurrence
-from nfvlib.exceptions import (BackendError, Conflict, InvalidInput, OpOccNotFound,
+from nfvlib.exceptions import (BackendError, Conflict, InvalidInput, NfvError, OpOccNotFound,
                                PackageNotFound, Unsupported, VnfNotFound, WaitTimeout)
 from nfvlib.lcm.secrets import mask as redact
 from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc,
@@ -325,10 +326,16 @@ class RemoteVnfs:
         self._pager = _Pager(api)
 
     def create_vnf(self, vnfd_id: str, name: str | None = None,
-                   description: str | None = None) -> VnfInstance:
-        """A NOT_INSTANTIATED instance of an onboarded VNFD."""
-        body = {"vnfdId": vnfd_id, "vnfInstanceName": name or "",
-                "vnfInstanceDescription": description or ""}
+                   description: str | None = None, *,
+                   metadata: Mapping[str, Any] | None = None) -> VnfInstance:
+        """A NOT_INSTANTIATED instance of an onboarded VNFD (a CreateVnfRequest,
+        with ``metadata`` when given)."""
+        body: dict[str, Any] = {"vnfdId": vnfd_id, "vnfInstanceName": name or "",
+                                "vnfInstanceDescription": description or ""}
+        if metadata is not None:
+            if not isinstance(metadata, Mapping):
+                raise InvalidInput("create request: metadata must be a JSON object")
+            body["metadata"] = dict(metadata)
         try:
             resp = self._api.send("POST", VNF_INSTANCES, json=body, headers=V2_HEADERS)
         except InvalidInput as exc:
@@ -439,7 +446,16 @@ def vnf_from_wire(body: Mapping[str, Any]) -> VnfInstance:
         scale_status={s["aspectId"]: int(s.get("scaleLevel") or 0)
                       for s in info.get("scaleStatus") or () if s.get("aspectId")},
         instantiated_info=redact(dict(info)) if info else {},
-        vnfc=tuple(_vnfcs_from_wire(info))), body)
+        vnfc=tuple(_vnfcs_from_wire(info)),
+        metadata=redact(_object(body.get("metadata"))),
+        extensions=redact(_object(body.get("extensions"))),
+        vnf_configurable_properties=redact(_object(body.get("vnfConfigurableProperties")))),
+        body)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of a record (anything else: empty)."""
+    return dict(value) if isinstance(value, Mapping) else {}
 
 
 def _vnfcs_from_wire(info: Mapping[str, Any]) -> list[VnfcInfo]:
@@ -490,6 +506,30 @@ class RemoteLcm:
             raise InvalidInput("the instantiate request needs a flavourId",
                                hint='write e.g. {"flavourId": "simple"}')
         return self._start(vnf_id, "instantiate", dict(request))
+
+    def create_and_instantiate(self, vnfd_id: str, request: Mapping[str, Any], *,
+                               name: str | None = None, description: str | None = None,
+                               metadata: Mapping[str, Any] | None = None
+                               ) -> tuple[VnfInstance, OpOcc]:
+        """Create an instance of ``vnfd_id`` and instantiate it (``vnflcm create --I``).
+
+        The InstantiateVnfRequest is checked against SOL003's schema first;
+        what only the server can check (its packages, VIMs) is checked when
+        it answers the instantiate, and the instance just created is then
+        deleted again.
+        """
+        from nfvlib.lcm.requests import validate
+
+        validate("InstantiateVnfRequest", request)
+        vnfs = self._vnfs or RemoteVnfs(self._api)
+        vnf = vnfs.create_vnf(vnfd_id, name, description, metadata=metadata)
+        try:
+            op = self.instantiate(vnf.id, request)
+        except Exception:
+            with contextlib.suppress(NfvError):
+                vnfs.delete_vnf(vnf.id)
+            raise
+        return vnf, op
 
     def scale(self, vnf_id: str, scale_type: str, aspect_id: str,
               number_of_steps: int = 1,

@@ -145,7 +145,11 @@ class PackageTable(_Table[PackageInfo]):
 class VnfTable(_Table[VnfInstance]):
     table = "vnf_instances"
     model = VnfInstance
-    json_fields = ("scale_status", "instantiated_info", "vnfc")
+    json_fields = ("scale_status", "instantiated_info", "vnfc", "metadata", "extensions",
+                   "vnf_configurable_properties")
+    #: columns a restoration point's copy of the record may lack (taken before
+    #: they existed)
+    later = ("metadata", "extensions", "vnf_configurable_properties")
     #: the package's identity, read from its record (None once it is deleted)
     skip = ("vnf_provider", "vnf_product_name", "vnf_software_version", "vnfd_version")
 
@@ -160,10 +164,11 @@ class VnfTable(_Table[VnfInstance]):
         """An instance from a row of :meth:`query`, or from a stored
         :meth:`to_row` copy (a restoration point's), which lacks the package's
         identity."""
-        values = {name: row[name] for name in self.columns}
+        keys = row.keys()
+        values = {name: row[name] if name in keys or name not in self.later else "{}"
+                  for name in self.columns}
         for name in self.json_fields:
             values[name] = _loads(values[name])
-        keys = row.keys()
         for name in self.skip:
             values[name] = row[name] if name in keys else None
         return self.convert(values)

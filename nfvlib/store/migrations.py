@@ -236,6 +236,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (10, "VNF packages: checksum of the content", """
         ALTER TABLE vnf_packages ADD COLUMN checksum TEXT
     """),
+    # SOL003 VnfInstance attributes a VnfInfoModificationRequest changes.
+    (11, "VNF instances: metadata, extensions, configurable properties", """
+        ALTER TABLE vnf_instances ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE vnf_instances ADD COLUMN extensions TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE vnf_instances ADD COLUMN vnf_configurable_properties TEXT
+            NOT NULL DEFAULT '{}'
+    """),
 ]
 
 # Migrations may land out of order (6 after 7): the latest is the highest.

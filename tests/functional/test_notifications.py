@@ -6,6 +6,7 @@ The receiver (an ``http.server`` on 127.0.0.1) checks BASIC auth and answers
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -16,7 +17,8 @@ from nfvlib.models import OpState
 from nfvlib.store.lcm import OpOccTable
 from nfvlib.sandbox.heat_env import slow_template
 from tests.functional.lcm import LEVEL_1, WAIT, faulty_vim, new_vnf, on_vim, stack_gone
-from tests.unit.lcm.test_notify import PASSWORD, USER, Receiver, _request
+from tests.functional.test_cli_lcm import nfv
+from tests.unit.lcm.test_notify import OP_OCC_ONLY, PASSWORD, USER, Receiver, _request
 
 
 @pytest.fixture
@@ -28,7 +30,8 @@ def receiver():
 
 @pytest.fixture
 def subscription(client, receiver):
-    sub = client.subscriptions.create_subscription(_request(receiver.url))
+    sub = client.subscriptions.create_subscription(_request(receiver.url,
+                                                            filter=OP_OCC_ONLY))
     yield sub
     client.subscriptions.delete_subscription(sub.id)
 
@@ -94,3 +97,43 @@ def test_a_killed_worker_and_a_receiver_down_lose_nothing(
                                           ("ROLLED_BACK", "RESULT")]
     assert len({b["id"] for b in receiver.received}) == len(receiver.received) == 5
     client.vnfs.delete_vnf(vnf.id)
+
+
+def test_the_nfv_command_notifies_instances_created_and_deleted_not_refused(
+        client, package, sandbox, receiver, tmp_path):
+    """Each ``nfv`` process leaves its notification to a detached deliverer."""
+    sub = client.subscriptions.create_subscription(_request(receiver.url, filter={
+        "notificationTypes": ["VnfIdentifierCreationNotification",
+                              "VnfIdentifierDeletionNotification"],
+        "vnfInstanceSubscriptionFilter": {"vnfdIds": [package.vnfd_id]}}))
+    try:
+        meta = tmp_path / "meta.json"
+        meta.write_text('{"tier": "web"}')
+        code, out, err = nfv(sandbox, "vnflcm", "create", package.vnfd_id, "--name",
+                             "notified", "--metadata-file", str(meta), "-f", "json")
+        assert code == 0, err
+        shown = json.loads(out)
+        vnf_id = shown["ID"]
+        assert shown["metadata"] == {"tier": "web"}
+        (created,) = receiver.wait_for(1, timeout=15)
+        assert (created["notificationType"], created["vnfInstanceId"]) == (
+            "VnfIdentifierCreationNotification", vnf_id)
+
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({"flavourId": "simple", "vimConnectionInfo": {
+            "v": {"vimId": "nowhere", "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_3"}}}))
+        code, out, err = nfv(sandbox, "vnflcm", "create", package.vnfd_id, "--I", str(bad))
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+        assert "no VIM has the id or name 'nowhere'" in err
+        assert [v.id for v in client.vnfs.list_vnfs()
+                if v.vnfd_id == package.vnfd_id] == [vnf_id]
+
+        code, _, err = nfv(sandbox, "vnflcm", "delete", vnf_id)
+        assert code == 0, err
+        receiver.wait_for(2, timeout=15)
+        time.sleep(0.5)  # a notification of the refused create would show here
+        assert [(b["notificationType"], b["vnfInstanceId"]) for b in receiver.received] == [
+            ("VnfIdentifierCreationNotification", vnf_id),
+            ("VnfIdentifierDeletionNotification", vnf_id)]
+    finally:
+        client.subscriptions.delete_subscription(sub.id)

@@ -48,9 +48,10 @@ def _protocol_methods(protocol: type) -> list[str]:
 
 def test_protocols_cover_their_interfaces():
     assert _protocol_methods(backends.LcmBackend) == sorted([
-        "instantiate", "terminate", "scale", "heal", "operate", "reboot",
-        "change_vnfpkg", "change_ext_conn", "fallback", "rollback", "retry", "fail",
-        "cancel", "get_op_occ", "list_op_occs", "page_op_occs", "wait", "versions"])
+        "instantiate", "create_and_instantiate", "terminate", "scale", "heal",
+        "operate", "reboot", "change_vnfpkg", "change_ext_conn", "fallback", "rollback",
+        "retry", "fail", "cancel", "get_op_occ", "list_op_occs", "page_op_occs", "wait",
+        "versions"])
     assert len(_protocol_methods(backends.VimRegistry)) == 8
 
 

@@ -118,6 +118,21 @@ def test_vnflcm_show_of_a_new_vnf_is_a_sol003_vnf_instance(local, capsys):
     assert_valid("VnfInstance", record)
 
 
+def test_the_users_metadata_extensions_and_properties_show_as_sol003_has_them(
+        local, capsys):
+    vnf = local.vnfs.create_vnf(local.vnfd_id, metadata={"tier": "web"})
+    local.vnfs.update_vnf(vnf.id, {"extensions": {"e": {"x": 1}},
+                                   "vnfConfigurableProperties": {"isAutoscaleEnabled": True}})
+    shown = nfv_json(capsys, "vnflcm", "show", vnf.id)
+    expected = sol003.vnf_instance(local.vnfs.get_vnf(vnf.id))
+    record = from_columns(shown, tc_vnflcm._get_columns(expected, action="show"), expected)
+    assert record == expected
+    assert (record["metadata"], record["extensions"], record["vnfConfigurableProperties"]) == (
+        {"tier": "web"}, {"e": {"x": 1}}, {"isAutoscaleEnabled": True})
+    assert shown["VNF Configurable Properties"] == {"isAutoscaleEnabled": True}
+    assert_valid("VnfInstance", record)
+
+
 def test_vnflcm_list_has_tackerclients_columns_and_sol003_values(local, capsys):
     done = local.instantiated()
     new = local.new_vnf()

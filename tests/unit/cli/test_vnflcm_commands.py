@@ -28,7 +28,7 @@ STEPS = tuple(OpStep(name) for name in ("validate", "instantiate_start", "create
 
 
 class _Vnfs:
-    def create_vnf(self, vnfd_id, name=None, description=None): ...
+    def create_vnf(self, vnfd_id, name=None, description=None, *, metadata=None): ...
     def list_vnfs(self, filter=None): ...
     def update_vnf(self, vnf_id, request): ...
     def get_vnf(self, vnf_id): ...
@@ -37,6 +37,8 @@ class _Vnfs:
 
 class _Lcm:
     def instantiate(self, vnf_id, request, *, on_failure=None): ...
+    def create_and_instantiate(self, vnfd_id, request, *, name=None, description=None,
+                               metadata=None, on_failure=None): ...
     def scale(self, vnf_id, scale_type, aspect_id, number_of_steps=1,
               additional_params=None, *, restoration_point=False, on_failure=None): ...
     def heal(self, vnf_id, vnfc_instance_ids=None, cause=None, additional_params=None, *,
@@ -130,8 +132,9 @@ def test_create_passes_options_and_shows_the_instance(nfv, capsys):
                          "--description", "front end", "-f", "json")
     assert code == 0, err
     nfv.vnfs.create_vnf.assert_called_once_with("vnfd-1", name="web",
-                                                description="front end")
+                                                description="front end", metadata=None)
     nfv.lcm.instantiate.assert_not_called()
+    nfv.lcm.create_and_instantiate.assert_not_called()
     shown = json.loads(out)
     # python-tackerclient's columns sorted, then nfvkit's VNF Package ID
     names = list(shown)
@@ -146,13 +149,17 @@ def test_create_passes_options_and_shows_the_instance(nfv, capsys):
 
 
 def test_create_with_instantiate_file_keeps_json_clean(nfv, capsys, request_file):
-    nfv.vnfs.create_vnf.return_value = make_vnf()
+    nfv.lcm.create_and_instantiate.return_value = (make_vnf(), make_op())
     body = {"flavourId": "simple", "vimConnectionInfo": [
         {"id": "vim1", "vimId": "v1", "vimType": "ETSINFV.OPENSTACK_KEYSTONE.V_3"}]}
     code, out, err = run(capsys, "vnflcm", "create", "vnfd-1", "--I", request_file(body),
                          "-f", "json")
     assert code == 0, err
-    nfv.lcm.instantiate.assert_called_once_with(VNF_ID, body)
+    # one library call checks both requests before creating anything
+    nfv.lcm.create_and_instantiate.assert_called_once_with(
+        "vnfd-1", body, name=None, description=None, metadata=None)
+    nfv.vnfs.create_vnf.assert_not_called()
+    nfv.lcm.instantiate.assert_not_called()
     assert json.loads(out)["ID"] == VNF_ID
     assert (f"VNF Instance {VNF_ID} is created and instantiation request has been "
             "accepted.") in err
@@ -163,6 +170,30 @@ def test_create_with_bad_instantiate_file_creates_nothing(nfv, capsys, request_f
     code, _, err = run(capsys, "vnflcm", "create", "vnfd-1", "--I", request_file("[1]"))
     assert code == 2 and "must hold a JSON object, not an array" in err
     nfv.vnfs.create_vnf.assert_not_called()
+    nfv.lcm.create_and_instantiate.assert_not_called()
+
+
+def test_create_refused_by_the_library_is_one_line(nfv, capsys, request_file):
+    nfv.lcm.create_and_instantiate.side_effect = InvalidInput(
+        "vimConnectionInfo.v.vimId: no VIM has the id or name 'nowhere'",
+        hint="see the VIMs with 'vim list'")
+    code, out, err = run(capsys, "vnflcm", "create", "vnfd-1", "--I",
+                         request_file({"flavourId": "simple"}))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "no VIM has the id or name 'nowhere'" in err
+    nfv.vnfs.create_vnf.assert_not_called()
+    nfv.vnfs.delete_vnf.assert_not_called()
+
+
+def test_create_passes_a_metadata_file(nfv, capsys, request_file):
+    nfv.vnfs.create_vnf.return_value = make_vnf(metadata={"team": "core"})
+    path = request_file({"team": "core"}, name="meta.json")
+    code, out, err = run(capsys, "vnflcm", "create", "vnfd-1", "--metadata-file", path,
+                         "-f", "json")
+    assert code == 0, err
+    nfv.vnfs.create_vnf.assert_called_once_with("vnfd-1", name=None, description=None,
+                                                metadata={"team": "core"})
+    assert json.loads(out)["metadata"] == {"team": "core"}
 
 
 def test_list_columns(nfv, capsys):
@@ -658,27 +689,6 @@ def test_hostile_request_files_fail_fast_in_one_line(nfv, capsys, tmp_path, kind
         call.assert_not_called()
 
 
-def test_create_with_a_refused_instantiate_request_leaves_no_instance(nfv, capsys,
-                                                                      request_file):
-    nfv.vnfs.create_vnf.return_value = make_vnf()
-    nfv.lcm.instantiate.side_effect = InvalidInput(
-        "vimConnectionInfo.v.vimId: no VIM has the id or name 'nope'")
-    code, out, err = run(capsys, "vnflcm", "create", "vnfd-1", "--I",
-                         request_file({"flavourId": "simple"}))
-    assert code == 2 and out == "" and err.count("\n") == 1
-    assert "no VIM has the id or name 'nope'" in err
-    nfv.vnfs.delete_vnf.assert_called_once_with(VNF_ID)
-
-
-def test_create_with_a_malformed_instantiate_request_creates_nothing(nfv, capsys,
-                                                                    request_file):
-    code, out, err = run(capsys, "vnflcm", "create", "vnfd-1", "--I",
-                         request_file({"flavourId": "simple", "localizationLanguage": 5}))
-    assert code == 2 and out == "" and err.count("\n") == 1
-    assert "$.localizationLanguage must be a string" in err
-    nfv.vnfs.create_vnf.assert_not_called()
-
-
 # -- refused requests against the real local library --------------------------
 
 @pytest.fixture
@@ -743,15 +753,22 @@ V3 = "ETSINFV.OPENSTACK_KEYSTONE.V_3"
 ])
 def test_refused_instantiate_requests_exit_2_and_change_nothing(local_vnf, nfv_home,
                                                                 capsys, tmp_path, body,
-                                                                words):
+                                                                words, monkeypatch):
+    from nfvlib.store.lcm import VnfTable
+
     path = tmp_path / "req.json"
     path.write_text(json.dumps(body))
     before = _store_and_files(nfv_home)
     code, out, err = run(capsys, "vnflcm", "instantiate", local_vnf.id, str(path))
     assert code == 2 and out == "" and err.count("\n") == 1 and words in err, err
     assert _store_and_files(nfv_home) == before
+    inserted = []
+    real_insert = VnfTable.insert
+    monkeypatch.setattr(VnfTable, "insert", lambda self, conn, vnf: (
+        inserted.append(vnf), real_insert(self, conn, vnf)))
     code, out, err = run(capsys, "vnflcm", "create", local_vnf.vnfd_id, "--I", str(path))
-    assert code == 2 and words in err, err
+    assert code == 2 and out == "" and err.count("\n") == 1 and words in err, err
+    assert inserted == []  # checked before anything is created, not created and deleted
     assert _store_and_files(nfv_home) == before
 
 

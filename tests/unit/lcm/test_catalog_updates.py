@@ -132,8 +132,8 @@ def test_update_vnf_changes_name_description_and_vnfd(catalog):
 def test_update_vnf_refuses_what_local_mode_cannot_keep(catalog):
     packages, vnfs, info, _, _ = catalog
     vnf = vnfs.create_vnf(info.vnfd_id)
-    with pytest.raises(Unsupported, match="cannot update metadata"):
-        vnfs.update_vnf(vnf.id, {"metadata": {"a": 1}})
+    with pytest.raises(Unsupported, match="cannot update vnfcInfoModifications"):
+        vnfs.update_vnf(vnf.id, {"vnfcInfoModifications": []})
     with pytest.raises(InvalidInput, match="non-empty JSON object"):
         vnfs.update_vnf(vnf.id, {})
     with pytest.raises(InvalidInput, match="vnfInstanceName must be a string"):

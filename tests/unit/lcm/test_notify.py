@@ -23,6 +23,8 @@ from nfvlib.models import OpState
 from tests.unit.lcm.test_plans import FAIL_SCALE_END, LEVEL_1, Crash, world  # noqa: F401
 
 USER, PASSWORD = "nfvo", "cb-pass-Secret1"
+#: A filter for the occurrence notifications alone (not the instances' creation)
+OP_OCC_ONLY = {"notificationTypes": ["VnfLcmOperationOccurrenceNotification"]}
 
 
 class Receiver:
@@ -81,7 +83,8 @@ class Receiver:
 
     def states(self, op_id: str | None = None) -> list[tuple[str, str]]:
         return [(b["operationState"], b["notificationStatus"]) for b in self.received
-                if op_id is None or b["vnfLcmOpOccId"] == op_id]
+                if b["notificationType"] == "VnfLcmOperationOccurrenceNotification"
+                and (op_id is None or b["vnfLcmOpOccId"] == op_id)]
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[dict]:
         end = time.monotonic() + timeout
@@ -190,7 +193,7 @@ def test_delete_removes_the_subscription_and_its_undelivered_notifications(
 # -- notification sequences ------------------------------------------------------------
 def test_a_successful_instantiate_notifies_start_processing_and_result(
         subs, receiver, world):  # noqa: F811
-    sub = subs.create_subscription(_request(receiver.url))
+    sub = subs.create_subscription(_request(receiver.url, filter=OP_OCC_ONLY))
     vnf = world.new_vnf()
     op = world.done(world.lcm.instantiate(vnf.id, LEVEL_1))
     assert op.state is OpState.COMPLETED
@@ -280,7 +283,7 @@ def test_a_receiver_down_during_the_operation_gets_everything_later_in_order_onc
         subs, receiver, world, monkeypatch):  # noqa: F811
     monkeypatch.setattr(notify, "DRAIN_SECONDS", 0.3)
     monkeypatch.setattr(notify, "BACKOFF_FIRST", 0.05)
-    sub = subs.create_subscription(_request(receiver.url))
+    sub = subs.create_subscription(_request(receiver.url, filter=OP_OCC_ONLY))
     receiver.stop()
     vnf = world.instantiated()
     out = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
@@ -306,7 +309,7 @@ def test_a_receiver_down_during_the_operation_gets_everything_later_in_order_onc
 
 def test_a_callback_failing_is_retried_with_backoff_then_shown_failed(
         subs, receiver, world):  # noqa: F811
-    sub = subs.create_subscription(_request(receiver.url))
+    sub = subs.create_subscription(_request(receiver.url, filter=OP_OCC_ONLY))
     receiver.status = 503
     deliverer = notify.Deliverer(world.services.store, world.services.vims.vault)
     clock = [time.time() + 3600]
@@ -331,7 +334,7 @@ def test_a_callback_failing_is_retried_with_backoff_then_shown_failed(
 
 def test_a_worker_killed_after_a_state_change_leaves_it_to_be_delivered_later(
         subs, receiver, world, monkeypatch):  # noqa: F811
-    sub = subs.create_subscription(_request(receiver.url))
+    sub = subs.create_subscription(_request(receiver.url, filter=OP_OCC_ONLY))
     # The state change commits with its notification; the process dies before
     # any delivery: no delivery thread ever runs here.
     monkeypatch.setattr(notify, "kick", lambda *a, **k: None)
@@ -389,7 +392,7 @@ def test_the_next_command_that_opens_the_lcm_delivers_what_is_due(
         subs, receiver, world, monkeypatch):  # noqa: F811
     import nfvlib
 
-    sub = subs.create_subscription(_request(receiver.url))
+    sub = subs.create_subscription(_request(receiver.url, filter=OP_OCC_ONLY))
     monkeypatch.setattr(notify, "kick", lambda *a, **k: None)  # the worker died
     world.done(world.lcm.instantiate(world.new_vnf().id, LEVEL_1))
     assert receiver.received == [] and notify.pending(world.services.store)

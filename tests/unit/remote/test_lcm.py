@@ -247,6 +247,46 @@ def test_create_vnf_sends_v2_header_and_body(vnfs, requests_mock):
     assert (vnf.vnfc, vnf.scale_status, vnf.vim_id) == ((), {}, None)
 
 
+def test_create_vnf_sends_metadata_and_reads_the_users_attributes(vnfs, requests_mock):
+    requests_mock.post(VNFS, status_code=201, json=dict(
+        VNF_WIRE, instantiationState="NOT_INSTANTIATED", instantiatedVnfInfo=None,
+        vimConnectionInfo={}, metadata={"tier": "web", "password": "p"},
+        extensions={"e": 1}, vnfConfigurableProperties={"isAutoscaleEnabled": True}))
+    vnf = vnfs.create_vnf("vnfd-1", metadata={"tier": "web", "password": "p"})
+    assert requests_mock.last_request.json()["metadata"] == {"tier": "web",
+                                                             "password": "p"}
+    assert vnf.metadata == {"tier": "web", "password": MASK}
+    assert vnf.extensions == {"e": 1}
+    assert vnf.vnf_configurable_properties == {"isAutoscaleEnabled": True}
+    with pytest.raises(InvalidInput, match="metadata must be a JSON object"):
+        vnfs.create_vnf("vnfd-1", metadata=["x"])
+    assert len(requests_mock.request_history) == 1
+
+
+def test_create_and_instantiate_checks_the_schema_before_creating(lcm, requests_mock):
+    with pytest.raises(InvalidInput, match="localizationLanguage must be a string"):
+        lcm.create_and_instantiate("vnfd-1", {"flavourId": "simple",
+                                              "localizationLanguage": 5})
+    assert requests_mock.request_history == []
+
+
+def test_create_and_instantiate_deletes_what_the_server_refused(lcm, requests_mock):
+    requests_mock.post(VNFS, status_code=201, json=dict(
+        VNF_WIRE, instantiationState="NOT_INSTANTIATED", instantiatedVnfInfo=None))
+    requests_mock.post(f"{VNFS}/{VNF}/instantiate", status_code=400,
+                       json=problem(400, "no such VIM"))
+    requests_mock.get(f"{VNFS}/{VNF}", json=dict(
+        VNF_WIRE, instantiationState="NOT_INSTANTIATED", instantiatedVnfInfo=None))
+    requests_mock.delete(f"{VNFS}/{VNF}", status_code=204)
+    with pytest.raises(InvalidInput, match="no such VIM"):
+        lcm.create_and_instantiate("vnfd-1", {"flavourId": "simple"}, name="n")
+    assert calls(requests_mock) == [
+        ("POST", "/vnflcm/v2/vnf_instances"),
+        ("POST", f"/vnflcm/v2/vnf_instances/{VNF}/instantiate"),
+        ("GET", f"/vnflcm/v2/vnf_instances/{VNF}"),
+        ("DELETE", f"/vnflcm/v2/vnf_instances/{VNF}")]
+
+
 def test_get_vnf_maps_the_instantiated_info(vnfs, requests_mock):
     requests_mock.get(f"{VNFS}/{VNF}", json=VNF_WIRE)
     vnf = vnfs.get_vnf(VNF)
