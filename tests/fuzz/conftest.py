@@ -243,7 +243,17 @@ def world(tmp_path_factory):
         mp.setenv("NFV_DATA_DIR", str(w.data_dir))
         mp.setenv("NFV_KEY_DIR", str(w.key_dir))
         w.spawned = []
-        mp.setattr(local, "detached_spawner", lambda *a, **k: w.spawned.append)
+
+        class Spawner:
+            """Records the occurrences a worker would be started for."""
+
+            def __call__(self, op_id):
+                w.spawned.append(op_id)
+
+            def close(self):
+                pass
+
+        mp.setattr(local, "detached_spawner", lambda *a, **k: Spawner())
         try:
             from nfvlib.lcm import notify
             mp.setattr(notify, "deliverer_spawner", lambda *a, **k: (lambda *b: None))
