@@ -191,7 +191,7 @@ def test_show_includes_vnfc_instances(nfv, capsys):
     info = shown["Instantiated Vnf Info"]
     assert info["flavourId"] == "simple"
     assert info["scaleStatus"] == [{"aspectId": "VDU1_scale", "scaleLevel": 1}]
-    assert info["metadata"]["stack_name"] == f"vnf-{VNF_ID}"
+    assert info["metadata"]["stack_id"] == "stack-1"
     assert [r["computeResource"]["resourceId"] for r in info["vnfcResourceInfo"]] == [
         "srv-1", "srv-2"]
     assert [v["id"] for v in shown["VNFC Instances"]] == ["srv-1", "srv-2"]
