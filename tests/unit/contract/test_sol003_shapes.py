@@ -84,6 +84,11 @@ TACKER_VNF = {
                                 "resourceId": "f6b2bb56-4ff1-45f0-a67d-f85eb133f793",
                                 "vimLevelResourceType": "OS::Neutron::Net"},
             "vnfLinkPorts": [{
+                "id": "11e536c4-b2ea-4e9d-856b-986084d107d7",
+                "resourceHandle": {"vimConnectionId": "default",
+                                   "resourceId": "11e536c4-b2ea-4e9d-856b-986084d107d7",
+                                   "vimLevelResourceType": "OS::Neutron::Port"},
+                "cpInstanceId": f"VDU1_CP1-{SRV1}", "cpInstanceType": "VNFC_CP"}, {
                 "id": "01d71253-97e2-4577-88df-1481698d003b",
                 "resourceHandle": {"vimConnectionId": "default",
                                    "resourceId": "01d71253-97e2-4577-88df-1481698d003b",
@@ -319,7 +324,7 @@ def test_local_resource_changes_have_tackers_entries(world):  # noqa: F811
 
 
 def test_vnflcm_show_in_remote_mode_is_tackers_record_under_tackerclients_columns(
-        remote, capsys):
+        remote, capsys, requests_mock):
     """``vnflcm show -f json`` through the CLI: Tacker's record, column by column."""
     import json
     from unittest import mock
@@ -327,16 +332,21 @@ def test_vnflcm_show_in_remote_mode_is_tackers_record_under_tackerclients_column
     from nfvcli import shell
 
     tc_vnflcm = importlib.import_module("tackerclient.osc.v1.vnflcm.vnflcm")
-    vnfs, _, _ = remote
+    vnfs, _, packages = remote
+    listed = requests_mock.get(f"{TACKER}/vnfpkgm/v1/vnf_packages", json=[TACKER_PACKAGE])
     for record in (TACKER_VNF, dict(TACKER_VNF, vnfPkgId=PKG)):  # v2, then v1
         vnf = sol003.received(vnfs.get_vnf(VNF), record)
         client = mock.Mock()
         client.vnfs.get_vnf.return_value = vnf
+        client.packages = packages
         with mock.patch("nfvcli.common.NfvCommandMixin.nfv", client):
             code = shell.main(["vnflcm", "show", VNF, "-f", "json"])
         out, err = capsys.readouterr()
         assert code == 0, err
         shown = json.loads(out)
+        # v2 has no vnfPkgId: the package is the server's one with the vnfdId
+        assert shown["VNF Package ID"] == PKG
+        assert listed.last_request.qs["filter"] == [f"(eq,vnfdId,{VNFD})".lower()]
         display, attrs = tc_vnflcm._get_columns(record, action="show")
         assert list(shown)[:len(display)] == list(display)
         from nfvcli.vnflcm import _show
@@ -346,3 +356,37 @@ def test_vnflcm_show_in_remote_mode_is_tackers_record_under_tackerclients_column
         expected = sol003.vnf_instance(vnf)
         assert {a: shown[d] for d, a in zip(display, attrs)
                 if a in expected or shown[d] != ""} == expected
+
+
+def test_remote_vnfcs_carry_what_local_ones_do(remote):
+    """Remote mode reads the same VNFC fields from Tacker's vnfcResourceInfo
+    (metadata, vnfcCpInfo, vnfLinkPorts) as local mode reads from Heat."""
+    vnfs, _, _ = remote
+    by_vdu = {v.vdu_id: v for v in vnfs.get_vnf(VNF).vnfc}
+    member, single = by_vdu["VDU1"], by_vdu["VDU2"]
+    assert (member.member, member.parent_stack, member.stack, member.created_at) == (
+        _META1["parent_resource_name"], _META1["parent_stack_id"], _META1["stack_id"],
+        _META1["creation_time"])
+    # not a group member: its parent stack is the one holding it, as locally
+    assert (single.member, single.parent_stack, single.stack) == (
+        None, _META2["stack_id"], _META2["stack_id"])
+    (cp,) = single.cps
+    assert (cp.cpd_id, cp.port_id, cp.port_type, cp.virtual_link, cp.network_id,
+            cp.network_type) == ("VDU2_CP1", "01d71253-97e2-4577-88df-1481698d003b",
+                                 "OS::Neutron::Port", "internalVL3",
+                                 "f6b2bb56-4ff1-45f0-a67d-f85eb133f793", "OS::Neutron::Net")
+
+
+def test_vnfc_instances_have_the_same_fields_in_both_modes(world, remote):  # noqa: F811
+    """The VNFC Instances column (nfvkit's own) of ``vnflcm show``."""
+    import dataclasses
+    import json
+
+    vnf = world.instantiated()
+    vnfs, _, _ = remote
+    ours = json.loads(json.dumps([dataclasses.asdict(v)
+                                  for v in world.vnfs.get_vnf(vnf.id).vnfc]))
+    theirs = json.loads(json.dumps([dataclasses.asdict(v)
+                                    for v in vnfs.get_vnf(VNF).vnfc]))
+    assert key_paths(ours) == key_paths(theirs)
+    assert ("[]", "cps", "[]", "network_id") in {p for p, _ in key_paths(ours)}
