@@ -338,13 +338,15 @@ _SHOW_COLUMN_MAP = {
 }
 
 
-def _show(vnf: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+def _show(vnf: Any, package_id: str | None = None
+          ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     """Columns and values of one VNF instance, as python-tackerclient shows them.
 
     The values are the SOL003 VnfInstance (:func:`nfvlib.sol003.vnf_instance`)
     under tackerclient's column names, sorted; nfvkit's own columns follow:
-    the VNF package id (v2 records have no ``vnfPkgId``) and the VNFC
-    instances with their Heat resources.
+    the VNF package id (v2 records have no ``vnfPkgId``: ``package_id``, as
+    :func:`_package_id` found it) and the VNFC instances with their Heat
+    resources.
     """
     from nfvlib import sol003
 
@@ -356,10 +358,27 @@ def _show(vnf: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     if "vnfPkgId" in record:  # a v1 record: tackerclient shows it among its columns
         column_map["vnfPkgId"] = "VNF Package ID"
     else:
-        extra["VNF Package ID"] = vnf.package_id or None
+        extra["VNF Package ID"] = vnf.package_id or package_id or None
     if "instantiatedVnfInfo" in record:
         extra["VNFC Instances"] = VnfcColumn(vnf.vnfc)
     return sol003_show(record, column_map, extra)
+
+
+def _package_id(nfv: Any, vnf: Any) -> str | None:
+    """The id of the instance's package, which a Tacker v2 record does not give.
+
+    A Tacker server onboards one package per vnfdId and finds an instance's
+    package by its vnfdId: so does this (one more request, remote mode only).
+    """
+    if vnf.package_id or not vnf.vnfd_id:
+        return vnf.package_id or None
+    from nfvlib.exceptions import NfvError
+
+    try:
+        found = nfv.packages.list_packages(filter=f"(eq,vnfdId,{vnf.vnfd_id})")
+    except NfvError:
+        return None  # the instance is still shown, without it
+    return found[0].id if len(found) == 1 else None
 
 
 # -- commands ----------------------------------------------------------------
@@ -412,7 +431,8 @@ class ShowVnfLcm(NfvCommandMixin, show.ShowOne):
         return parser
 
     def take_action(self, parsed_args):
-        return _show(self.nfv.vnfs.get_vnf(parsed_args.vnf_instance))
+        vnf = self.nfv.vnfs.get_vnf(parsed_args.vnf_instance)
+        return _show(vnf, _package_id(self.nfv, vnf))
 
 
 class ListVnfLcm(NfvCommandMixin, lister.Lister):

@@ -215,6 +215,24 @@ class PackageInfo:
 
 
 @dataclass(frozen=True)
+class VnfcCp:
+    """A connection point of a VNFC: the VDU's ``VduCp`` and what Heat made of it.
+
+    ``port_id`` is the port resource Heat holds for the connection point next
+    to the server (None: the stack has none); ``virtual_link`` the VNFD's
+    internal virtual link the port is on (None: an external one), and
+    ``network_id`` that link's network resource in the stack.
+    """
+
+    cpd_id: str
+    port_id: str | None = None
+    port_type: str | None = None
+    virtual_link: str | None = None
+    network_id: str | None = None
+    network_type: str | None = None
+
+
+@dataclass(frozen=True)
 class VnfcInfo:
     """One VNFC (a VDU member) found in the VNF's stack."""
 
@@ -226,6 +244,19 @@ class VnfcInfo:
     #: The member's name inside its group (e.g. an ASG member), if any.
     member: str | None = None
     parent_stack: str | None = None
+    #: Heat's creation time of the server resource.
+    created_at: str | None = None
+    #: The stack holding the server resource, ``"<name>/<id>"``.
+    stack: str | None = None
+    #: The VDU's connection points, in the VNFD's order.
+    cps: tuple[VnfcCp, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Stored and journaled copies come back from JSON as lists of mappings.
+        if any(not isinstance(cp, VnfcCp) for cp in self.cps) or not isinstance(
+                self.cps, tuple):
+            object.__setattr__(self, "cps", tuple(
+                cp if isinstance(cp, VnfcCp) else VnfcCp(**cp) for cp in self.cps))
 
 
 @dataclass(frozen=True)

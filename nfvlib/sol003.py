@@ -139,9 +139,30 @@ def vnf_instance(vnf: VnfInstance) -> dict[str, Any]:
 
 
 def vim_connection_info(vnf: VnfInstance) -> dict[str, Any]:
-    """A SOL003 ``VimConnectionInfo`` of the instance's VIM (no secrets)."""
+    """A SOL003 ``VimConnectionInfo`` of the instance's VIM (no secrets).
+
+    As Tacker v2 fills it from its VIM (``ETSINFV.OPENSTACK_KEYSTONE.V_3``):
+    ``interfaceInfo`` with the Keystone endpoint, ``accessInfo`` with the
+    user, project, domains and region, ``extra``; the password is left out,
+    as Tacker leaves it out of its answers. The VIM's certificate check is
+    shown as it is (Tacker always says it skips it). An instance recorded
+    before these were kept has only the region.
+    """
     info: dict[str, Any] = {"vimId": vnf.vim_id, "vimType": VIM_TYPE}
-    if vnf.region:
+    kept = vnf.instantiated_info.get("vimConnection")
+    if isinstance(kept, dict):
+        skip = not kept.get("certVerify", True)
+        info["interfaceInfo"] = {"endpoint": kept.get("endpoint"),
+                                 "skipCertificateHostnameCheck": skip,
+                                 "skipCertificateVerification": skip}
+        info["accessInfo"] = {"username": kept.get("username"), "region": vnf.region,
+                              "project": kept.get("project"),
+                              "projectDomain": kept.get("projectDomain"),
+                              "userDomain": kept.get("userDomain")}
+        # a local VIM's extra holds only the sandbox's Heat environment,
+        # which is no connection information
+        info["extra"] = {}
+    elif vnf.region:
         info["accessInfo"] = {"region": vnf.region}
     return info
 
@@ -163,19 +184,31 @@ def instantiated_vnf_info(vnf: VnfInstance) -> dict[str, Any]:
         "scaleStatus": [{"aspectId": a, "scaleLevel": int(level)}
                         for a, level in sorted(vnf.scale_status.items())],
     }
+    top = vnf.instantiated_info.get("maxScaleLevels")
+    if isinstance(top, dict) and vnf.scale_status:
+        # Tacker: one per aspect of scaleStatus
+        info["maxScaleLevels"] = [{"aspectId": a, "scaleLevel": int(top[a])}
+                                  for a in sorted(vnf.scale_status) if a in top]
+    nfv = _masked(vnf.instantiated_info.get("nfv") or {})
     if vnf.vnfc:
-        info["vnfcResourceInfo"] = [_vnfc_resource(v) for v in vnf.vnfc]
+        info["vnfcResourceInfo"] = [_vnfc_resource(v, nfv) for v in vnf.vnfc]
+    links = virtual_links(vnf.vnfc)
+    if links:
+        info["vnfVirtualLinkResourceInfo"] = links
+    if vnf.vnfc:
         info["vnfcInfo"] = [{"id": f"{v.vdu_id}-{v.id}", "vduId": v.vdu_id,
                              "vnfcResourceInfoId": v.id, "vnfcState": state}
                             for v in vnf.vnfc]
+    # Tacker's keys (its stack, nfv parameter and VIM project), and the
+    # stack's outputs when it has any (nfvkit's own)
     metadata: dict[str, Any] = {}
     if vnf.stack_id:
         metadata["stack_id"] = vnf.stack_id
-        metadata["stack_name"] = vnf.stack_name
-    if vnf.instantiation_level_id:
-        metadata["instantiationLevelId"] = vnf.instantiation_level_id
-    if vnf.instantiated_info.get("nfv"):
-        metadata["nfv"] = _masked(vnf.instantiated_info["nfv"])
+    if nfv:
+        metadata["nfv"] = nfv
+    connection = vnf.instantiated_info.get("vimConnection")
+    if isinstance(connection, dict) and connection.get("project"):
+        metadata["tenant"] = connection["project"]
     if vnf.instantiated_info.get("stackOutputs"):
         metadata["stackOutputs"] = _masked(vnf.instantiated_info["stackOutputs"])
     if metadata:
@@ -183,18 +216,140 @@ def instantiated_vnf_info(vnf: VnfInstance) -> dict[str, Any]:
     return info
 
 
-def _vnfc_resource(vnfc: VnfcInfo) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"heatStatus": vnfc.status,
-                                "resourceName": vnfc.resource_name}
-    if vnfc.member:  # the member's name in its group, as Tacker names it
-        metadata["parent_resource_name"] = vnfc.member
-    if vnfc.parent_stack:
+def _handle(resource_id: str | None, resource_type: str | None) -> dict[str, Any]:
+    """A SOL003 ``ResourceHandle`` on the instance's VIM connection."""
+    handle: dict[str, Any] = {"vimConnectionId": VIM_CONNECTION_ID,
+                              "resourceId": resource_id}
+    if resource_type:
+        handle["vimLevelResourceType"] = resource_type
+    return handle
+
+
+def vnfc_metadata(vnfc: VnfcInfo, nfv: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``metadata`` Tacker v2 gives a VNFC: its Heat resource's creation
+    time and stack, the group member's stack and name (AutoScalingGroup
+    members), and the flavour and image of its VDU (``nfv`` parameter)."""
+    metadata: dict[str, Any] = {}
+    if vnfc.created_at:
+        metadata["creation_time"] = vnfc.created_at
+    if vnfc.stack:
+        metadata["stack_id"] = vnfc.stack
+    if vnfc.member and vnfc.parent_stack:
         metadata["parent_stack_id"] = vnfc.parent_stack
-    return {"id": vnfc.id, "vduId": vnfc.vdu_id,
-            "computeResource": {"vimConnectionId": VIM_CONNECTION_ID,
-                                "resourceId": vnfc.id,
-                                "vimLevelResourceType": vnfc.resource_type},
-            "metadata": metadata}
+        metadata["parent_resource_name"] = vnfc.member
+    vdus = (nfv or {}).get("VDU")
+    vdu = vdus.get(vnfc.vdu_id) if isinstance(vdus, dict) else None
+    if isinstance(vdu, dict):
+        # Tacker reads an AutoScalingGroup member's from the group's template,
+        # whose values are these same parameters
+        if vdu.get("computeFlavourId") is not None:
+            metadata["flavor"] = vdu["computeFlavourId"]
+        if vdu.get("vcImageId") is not None:
+            metadata[f"image-{vnfc.vdu_id}"] = vdu["vcImageId"]
+    return metadata
+
+
+def _cp_instance_id(vnfc: VnfcInfo, cpd_id: str) -> str:
+    return f"{cpd_id}-{vnfc.id}"  # Tacker v2's: unchanged across re-reads
+
+
+def _vnfc_cp_info(vnfc: VnfcInfo) -> list[dict[str, Any]]:
+    cps = []
+    for cp in vnfc.cps:
+        entry = {"id": _cp_instance_id(vnfc, cp.cpd_id), "cpdId": cp.cpd_id}
+        if cp.port_id and cp.virtual_link:
+            entry["vnfLinkPortId"] = cp.port_id
+        cps.append(entry)
+    return cps
+
+
+def _vnfc_resource(vnfc: VnfcInfo, nfv: Mapping[str, Any] | None) -> dict[str, Any]:
+    resource: dict[str, Any] = {"id": vnfc.id, "vduId": vnfc.vdu_id,
+                                "computeResource": _handle(vnfc.id, vnfc.resource_type)}
+    if vnfc.cps:
+        resource["vnfcCpInfo"] = _vnfc_cp_info(vnfc)
+    resource["metadata"] = vnfc_metadata(vnfc, nfv)
+    return resource
+
+
+def virtual_links(vnfcs: Collection[VnfcInfo]) -> list[dict[str, Any]]:
+    """SOL003 ``vnfVirtualLinkResourceInfo`` of the internal virtual links the
+    VNFCs' ports are on, each with those ports (``vnfLinkPorts``), as Tacker
+    v2 builds it: the network and port resources of the stack, ids as Heat's.
+    A network no VNFC has a port on is not known here, so not listed."""
+    found: dict[str, dict[str, Any]] = {}
+    for vnfc in vnfcs:
+        for cp in vnfc.cps:
+            if not (cp.virtual_link and cp.network_id):
+                continue
+            link = found.setdefault(cp.network_id, {
+                "id": cp.network_id, "vnfVirtualLinkDescId": cp.virtual_link,
+                "networkResource": _handle(cp.network_id, cp.network_type)})
+            if cp.port_id:
+                link.setdefault("vnfLinkPorts", []).append({
+                    "id": cp.port_id, "resourceHandle": _handle(cp.port_id, cp.port_type),
+                    "cpInstanceId": _cp_instance_id(vnfc, cp.cpd_id),
+                    "cpInstanceType": "VNFC_CP"})
+    return list(found.values())
+
+
+def resource_changes(before: Collection[VnfcInfo], after: Collection[VnfcInfo],
+                     nfv: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """SOL003 ``resourceChanges`` between two reads of the stack, as Tacker v2
+    computes them (``lcm_op_occ_utils.update_lcmocc``).
+
+    ``affectedVnfcs``: VNFCs compared by id (a replaced one is one REMOVED and
+    one ADDED), each with its compute resource, metadata (``nfv``: the
+    parameter giving its flavour and image) and connection point ids.
+    ``affectedVirtualLinks``: networks gone (REMOVED) or new (ADDED) with
+    their ports, and ports added to or removed from a network that stays
+    (LINK_PORT_ADDED, LINK_PORT_REMOVED).
+    """
+    old = {c.id: c for c in before}
+    new = {c.id: c for c in after}
+    vnfcs = [_affected_vnfc(c, "REMOVED", nfv) for i, c in old.items() if i not in new]
+    vnfcs += [_affected_vnfc(c, "ADDED", nfv) for i, c in new.items() if i not in old]
+    old_links = {link["id"]: link for link in virtual_links(before)}
+    new_links = {link["id"]: link for link in virtual_links(after)}
+    links = [_affected_link(link, "REMOVED", _port_ids(link))
+             for i, link in old_links.items() if i not in new_links]
+    links += [_affected_link(link, "ADDED", _port_ids(link))
+              for i, link in new_links.items() if i not in old_links]
+    for i, link in new_links.items():
+        if i not in old_links:
+            continue
+        was, now = _port_ids(old_links[i]), _port_ids(link)
+        if added := [p for p in now if p not in was]:
+            links.append(_affected_link(link, "LINK_PORT_ADDED", added))
+        if removed := [p for p in was if p not in now]:
+            links.append(_affected_link(old_links[i], "LINK_PORT_REMOVED", removed))
+    changes: dict[str, Any] = {"affectedVnfcs": vnfcs}
+    if links:
+        changes["affectedVirtualLinks"] = links
+    return changes
+
+
+def _affected_vnfc(vnfc: VnfcInfo, change: str, nfv: Mapping[str, Any] | None
+                   ) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": vnfc.id, "vduId": vnfc.vdu_id, "changeType": change,
+                             "computeResource": _handle(vnfc.id, vnfc.resource_type),
+                             "metadata": vnfc_metadata(vnfc, nfv)}
+    if vnfc.cps:
+        entry["affectedVnfcCpIds"] = [_cp_instance_id(vnfc, cp.cpd_id) for cp in vnfc.cps]
+    return entry
+
+
+def _port_ids(link: Mapping[str, Any]) -> list[str]:
+    return [port["id"] for port in link.get("vnfLinkPorts") or ()]
+
+
+def _affected_link(link: Mapping[str, Any], change: str, ports: list[str]
+                   ) -> dict[str, Any]:
+    entry = {"id": link["id"], "vnfVirtualLinkDescId": link["vnfVirtualLinkDescId"],
+             "changeType": change, "networkResource": dict(link["networkResource"])}
+    if ports:
+        entry["vnfLinkPortIds"] = list(ports)
+    return entry
 
 
 # -- VnfLcmOpOcc -----------------------------------------------------------------

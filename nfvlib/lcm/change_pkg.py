@@ -559,7 +559,7 @@ def _commit(ctx: StepContext, env: Any) -> None:
         plans._record(ctx, env, dataclasses.replace(
             vnf, package_id=ctx.data["new_package_id"],
             vnfd_id=env.request()["vnfdId"], instantiated_info=info, vnfc=vnfcs,
-            updated_at=env.now()), plans._changes(before, vnfcs))
+            updated_at=env.now()), plans._changes(before, vnfcs, ctx.data["nfv"]))
     if (env.request().get("additionalParams") or {}).get("keep_restoration_point"):
         ctx.note(f"restoration point {ctx.data.get('point_id')} kept")
         return
@@ -685,7 +685,7 @@ def _record_fallback(ctx: StepContext, env: Any) -> None:
     plans._record(ctx, env, dataclasses.replace(
         saved, name=vnf.name, description=vnf.description, created_at=vnf.created_at,
         vnfc=vnfcs, updated_at=env.now()), {
-            **plans._changes(before, vnfcs),
+            **plans._changes(before, vnfcs, saved.instantiated_info.get("nfv")),
             "restorationPoint": {"id": point.id, "createdAt": point.created_at,
                                  "lostChanges": "changes made after the restoration "
                                                 "point are lost"}})

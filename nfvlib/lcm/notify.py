@@ -448,8 +448,10 @@ def op_occ_notification(sub: Subscription, op: OpOcc, notification_id: str
         },
     }
     if not start and sub.verbosity == "FULL":
-        body["affectedVnfcs"] = list((op.resource_changes or {}).get("affectedVnfcs")
-                                     or [])
+        changes = op.resource_changes or {}
+        body["affectedVnfcs"] = list(changes.get("affectedVnfcs") or [])
+        if changes.get("affectedVirtualLinks"):  # Tacker v2 sends them when set
+            body["affectedVirtualLinks"] = list(changes["affectedVirtualLinks"])
     if op.error and op.state in (OpState.FAILED_TEMP, OpState.FAILED,
                                  OpState.ROLLING_BACK, OpState.ROLLED_BACK):
         body["error"] = dict(op.error)

@@ -913,8 +913,15 @@ def _vnfcs_in(env: _Env, rows: list[dict[str, Any]], flavour_id: str
               ) -> tuple[VnfcInfo, ...]:
     from nfvlib.lcm import vnfc
 
-    vdus = set(env.package().flavours[flavour_id].vdus)
-    return tuple(vnfc.vnfcs_from_resources(rows, vdus))
+    flavour = env.package().flavours[flavour_id]
+    return tuple(vnfc.vnfcs_from_resources(rows, set(flavour.vdus), cp_layout(flavour)))
+
+
+def cp_layout(flavour: Any) -> dict[str, list[tuple[str, str | None]]]:
+    """Each VDU's connection points and the internal virtual link of each."""
+    return {name: [(cp, flavour.cps[cp].virtual_link if cp in flavour.cps else None)
+                   for cp in vdu.cps]
+            for name, vdu in flavour.vdus.items()}
 
 
 def _current_vnfcs(ctx: StepContext, env: _Env, vnf: VnfInstance, flavour_id: str
@@ -928,20 +935,14 @@ def _saved_vnfcs(saved: list[dict[str, Any]] | None) -> tuple[VnfcInfo, ...]:
     return tuple(VnfcInfo(**c) for c in saved or ())
 
 
-def _changes(before: tuple[VnfcInfo, ...], after: tuple[VnfcInfo, ...]
-             ) -> dict[str, Any]:
-    """SOL003 ``resourceChanges.affectedVnfcs`` between two reads of the stack.
+def _changes(before: tuple[VnfcInfo, ...], after: tuple[VnfcInfo, ...],
+             nfv: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """SOL003 ``resourceChanges`` between two reads of the stack
+    (:func:`nfvlib.sol003.resource_changes`; ``nfv``: the stack's parameter,
+    for the VNFCs' flavour and image)."""
+    from nfvlib import sol003
 
-    VNFCs are compared by id, as Tacker v2 does: a replaced VNFC (heal) is
-    one REMOVED and one ADDED.
-    """
-    old = {c.id: c for c in before}
-    new = {c.id: c for c in after}
-    affected = [{"id": c.id, "vduId": c.vdu_id, "changeType": "REMOVED"}
-                for i, c in old.items() if i not in new]
-    affected += [{"id": c.id, "vduId": c.vdu_id, "changeType": "ADDED"}
-                 for i, c in new.items() if i not in old]
-    return {"affectedVnfcs": affected}
+    return sol003.resource_changes(before, after, nfv)
 
 
 def _record(ctx: StepContext, env: _Env, vnf: VnfInstance,
@@ -974,14 +975,29 @@ def _record_instantiated(ctx: StepContext, env: _Env) -> None:
         instantiated_info={"nfv": data["nfv"],
                            "additionalParams": secrets.mask(ctx.op.request.get(
                                "additionalParams", {})),
-                           "stackOutputs": data.get("stack_outputs", {})},
-        vnfc=vnfcs, updated_at=env.now()), _changes((), vnfcs))
+                           "stackOutputs": data.get("stack_outputs", {}),
+                           "maxScaleLevels": package.flavours[
+                               data["flavour_id"]].max_scale_levels(),
+                           "vimConnection": _vim_connection(env, data["vim_id"])},
+        vnfc=vnfcs, updated_at=env.now()), _changes((), vnfcs, data["nfv"]))
+
+
+def _vim_connection(env: _Env, vim_id: str) -> dict[str, Any]:
+    """What the instance shows of its VIM's connection: Tacker's
+    ``interfaceInfo`` and ``accessInfo`` without the password, as the VIM was
+    when the instance was instantiated (Tacker keeps that copy too)."""
+    vim = env.services.vims.get_vim(vim_id)
+    cred = vim.credentials
+    return {"endpoint": cred.auth_url, "certVerify": bool(cred.cert_verify),
+            "username": cred.username, "project": cred.project_name,
+            "projectDomain": cred.project_domain_name,
+            "userDomain": cred.user_domain_name}
 
 
 def _record_not_instantiated(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     _record(ctx, env, _cleared(vnf, env.now()),
-            _changes(_saved_vnfcs(ctx.data.get("rollback_from")), ()))
+            _changes(_saved_vnfcs(ctx.data.get("rollback_from")), (), ctx.data.get("nfv")))
 
 
 def _cleared(vnf: VnfInstance, now: str) -> VnfInstance:
@@ -999,7 +1015,7 @@ def _record_scaled(ctx: StepContext, env: _Env) -> None:
     _record(ctx, env, dataclasses.replace(vnf, scale_status=ctx.data["scale_status"],
                                           instantiated_info=info, vnfc=vnfcs,
                                           updated_at=env.now()),
-            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs))
+            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs, ctx.data["nfv"]))
 
 
 def _record_scale_rolled_back(ctx: StepContext, env: _Env) -> None:
@@ -1014,17 +1030,19 @@ def _record_scale_rolled_back(ctx: StepContext, env: _Env) -> None:
         vnf, scale_status=ctx.data["prev_scale_status"], instantiated_info=info,
         vnfc=vnfcs, updated_at=env.now()),
         None if rolled_back_from is None
-        else _changes(_saved_vnfcs(rolled_back_from), vnfcs))
+        else _changes(_saved_vnfcs(rolled_back_from), vnfcs, ctx.data["nfv"]))
 
 
 def _record_healed(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     vnfcs = _current_vnfcs(ctx, env, vnf, _flavour_id(vnf))
     _record(ctx, env, dataclasses.replace(vnf, vnfc=vnfcs, updated_at=env.now()),
-            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs))
+            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs,
+                     vnf.instantiated_info.get("nfv")))
 
 
 def _record_terminated(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     _record(ctx, env, _cleared(vnf, env.now()),
-            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), ()))
+            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), (),
+                     vnf.instantiated_info.get("nfv")))

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Collection, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from nfvlib.exceptions import InvalidInput
-from nfvlib.models import VnfcInfo
+from nfvlib.models import VnfcCp, VnfcInfo
 
 __all__ = ["AUTO_SCALING_GROUP", "GroupMember", "group_members", "mark_unhealthy_body",
            "mark_unhealthy_targets", "scale_in_victims", "vnfcs_from_resources"]
@@ -112,8 +112,15 @@ def _scaling_member(tree: _Tree, row: Mapping[str, Any]) -> Mapping[str, Any] | 
     return None
 
 
+#: What :func:`vnfcs_from_resources` needs to find a VDU's connection
+#: points: VDU name -> ``(VduCp name, internal virtual link or None)``, in
+#: the VNFD's order.
+CpLayout = Mapping[str, Sequence[tuple[str, "str | None"]]]
+
+
 def vnfcs_from_resources(resources: Iterable[Mapping[str, Any]],
-                         vdu_names: set[str]) -> list[VnfcInfo]:
+                         vdu_names: Collection[str],
+                         cps: CpLayout | None = None) -> list[VnfcInfo]:
     """The VNFCs among the rows of ``GET .../resources?nested_depth=N``, newest first.
 
     A VNFC is a row named after a VDU of ``vdu_names``, matched by name and
@@ -129,9 +136,15 @@ def vnfcs_from_resources(resources: Iterable[Mapping[str, Any]],
     holding the server. Like Tacker v2's ``vnfcResourceInfo``, the list is
     sorted newest first (creation time of the member, else of the server;
     then name), which :func:`scale_in_victims` relies on.
+
+    ``cps`` names each VDU's connection points: a VNFC's is the port row of
+    that name in the server's own stack (Tacker v2 pairs them so: same
+    parent resource), on the network row named after its virtual link (in
+    the port's stack, else the nearest one above it).
     """
     rows = [row for row in resources if isinstance(row, Mapping)]
     tree = _Tree(rows)
+    by_place = {(row.get("resource_name"), _stack_ref(row, "stack")): row for row in rows}
     named = [row for row in rows if row.get("resource_name") in vdu_names
              and row.get("resource_type") not in GROUP_TYPES]
     wrappers = set()
@@ -153,10 +166,35 @@ def vnfcs_from_resources(resources: Iterable[Mapping[str, Any]],
             status=str(row.get("resource_status") or ""),
             member=str(member["resource_name"]) if member is not None else None,
             parent_stack=_stack_ref(holder, "stack"),
+            created_at=str(row["creation_time"]) if row.get("creation_time") else None,
+            stack=_stack_ref(row, "stack"),
+            cps=tuple(_cp(tree, by_place, row, name, link)
+                      for name, link in (cps or {}).get(str(row["resource_name"]), ())),
         )
         found.append(((_created(holder), vnfc.member or vnfc.id), vnfc))
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [vnfc for _, vnfc in found]
+
+
+def _cp(tree: _Tree, by_place: Mapping[tuple[Any, str | None], Mapping[str, Any]],
+        server: Mapping[str, Any], name: str, link: str | None) -> VnfcCp:
+    stack = _stack_ref(server, "stack")
+    port = by_place.get((name, stack))
+    if port is None:
+        return VnfcCp(cpd_id=name, virtual_link=link)
+    network = None
+    if link is not None:
+        # the network's stack is the port's, or one of the stacks above it
+        places = [stack] + [_stack_ref(row, "stack") for row in tree.ancestors(port)]
+        network = next((by_place[(link, place)] for place in places
+                        if (link, place) in by_place), None)
+    return VnfcCp(
+        cpd_id=name, port_id=str(port.get("physical_resource_id") or "") or None,
+        port_type=str(port.get("resource_type") or "") or None, virtual_link=link,
+        network_id=(str(network.get("physical_resource_id") or "") or None
+                    if network is not None else None),
+        network_type=(str(network.get("resource_type") or "") or None
+                      if network is not None else None))
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,10 @@ class Flavour:
     #: Package-relative path of the file holding the flavour's topology.
     definitions_file: str = ""
 
+    def max_scale_levels(self) -> dict[str, int]:
+        """The ``max_scale_level`` of each scaling aspect (SOL003 ``maxScaleLevels``)."""
+        return {aid: aspect.max_scale_level for aid, aspect in self.scaling_aspects.items()}
+
 
 @dataclass(frozen=True)
 class Vnfd:

@@ -23,7 +23,8 @@ from nfvlib.exceptions import (BackendError, Conflict, InvalidInput, NfvError, O
                                PackageNotFound, Unsupported, VnfNotFound, WaitTimeout)
 from nfvlib.lcm.secrets import mask as redact
 from nfvlib.models import (InstantiationState, OnboardingState, Operation, OpOcc,
-                           OpState, PackageInfo, Page, VnfcInfo, VnfInstance)
+                           OpState, PackageInfo, Page, VnfcCp, VnfcInfo,
+                           VnfInstance)
 from nfvlib.remote.http import TackerApi
 
 PACKAGES = "/vnfpkgm/v1/vnf_packages"
@@ -464,18 +465,48 @@ def _vnfcs_from_wire(info: Mapping[str, Any]) -> list[VnfcInfo]:
     The vnfcInfo id is what a heal request's ``vnfcInstanceId`` names.
     """
     by_resource = {c.get("vnfcResourceInfoId"): c for c in info.get("vnfcInfo") or ()}
+    ports = _link_ports(info)
     vnfcs = []
     for res in info.get("vnfcResourceInfo") or ():
         compute = res.get("computeResource") or {}
         vnfc = by_resource.get(res.get("id")) or {}
         metadata = res.get("metadata") or {}
+        member = metadata.get("parent_resource_name")
         vnfcs.append(VnfcInfo(
             id=vnfc.get("id") or res["id"], vdu_id=res.get("vduId") or "",
             resource_name=compute.get("resourceId") or "",
             resource_type=compute.get("vimLevelResourceType") or "",
             status=vnfc.get("vnfcState") or "",
-            parent_stack=metadata.get("parent_stack_id")))
+            # as local mode's: the group's stack for a member, else the server's
+            member=member, parent_stack=metadata.get("parent_stack_id") if member
+            else metadata.get("stack_id"),
+            created_at=metadata.get("creation_time"), stack=metadata.get("stack_id"),
+            cps=tuple(_vnfc_cp(cp, ports) for cp in res.get("vnfcCpInfo") or ()
+                      if isinstance(cp, Mapping) and cp.get("cpdId"))))
     return vnfcs
+
+
+def _link_ports(info: Mapping[str, Any]) -> dict[str, tuple[Mapping[str, Any],
+                                                            Mapping[str, Any]]]:
+    """Port id -> (its vnfLinkPorts entry, its virtual link), of every internal link."""
+    found = {}
+    for link in info.get("vnfVirtualLinkResourceInfo") or ():
+        for port in link.get("vnfLinkPorts") or ():
+            if port.get("id"):
+                found[port["id"]] = (port, link)
+    return found
+
+
+def _vnfc_cp(cp: Mapping[str, Any], ports: Mapping[str, tuple[
+        Mapping[str, Any], Mapping[str, Any]]]) -> VnfcCp:
+    port_id = cp.get("vnfLinkPortId")
+    port, link = ports.get(port_id, ({}, {})) if port_id else ({}, {})
+    network = link.get("networkResource") or {}
+    return VnfcCp(cpd_id=cp["cpdId"], port_id=port_id,
+                  port_type=(port.get("resourceHandle") or {}).get("vimLevelResourceType"),
+                  virtual_link=link.get("vnfVirtualLinkDescId"),
+                  network_id=network.get("resourceId"),
+                  network_type=network.get("vimLevelResourceType"))
 
 
 # -- LCM operations and their occurrences (SOL003 v2) ---------------------------

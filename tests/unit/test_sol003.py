@@ -238,6 +238,11 @@ def test_package_list_columns_are_tackerclients_for_each_option(options):
 
 # -- the schemas themselves ------------------------------------------------------
 
+_INSTANCE = {"id": "x", "vnfdId": "d", "vnfProvider": "p", "vnfProductName": "n",
+             "vnfSoftwareVersion": "1", "vnfdVersion": "1",
+             "instantiationState": "INSTANTIATED", "_links": {"self": {"href": "/x"}}}
+
+
 @pytest.mark.parametrize("name, record, words", [
     ("VnfInstance", {"id": "x"}, "'vnfdId' is a required property"),
     ("VnfLcmOpOcc", {"id": "x", "operationState": "DONE"}, "'DONE' is not one of"),
@@ -245,6 +250,21 @@ def test_package_list_columns_are_tackerclients_for_each_option(options):
                     "ENABLED", "usageState": "IN_USE", "_links": {
                         "self": {"href": "/a"}, "packageContent": {"href": "/b"}}},
      "'checksum' is a required property"),
+    ("VnfInstance", {**_INSTANCE, "instantiatedVnfInfo": {
+        "flavourId": "simple", "vnfState": "STARTED", "vnfVirtualLinkResourceInfo": [
+            {"id": "n", "vnfVirtualLinkDescId": "VL1",
+             "networkResource": {"resourceId": "n"},
+             "vnfLinkPorts": [{"id": "p", "cpInstanceId": "CP1-s",
+                               "resourceHandle": {"resourceId": "p"}}]}]}},
+     "'cpInstanceType' is a dependency of 'cpInstanceId'"),
+    ("VnfInstance", {**_INSTANCE, "instantiatedVnfInfo": {
+        "flavourId": "simple", "vnfState": "STARTED", "vnfcResourceInfo": [
+            {"id": "s", "vduId": "VDU1", "computeResource": {"resourceId": "s"},
+             "vnfcCpInfo": [{"id": "CP1-s"}]}]}},
+     "'cpdId' is a required property"),
+    ("VnfLcmOpOcc", {"resourceChanges": {"affectedVirtualLinks": [
+        {"id": "n", "vnfVirtualLinkDescId": "VL1", "changeType": "PORT_ADDED",
+         "networkResource": {"resourceId": "n"}}]}}, "'PORT_ADDED' is not one of"),
 ])
 def test_the_schemas_refuse_what_sol003_refuses(name, record, words):
     messages = [e.message for e in _validator(name).iter_errors(record)]

@@ -222,7 +222,7 @@ def test_show_includes_vnfc_instances(nfv, capsys):
     info = shown["Instantiated Vnf Info"]
     assert info["flavourId"] == "simple"
     assert info["scaleStatus"] == [{"aspectId": "VDU1_scale", "scaleLevel": 1}]
-    assert info["metadata"]["stack_name"] == f"vnf-{VNF_ID}"
+    assert info["metadata"]["stack_id"] == "stack-1"
     assert [r["computeResource"]["resourceId"] for r in info["vnfcResourceInfo"]] == [
         "srv-1", "srv-2"]
     assert [v["id"] for v in shown["VNFC Instances"]] == ["srv-1", "srv-2"]
@@ -232,6 +232,32 @@ def test_show_includes_vnfc_instances(nfv, capsys):
         assert code == 0 and "srv-2" in out
     code, out, _ = run(capsys, "vnflcm", "show", VNF_ID)
     assert "VDU1: srv-1 OS::Nova::Server m-abc ACTIVE" in out
+
+
+def test_show_of_a_v2_record_finds_the_package_by_its_vnfd_id(nfv, capsys):
+    """A Tacker v2 instance names no package: the one with its vnfdId is it,
+    when there is exactly one; the instance is shown whatever the look-up says."""
+    from nfvlib.exceptions import Unreachable
+
+    nfv.vnfs.get_vnf.return_value = make_vnf(package_id="")
+    nfv.packages = mock.Mock()
+    for answer, expected in (([SimpleNamespace(id="pkg-9")], "pkg-9"), ([], None),
+                             ([SimpleNamespace(id="a"), SimpleNamespace(id="b")], None),
+                             (Unreachable("Tacker did not answer"), None)):
+        if isinstance(answer, Exception):
+            nfv.packages.list_packages.side_effect = answer
+        else:
+            nfv.packages.list_packages.return_value = answer
+        code, out, err = run(capsys, "vnflcm", "show", VNF_ID, "-f", "json")
+        assert code == 0, err
+        assert json.loads(out)["VNF Package ID"] == expected
+        nfv.packages.list_packages.assert_called_with(filter="(eq,vnfdId,vnfd-1)")
+    # a local instance knows its package: nothing is looked up
+    nfv.packages.list_packages.reset_mock()
+    nfv.vnfs.get_vnf.return_value = make_vnf()
+    code, out, _ = run(capsys, "vnflcm", "show", VNF_ID, "-f", "json")
+    assert json.loads(out)["VNF Package ID"] == "pkg-1"
+    nfv.packages.list_packages.assert_not_called()
 
 
 def test_show_unknown_instance_is_one_line_exit_3(nfv, capsys):

@@ -84,6 +84,11 @@ TACKER_VNF = {
                                 "resourceId": "f6b2bb56-4ff1-45f0-a67d-f85eb133f793",
                                 "vimLevelResourceType": "OS::Neutron::Net"},
             "vnfLinkPorts": [{
+                "id": "11e536c4-b2ea-4e9d-856b-986084d107d7",
+                "resourceHandle": {"vimConnectionId": "default",
+                                   "resourceId": "11e536c4-b2ea-4e9d-856b-986084d107d7",
+                                   "vimLevelResourceType": "OS::Neutron::Port"},
+                "cpInstanceId": f"VDU1_CP1-{SRV1}", "cpInstanceType": "VNFC_CP"}, {
                 "id": "01d71253-97e2-4577-88df-1481698d003b",
                 "resourceHandle": {"vimConnectionId": "default",
                                    "resourceId": "01d71253-97e2-4577-88df-1481698d003b",
@@ -177,35 +182,74 @@ def shape(value):
     return type(value).__name__
 
 
+def key_paths(value, path=()):
+    """Every key path of a JSON value (list items under "[]"), with its type:
+    what tests/functional/contract/test_lcm.py compares between the modes."""
+    found = {(path, type(value).__name__)}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found |= key_paths(item, path + (key,))
+    elif isinstance(value, list):
+        for item in value:
+            found |= key_paths(item, path + ("[]",))
+    return found
+
+
+def _without(paths, *prefixes):
+    return {(p, t) for p, t in paths if not any(p[:len(x)] == x for x in prefixes)}
+
+
 def test_local_vnf_instance_has_tackers_fields_in_tackers_shapes(world):  # noqa: F811
     vnf = world.instantiated()
     local = sol003.vnf_instance(world.vnfs.get_vnf(vnf.id))
-    ours, theirs = shape(local), shape(TACKER_VNF)
-    assert set(ours) == set(theirs)
-    for key in set(ours) - {"vimConnectionInfo", "instantiatedVnfInfo", "_links"}:
-        assert ours[key] == theirs[key], key
-    # VIM connection: what local mode has of Tacker's (no credentials in the record)
-    ours_vim, theirs_vim = ours["vimConnectionInfo"], theirs["vimConnectionInfo"]
-    assert set(ours_vim) == set(theirs_vim) == {"default"}
-    assert set(ours_vim["default"]) <= set(theirs_vim["default"])
-    # instantiatedVnfInfo: Tacker's fields but two optional ones, in Tacker's shapes
-    info, tacker_info = ours["instantiatedVnfInfo"], theirs["instantiatedVnfInfo"]
-    assert set(tacker_info) - set(info) == {"maxScaleLevels", "vnfVirtualLinkResourceInfo"}
-    assert set(info) <= set(tacker_info)
-    for key in ("flavourId", "vnfState", "scaleStatus", "vnfcInfo"):
+    assert_valid("VnfInstance", local)
+    # Every key path of Tacker's record, and no other but two: the sample's
+    # stack has outputs (nfvkit's own metadata key) and local mode links
+    # operate (Tacker 16 does not).
+    extra = (("instantiatedVnfInfo", "metadata", "stackOutputs"), ("_links", "operate"))
+    assert _without(key_paths(local), *extra) == key_paths(TACKER_VNF)
+    assert {p for p, _ in key_paths(local) - key_paths(TACKER_VNF)} >= set(extra)
+    info, tacker_info = local["instantiatedVnfInfo"], TACKER_VNF["instantiatedVnfInfo"]
+    for key in ("flavourId", "vnfState", "scaleStatus", "maxScaleLevels"):
         assert info[key] == tacker_info[key], key
-    assert {"stack_id", "nfv"} <= set(info["metadata"])
-    (resource,), (tacker_resource,) = info["vnfcResourceInfo"], tacker_info[
-        "vnfcResourceInfo"]
-    assert {k: v for k, v in resource.items() if k != "metadata"} == {
-        k: v for k, v in tacker_resource.items() if k not in ("metadata", "vnfcCpInfo")}
     # the ASG member's VNFC names its group stack and member as Tacker does
-    (member,) = [r for r in local["instantiatedVnfInfo"]["vnfcResourceInfo"]
-                 if r["vduId"] == "VDU1"]
-    assert {"parent_stack_id", "parent_resource_name"} <= set(member["metadata"])
+    (member,) = [r for r in info["vnfcResourceInfo"] if r["vduId"] == "VDU1"]
+    assert set(member["metadata"]) == set(_META1)
     assert member["metadata"]["parent_stack_id"].startswith(
         f"vnf-{vnf.id}-VDU1_scale_group-")
+    (single,) = [r for r in info["vnfcResourceInfo"] if r["vduId"] == "VDU2"]
+    assert set(single["metadata"]) == set(_META2)
+    assert single["metadata"]["stack_id"] == f"{vnf.stack_name}/{vnf.stack_id}"
+    assert set(info["metadata"]) - {"stackOutputs"} == set(tacker_info["metadata"])
     assert set(local["_links"]) == set(TACKER_VNF["_links"]) | {"operate"}
+
+
+def test_local_virtual_links_and_connection_points_are_the_stacks(world):  # noqa: F811
+    """vnfVirtualLinkResourceInfo and vnfcCpInfo name Heat's own networks and
+    ports, paired as the sample's templates pair them."""
+    vnf = world.instantiated()
+    info = sol003.vnf_instance(world.vnfs.get_vnf(vnf.id))["instantiatedVnfInfo"]
+    links = {link["vnfVirtualLinkDescId"]: link for link in info["vnfVirtualLinkResourceInfo"]}
+    assert set(links) == {"internalVL1", "internalVL2"}
+    ports = {}
+    for vnfc in info["vnfcResourceInfo"]:
+        for cp in vnfc["vnfcCpInfo"]:
+            assert cp["id"] == f"{cp['cpdId']}-{vnfc['id']}"
+            ports[cp["vnfLinkPortId"]] = (cp["id"], cp["cpdId"])
+    assert sorted(cpd for _, cpd in ports.values()) == ["VDU1_CP1", "VDU2_CP1", "VDU2_CP2"]
+    on_link = {name: {p["id"]: p["cpInstanceId"] for p in link["vnfLinkPorts"]}
+               for name, link in links.items()}
+    assert on_link["internalVL1"] == {port: cp for port, (cp, cpd) in ports.items()
+                                      if cpd in ("VDU1_CP1", "VDU2_CP1")}
+    assert on_link["internalVL2"] == {port: cp for port, (cp, cpd) in ports.items()
+                                      if cpd == "VDU2_CP2"}
+    # the ids are Heat's physical resource ids of the networks and ports
+    physical = {name: set(world.heat.servers(vnf.stack_name, name)) for name in (
+        "internalVL1", "internalVL2", "VDU1_CP1", "VDU2_CP1", "VDU2_CP2")}
+    assert {links[n]["id"] for n in links} == physical["internalVL1"] | physical["internalVL2"]
+    assert set(ports) == physical["VDU1_CP1"] | physical["VDU2_CP1"] | physical["VDU2_CP2"]
+    assert {link["networkResource"]["vimLevelResourceType"] for link in links.values()} == {
+        "OS::Neutron::Net"}
 
 
 def test_local_occurrence_has_tackers_fields_in_tackers_shapes(world):  # noqa: F811
@@ -225,8 +269,62 @@ def test_local_occurrence_has_tackers_fields_in_tackers_shapes(world):  # noqa: 
     assert set(local["_links"]) == set(TACKER_OP["_links"])
 
 
+#: An entry of affectedVirtualLinks as Tacker v2 writes it
+#: (lcm_op_occ_utils._make_affected_vl).
+TACKER_AFFECTED_VL = {
+    "id": "f6b2bb56-4ff1-45f0-a67d-f85eb133f793", "vnfVirtualLinkDescId": "internalVL3",
+    "changeType": "ADDED",
+    "networkResource": {"vimConnectionId": "default",
+                        "resourceId": "f6b2bb56-4ff1-45f0-a67d-f85eb133f793",
+                        "vimLevelResourceType": "OS::Neutron::Net"},
+    "vnfLinkPortIds": ["01d71253-97e2-4577-88df-1481698d003b"]}
+
+
+def test_local_resource_changes_have_tackers_entries(world):  # noqa: F811
+    vnf = world.instantiated()
+    [instantiate] = world.lcm.list_op_occs({"vnfInstanceId": vnf.id})
+    changes = sol003.op_occ(instantiate)["resourceChanges"]
+    assert_valid("VnfLcmOpOcc", sol003.op_occ(instantiate))
+    tacker_vnfc = TACKER_OP["resourceChanges"]["affectedVnfcs"][0]
+    for entry in changes["affectedVnfcs"]:
+        assert set(entry) == set(tacker_vnfc)
+        assert entry["changeType"] == "ADDED"
+        assert entry["computeResource"]["vimLevelResourceType"] == "OS::Nova::Server"
+    # the VNFCs' records say the same as the instance's
+    held = sol003.vnf_instance(world.vnfs.get_vnf(vnf.id))["instantiatedVnfInfo"]
+    assert {e["id"]: (e["metadata"], e["affectedVnfcCpIds"])
+            for e in changes["affectedVnfcs"]} == {
+        r["id"]: (r["metadata"], [cp["id"] for cp in r["vnfcCpInfo"]])
+        for r in held["vnfcResourceInfo"]}
+    assert {shape_key for e in changes["affectedVirtualLinks"]
+            for shape_key in e} == set(TACKER_AFFECTED_VL)
+    assert {(e["id"], e["changeType"], tuple(sorted(e["vnfLinkPortIds"])))
+            for e in changes["affectedVirtualLinks"]} == {
+        (link["id"], "ADDED", tuple(sorted(p["id"] for p in link["vnfLinkPorts"])))
+        for link in held["vnfVirtualLinkResourceInfo"]}
+
+    # a scale-out adds a port to a network that stays; a scale-in removes it
+    out = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
+    (added,) = out.resource_changes["affectedVnfcs"]
+    (port_added,) = out.resource_changes["affectedVirtualLinks"]
+    assert (port_added["changeType"], port_added["vnfVirtualLinkDescId"]) == (
+        "LINK_PORT_ADDED", "internalVL1")
+    new_port = world.vnfs.get_vnf(vnf.id)
+    [cp] = [c for v in new_port.vnfc if v.id == added["id"] for c in v.cps]
+    assert port_added["vnfLinkPortIds"] == [cp.port_id]
+    back = world.done(world.lcm.scale(vnf.id, "SCALE_IN", "VDU1_scale"))
+    (port_removed,) = back.resource_changes["affectedVirtualLinks"]
+    assert (port_removed["changeType"], port_removed["vnfLinkPortIds"]) == (
+        "LINK_PORT_REMOVED", [cp.port_id])
+    # a terminate removes the networks with every port on them
+    gone = world.done(world.lcm.terminate(vnf.id, "FORCEFUL"))
+    assert {e["changeType"] for e in gone.resource_changes["affectedVirtualLinks"]} == {
+        "REMOVED"}
+    assert {e["changeType"] for e in gone.resource_changes["affectedVnfcs"]} == {"REMOVED"}
+
+
 def test_vnflcm_show_in_remote_mode_is_tackers_record_under_tackerclients_columns(
-        remote, capsys):
+        remote, capsys, requests_mock):
     """``vnflcm show -f json`` through the CLI: Tacker's record, column by column."""
     import json
     from unittest import mock
@@ -234,16 +332,21 @@ def test_vnflcm_show_in_remote_mode_is_tackers_record_under_tackerclients_column
     from nfvcli import shell
 
     tc_vnflcm = importlib.import_module("tackerclient.osc.v1.vnflcm.vnflcm")
-    vnfs, _, _ = remote
+    vnfs, _, packages = remote
+    listed = requests_mock.get(f"{TACKER}/vnfpkgm/v1/vnf_packages", json=[TACKER_PACKAGE])
     for record in (TACKER_VNF, dict(TACKER_VNF, vnfPkgId=PKG)):  # v2, then v1
         vnf = sol003.received(vnfs.get_vnf(VNF), record)
         client = mock.Mock()
         client.vnfs.get_vnf.return_value = vnf
+        client.packages = packages
         with mock.patch("nfvcli.common.NfvCommandMixin.nfv", client):
             code = shell.main(["vnflcm", "show", VNF, "-f", "json"])
         out, err = capsys.readouterr()
         assert code == 0, err
         shown = json.loads(out)
+        # v2 has no vnfPkgId: the package is the server's one with the vnfdId
+        assert shown["VNF Package ID"] == PKG
+        assert listed.last_request.qs["filter"] == [f"(eq,vnfdId,{VNFD})".lower()]
         display, attrs = tc_vnflcm._get_columns(record, action="show")
         assert list(shown)[:len(display)] == list(display)
         from nfvcli.vnflcm import _show
@@ -253,3 +356,37 @@ def test_vnflcm_show_in_remote_mode_is_tackers_record_under_tackerclients_column
         expected = sol003.vnf_instance(vnf)
         assert {a: shown[d] for d, a in zip(display, attrs)
                 if a in expected or shown[d] != ""} == expected
+
+
+def test_remote_vnfcs_carry_what_local_ones_do(remote):
+    """Remote mode reads the same VNFC fields from Tacker's vnfcResourceInfo
+    (metadata, vnfcCpInfo, vnfLinkPorts) as local mode reads from Heat."""
+    vnfs, _, _ = remote
+    by_vdu = {v.vdu_id: v for v in vnfs.get_vnf(VNF).vnfc}
+    member, single = by_vdu["VDU1"], by_vdu["VDU2"]
+    assert (member.member, member.parent_stack, member.stack, member.created_at) == (
+        _META1["parent_resource_name"], _META1["parent_stack_id"], _META1["stack_id"],
+        _META1["creation_time"])
+    # not a group member: its parent stack is the one holding it, as locally
+    assert (single.member, single.parent_stack, single.stack) == (
+        None, _META2["stack_id"], _META2["stack_id"])
+    (cp,) = single.cps
+    assert (cp.cpd_id, cp.port_id, cp.port_type, cp.virtual_link, cp.network_id,
+            cp.network_type) == ("VDU2_CP1", "01d71253-97e2-4577-88df-1481698d003b",
+                                 "OS::Neutron::Port", "internalVL3",
+                                 "f6b2bb56-4ff1-45f0-a67d-f85eb133f793", "OS::Neutron::Net")
+
+
+def test_vnfc_instances_have_the_same_fields_in_both_modes(world, remote):  # noqa: F811
+    """The VNFC Instances column (nfvkit's own) of ``vnflcm show``."""
+    import dataclasses
+    import json
+
+    vnf = world.instantiated()
+    vnfs, _, _ = remote
+    ours = json.loads(json.dumps([dataclasses.asdict(v)
+                                  for v in world.vnfs.get_vnf(vnf.id).vnfc]))
+    theirs = json.loads(json.dumps([dataclasses.asdict(v)
+                                    for v in vnfs.get_vnf(VNF).vnfc]))
+    assert key_paths(ours) == key_paths(theirs)
+    assert ("[]", "cps", "[]", "network_id") in {p for p, _ in key_paths(ours)}

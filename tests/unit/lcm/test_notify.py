@@ -219,6 +219,12 @@ def test_a_successful_instantiate_notifies_start_processing_and_result(
     added = world.vnfs.get_vnf(vnf.id).vnfc
     assert sorted(c["id"] for c in got[2]["affectedVnfcs"]) == sorted(c.id for c in added)
     assert {c["changeType"] for c in got[2]["affectedVnfcs"]} == {"ADDED"}
+    # the instance's networks, each with the ports of the new VNFCs on it
+    links = got[2]["affectedVirtualLinks"]
+    assert {(c["vnfVirtualLinkDescId"], c["changeType"]) for c in links} == {
+        ("internalVL1", "ADDED"), ("internalVL2", "ADDED")}
+    assert sorted(p for c in links for p in c["vnfLinkPortIds"]) == sorted(
+        cp.port_id for c in added for cp in c.cps)
     assert [d.status for d in subs.list_deliveries(sub.id)] == ["DELIVERED"] * 3
 
 

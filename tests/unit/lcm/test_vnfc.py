@@ -223,3 +223,57 @@ def test_rows_without_links_fall_back_to_unique_parent_names():
     assert (vnfc.id, vnfc.member, vnfc.parent_stack) == ("srv", "m1", None)
     with pytest.raises(InvalidInput):
         mark_unhealthy_targets(vnfc)
+
+
+# -- connection points: the ports next to each server, on the networks named ------
+CPS = {"VDU1": [("VDU1_CP1", "internalVL3")], "VDU2": [("VDU2_CP1", "internalVL3")]}
+
+
+def _ref(row, rel):
+    [href] = [x["href"] for x in row["links"] if x["rel"] == rel]
+    return "/".join(href.split("/")[-2:])
+
+
+def test_each_vnfc_has_the_port_of_its_own_stack_on_the_named_network(rows):
+    found = vnfcs_from_resources(rows, VDUS, CPS)
+    [network] = [r for r in rows if r["resource_name"] == "internalVL3"]
+    ports = {_ref(r, "stack"): r for r in rows if r["resource_name"] in ("VDU1_CP1",
+                                                                          "VDU2_CP1")}
+    assert len(found) == 4 and len(ports) == 4
+    for vnfc in found:
+        [server] = [r for r in rows if r["physical_resource_id"] == vnfc.id]
+        (cp,) = vnfc.cps
+        port = ports[_ref(server, "stack")]  # the port beside the server
+        assert (cp.cpd_id, cp.port_id, cp.port_type) == (
+            f"{vnfc.vdu_id}_CP1", port["physical_resource_id"], "OS::Neutron::Port")
+        # the network sits in the top stack, above each member's stack
+        assert (cp.virtual_link, cp.network_id, cp.network_type) == (
+            "internalVL3", network["physical_resource_id"], "OS::Neutron::Net")
+        assert vnfc.stack == _ref(server, "stack")
+        assert vnfc.created_at == server["creation_time"]
+    assert len({cp.port_id for vnfc in found for cp in vnfc.cps}) == 4
+
+
+def test_a_connection_point_without_a_port_or_network_keeps_what_is_known(rows):
+    found = vnfcs_from_resources(rows, VDUS, {"VDU1": [("VDU1_CP9", "internalVL3"),
+                                                       ("VDU1_CP1", "nowhere")],
+                                              "VDU2": [("VDU2_CP1", None)]})
+    for vnfc in found:
+        if vnfc.vdu_id == "VDU1":
+            missing, unlinked = vnfc.cps
+            assert (missing.cpd_id, missing.port_id, missing.network_id) == (
+                "VDU1_CP9", None, None)
+            assert missing.virtual_link == "internalVL3"
+            assert unlinked.port_id is not None and unlinked.network_id is None
+        else:
+            (external,) = vnfc.cps
+            assert external.port_id is not None
+            assert (external.virtual_link, external.network_id) == (None, None)
+
+
+def test_vnfcs_read_back_from_json_are_equal(rows):
+    import dataclasses
+
+    for vnfc in vnfcs_from_resources(rows, VDUS, CPS):
+        again = VnfcInfo(**json.loads(json.dumps(dataclasses.asdict(vnfc))))
+        assert again == vnfc and isinstance(again.cps, tuple)
