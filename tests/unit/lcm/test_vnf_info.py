@@ -62,7 +62,6 @@ def test_metadata_is_kept_beside_what_local_mode_shows_of_its_own(world):  # noq
     # nfvkit's own keys stay in instantiatedVnfInfo.metadata, untouched
     own = record["instantiatedVnfInfo"]["metadata"]
     assert own["stack_id"] == world.vnfs.get_vnf(vnf.id).stack_id != "mine"
-    assert own["stack_name"] == f"vnf-{vnf.id}"
 
 
 def test_instances_filter_by_metadata_extensions_and_configurable_properties(
