@@ -21,7 +21,9 @@ class TableFormatter(table.TableFormatter):
 
     def emit_list(self, column_names: Sequence[str], data: Iterable[Sequence[Any]],
                   stdout: TextIO, parsed_args: argparse.Namespace) -> None:
-        rows = [table._format_row(row) for row in data]
+        # A plain table has no cell cliff's row formatting would change; any
+        # other goes to cliff as given, which formats its rows itself.
+        rows = list(data)
         text = plain_table(column_names, rows, _term_width(parsed_args))
         if text is None:
             super().emit_list(column_names, rows, stdout, parsed_args)

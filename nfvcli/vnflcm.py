@@ -448,14 +448,15 @@ class ListVnfLcm(NfvCommandMixin, lister.Lister):
 
     def take_action(self, parsed_args):
         from nfvcli.common import select_columns
-        from nfvlib import sol003
+        from nfvlib.filters import vnf_record
 
         vnfs = self.nfv.vnfs.list_vnfs(filter=parsed_args.filter)
         columns = select_columns(_LIST_COLUMNS, parsed_args.fields,
                                  parsed_args.exclude_fields)
         keys = tuple(k for k, _ in columns)
+        # The SOL003 record, its nested parts built only for a column that needs them
         return (tuple(h for _, h in columns),
-                (sol003_row(sol003.vnf_instance(v), keys) for v in vnfs))
+                (sol003_row(vnf_record(v), keys) for v in vnfs))
 
 
 class InstantiateVnfLcm(OperationCommand):

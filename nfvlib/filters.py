@@ -357,6 +357,9 @@ def vnf_record(vnf: Any) -> Mapping[str, Any]:
         "vnfSoftwareVersion": vnf.vnf_software_version or "",
         "vnfdVersion": vnf.vnfd_version or "",
         "instantiationState": _enum(vnf.instantiation_state),
+        # left out when empty, as the record leaves them out (None: absent)
+        "vnfInstanceName": vnf.name or None,
+        "vnfInstanceDescription": vnf.description or None,
     }, lambda: sol003.vnf_instance(vnf))
 
 

@@ -164,13 +164,17 @@ class VnfTable(_Table[VnfInstance]):
         """An instance from a row of :meth:`query`, or from a stored
         :meth:`to_row` copy (a restoration point's), which lacks the package's
         identity."""
-        keys = row.keys()
-        values = {name: row[name] if name in keys or name not in self.later else "{}"
-                  for name in self.columns}
+        try:  # a row of the query has every column
+            values = {name: row[name] for name in self.columns}
+            values.update((name, row[name]) for name in self.skip)
+        except (IndexError, KeyError):
+            keys = set(row.keys())
+            values = {name: row[name] if name in keys or name not in self.later else "{}"
+                      for name in self.columns}
+            values.update((name, row[name] if name in keys else None)
+                          for name in self.skip)
         for name in self.json_fields:
             values[name] = _loads(values[name])
-        for name in self.skip:
-            values[name] = row[name] if name in keys else None
         return self.convert(values)
 
     def convert(self, values: dict[str, Any]) -> VnfInstance:

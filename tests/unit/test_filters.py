@@ -97,3 +97,22 @@ def test_blank_filter_is_none_and_huge_filter_is_refused():
     assert parse_filter(None) is None and parse_filter("  ") is None
     with pytest.raises(InvalidInput, match="characters long"):
         parse_filter("(eq,id,x);" * 2000)
+
+
+def test_the_plain_fields_of_a_vnf_record_are_the_sol003_records():
+    """vnf_record gives top-level fields without building the record (vnflcm list
+    reads them so); each must be what sol003.vnf_instance has, absent included."""
+    import dataclasses
+
+    from nfvlib import sol003
+    from nfvlib.filters import vnf_record
+    from tests.unit.compat.test_columns import INSTANTIATED, VNF
+
+    unnamed = dataclasses.replace(VNF, name="", description="", vnf_provider=None)
+    for vnf in (VNF, INSTANTIATED, unnamed):
+        full = sol003.vnf_instance(vnf)
+        lazy = vnf_record(vnf)
+        for key in ("id", "vnfdId", "vnfProvider", "vnfProductName", "vnfSoftwareVersion",
+                    "vnfdVersion", "instantiationState", "vnfInstanceName",
+                    "vnfInstanceDescription"):
+            assert lazy.get(key, "absent") == full.get(key, "absent"), (vnf.id, key)
