@@ -22,6 +22,8 @@ import time
 import uuid
 from pathlib import Path
 
+from cli_startup import median_times  # the same interleaved wall-time medians
+
 FILTER = "(eq,operationState,FAILED_TEMP);(eq,operation,SCALE)"
 GOALS = {"vnflcm list": 0.5, "vnflcm op list --filter": 0.3}
 
@@ -84,17 +86,6 @@ def seed(data_dir: Path, vnfs: int, op_occs: int) -> None:
                 start_time=now, state_entered_time=now,
                 request={"flavourId": "simple"}, steps=steps, current_step=5))
     store.close()
-
-
-def median_times(commands: list[list[str]], runs: int, env: dict[str, str]) -> list[float]:
-    samples: list[list[float]] = [[] for _ in commands]
-    for _ in range(runs):
-        for argv, times in zip(commands, samples):
-            start = time.perf_counter()
-            subprocess.run(argv, env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, check=True)
-            times.append(time.perf_counter() - start)
-    return [statistics.median(times) for times in samples]
 
 
 def library_time(fn, runs: int) -> float:

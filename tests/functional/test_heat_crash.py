@@ -20,15 +20,14 @@ from pathlib import Path
 
 from keystoneauth1 import exceptions as ks_exc
 
-import nfvlib
 from nfvlib import files
 from nfvlib.store.lcm import OpOccTable
 from nfvlib.heat import HeatClient, StackNotFound
 from nfvlib.models import InstantiationState, OpState, VimStatus
 from nfvlib.sandbox import process
-from nfvlib.sandbox.heat_env import SERVER_BODY, SERVER_BODY_TYPE, slow_template
+from nfvlib.sandbox.heat_env import slow_template
 from nfvlib.sandbox.manager import USER, VIM_NAME
-from tests.functional.lcm import LEVEL_1, WAIT
+from tests.functional.lcm import LEVEL_1, WAIT, faulty_vim
 
 #: The stall limit the workers get here; the slow VDU takes less than it.
 STALL = 25
@@ -42,20 +41,7 @@ def heat_of(client) -> HeatClient:
 
 def slow_vim(client, sandbox, name: str) -> str:
     """A VIM on the sandbox whose VDU2 takes SLOW seconds to create."""
-    template, text = slow_template(SLOW)
-    vim = client.vims.find_vim(VIM_NAME)
-    environment = dict(vim.extra["heat_environment"])
-    environment["resource_registry"] = dict(
-        environment["resource_registry"],
-        resources={"VDU2": {SERVER_BODY: {SERVER_BODY_TYPE: template}}})
-    extra = dict(vim.extra, heat_environment=environment,
-                 heat_files=dict(vim.extra["heat_files"], **{template: text}))
-    try:
-        client.vims.delete_vim(name)
-    except nfvlib.NotFound:
-        pass
-    client.vims.register_vim(name, sandbox.vim_config(), extra=extra)
-    return name
+    return faulty_vim(client, sandbox, name, "VDU2", *slow_template(SLOW))
 
 
 def kill_heat(sandbox) -> int:

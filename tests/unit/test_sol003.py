@@ -31,18 +31,6 @@ tc_op_occs = importlib.import_module("tackerclient.osc.v1.vnflcm.vnflcm_op_occs"
 tc_package = importlib.import_module("tackerclient.osc.v1.vnfpkgm.vnf_package")
 
 
-@pytest.fixture(autouse=True)
-def _keep_logging():
-    """The CLI's logging set-up writes to this test's captured stderr: undo it after."""
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 def _validator(name: str) -> jsonschema.Draft202012Validator:
     resources = [(f"{p.name}", Resource.from_contents(json.loads(p.read_text())))
                  for p in SCHEMAS.glob("*.json")]

@@ -138,18 +138,6 @@ TACKER_PACKAGE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _keep_logging():
-    """The CLI's logging set-up writes to this test's captured stderr: undo it after."""
-    import logging
-
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
 def test_the_schemas_take_tackers_records():
     assert_valid("VnfInstance", TACKER_VNF)
     assert_valid("VnfLcmOpOcc", TACKER_OP)
