@@ -29,6 +29,9 @@ thread-safe; with real threads instead of green threads concurrent parses
 fail at random ("'Lexer' object has no attribute 'lexmatch'", "Parse error").
 Parsing is serialised here, and parsed expressions are cached.
 
+The in-memory message transport's listeners wake when a message is
+delivered, instead of looking every 50 ms.
+
 Resource tasks (a parent waiting for its nested stack, for one) poll every
 ``--poll-interval`` seconds instead of every second; each level of nesting
 otherwise adds up to a second to every create, update and delete.
@@ -309,6 +312,50 @@ def shorten_task_polls(interval: float) -> None:
     scheduler.TaskRunner._sleep = _sleep
 
 
+def wake_rpc_listeners() -> None:
+    """Hand ``fake://`` messages over at once, not at the listener's next look.
+
+    oslo.messaging's in-memory transport has each listener look for a
+    message, then sleep 50 ms: every call from the API to the engine, and
+    every convergence step the engine casts to its workers, waited up to that
+    long (a message broker hands a message over in about a millisecond). A
+    delivery now wakes the listeners that saw none; a listener that looked
+    before a delivery it missed is not put to sleep.
+    """
+    from types import SimpleNamespace
+
+    from oslo_messaging._drivers import impl_fake
+
+    exchange = impl_fake.FakeExchange
+    if getattr(exchange.deliver_message, "_wakes", False):
+        return
+    delivered = threading.Condition()
+    count = [0]
+    looked = threading.local()  # the count when this listener's round of looks began
+    deliver, poll = exchange.deliver_message, exchange.poll
+
+    def deliver_message(self: Any, *args: Any, **kwargs: Any) -> None:
+        deliver(self, *args, **kwargs)
+        with delivered:
+            count[0] += 1
+            delivered.notify_all()
+
+    def poll_once(self: Any, target: Any, pool: Any) -> Any:
+        if getattr(looked, "count", None) is None:
+            looked.count = count[0]
+        return poll(self, target, pool)
+
+    def sleep(pause: float) -> None:
+        with delivered:
+            delivered.wait_for(lambda: count[0] != looked.count, timeout=pause)
+        looked.count = None
+
+    deliver_message._wakes = True  # type: ignore[attr-defined]  # a marker on the function
+    exchange.deliver_message = deliver_message
+    exchange.poll = poll_once
+    impl_fake.time = SimpleNamespace(time=time.time, sleep=sleep)
+
+
 # --- WSGI server --------------------------------------------------------------
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
@@ -356,6 +403,7 @@ def serve(conf: cfg.ConfigOpts, host: str, port: int,
     disable_leaf_pause()
     shorten_task_polls(poll_interval)
     serialise_yaql_parsing()
+    wake_rpc_listeners()
     if not template._get_template_extension_manager().names():
         LOG.critical("no template format plugins registered")
         return 1
