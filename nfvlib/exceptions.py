@@ -31,6 +31,8 @@ Third-party errors are translated where they enter nfvlib and chained with
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NfvError(Exception):
     """Root of every error raised by nfvlib."""
@@ -167,13 +169,18 @@ class PackageError(InvalidInput):
 
 # -- services -------------------------------------------------------------------
 class HeatError(BackendError):
-    """Heat refused a request, or a stack ended in a failed state."""
+    """Heat refused a request, or a stack ended in a failed state.
+
+    ``stack``: the stack as Heat showed it in that state, when one was read.
+    """
 
     def __init__(self, message: str, *, stack_status: str | None = None,
-                 reason: str | None = None, hint: str | None = None) -> None:
+                 reason: str | None = None, hint: str | None = None,
+                 stack: dict[str, Any] | None = None) -> None:
         super().__init__(message, hint=hint)
         self.stack_status = stack_status
         self.reason = reason
+        self.stack = stack
 
 
 class StackExists(HeatError):

@@ -361,7 +361,7 @@ class HeatClient:
                 reason = stack.get("stack_status_reason") or ""
                 raise HeatError(
                     f"stack {stack.get('stack_name')} is {status}: {reason}",
-                    stack_status=status, reason=reason)
+                    stack_status=status, reason=reason, stack=stack)
             if backoff.expired():
                 raise WaitTimeout(
                     f"stack {stack.get('stack_name')} still {status} after "
@@ -427,7 +427,9 @@ class _Progress:
         # A few looks per stall limit, at most every 10 s (each look is two GETs).
         self.every = min(max(stall / 6, POLL_CAP), 10.0)
         self.changed = heat._clock()
-        self.next_look = self.changed
+        # The first look waits too: most actions end before it, sparing Heat
+        # two requests while it works.
+        self.next_look = self.changed + self.every
         self.fingerprint: Any = None
 
     def check(self, stack: dict[str, Any]) -> None:

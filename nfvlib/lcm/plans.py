@@ -283,7 +283,7 @@ class _Env:
         self.op = op
         self.table = VnfTable(services.store)
         self._heat: HeatClient | None = None
-        #: The stack as the last wait saw it (saves a GET when recording).
+        #: The stack as last read in this run (saves a GET when recording).
         self.last_stack: dict[str, Any] | None = None
         self._request: dict[str, Any] | None = None
 
@@ -706,7 +706,7 @@ def _adopt_own_stack(ctx: StepContext, heat: Any, existing: dict[str, Any],
 
 def _delete_stack_undo(ctx: StepContext, env: _Env) -> None:
     heat = env.heat(ctx.data)
-    stack = _existing_stack(heat, ctx.data["stack_name"])
+    stack = _existing_stack(heat, _stack_ref(ctx.data))
     if stack is None or (_creator(stack) != ctx.op.id
                          and stack.get("id") != ctx.data.get("stack_id")):
         return  # never delete a stack this occurrence did not create
@@ -724,7 +724,8 @@ def _delete_stack_undo(ctx: StepContext, env: _Env) -> None:
 
 def _delete_stack(ctx: StepContext, env: _Env) -> None:
     heat = env.heat(ctx.data)
-    stack = _existing_stack(heat, ctx.data["stack_name"])
+    # The stack validation just read, else Heat's.
+    stack = env.last_stack or _existing_stack(heat, _stack_ref(ctx.data))
     ctx.data["expect"] = "DELETE"
     if stack is None:
         ctx.data["stack_id"] = None
@@ -813,7 +814,7 @@ def _wait_stack(ctx: StepContext, env: _Env) -> None:
     except HeatError as exc:
         if exc.stack_status is None:
             raise
-        stack = heat.get_stack(_stack_ref(ctx.data))
+        stack = exc.stack or heat.get_stack(_stack_ref(ctx.data))
         reason = heat.failure_reason(stack) or exc.reason or str(exc)
         raise HeatError(f"Heat {expect} of stack {stack.get('stack_name')} ended "
                         f"{exc.stack_status}: {reason}", stack_status=exc.stack_status,
@@ -905,7 +906,7 @@ def _graceful_wait(ctx: StepContext, env: _Env) -> None:
 def _stack_resources(env: _Env, data: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of the VNF's stack, nested stacks included (Heat's truth)."""
     heat = env.heat(data)
-    stack = env.last_stack or heat.get_stack(_stack_ref(data))
+    stack = env.last_stack = env.last_stack or heat.get_stack(_stack_ref(data))
     return heat.list_resources(stack, nested_depth=5)
 
 

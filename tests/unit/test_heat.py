@@ -381,6 +381,20 @@ def test_a_stack_no_engine_works_on_fails_after_the_stall_limit(requests_mock, c
     assert fake.stack("s1")["stack_status"] == "CREATE_IN_PROGRESS"
 
 
+def test_an_action_that_ends_before_the_first_stall_look_costs_only_stack_reads(
+        requests_mock, clock):
+    """The stall watch looks (events and resources) after its interval, not at
+    once: most actions end sooner, and Heat is spared two requests per wait."""
+    fake, heat = stalled_heat(requests_mock, clock, polls=3)
+    heat.create_stack("s1", TEMPLATE, parameters=nfv(1), files=FILES)
+    before = len(fake.requests)
+    done = heat.wait_for_stack("s1", "CREATE", timeout=600, stall=300)
+    assert done["stack_status"] == "CREATE_COMPLETE"
+    read = [r.path for r in fake.requests[before:]]
+    assert read and all(p.startswith("/stacks/s1") for p in read)
+    assert not [p for p in read if p.endswith(("/events", "/resources"))]
+
+
 def test_a_slow_stack_that_makes_progress_is_not_stalled(requests_mock, clock):
     fake, heat = stalled_heat(requests_mock, clock, polls=None)
     heat.create_stack("s1", TEMPLATE, parameters=nfv(1), files=FILES)

@@ -221,10 +221,51 @@ def test_instantiate_rollback_deletes_its_stack_and_lists_what_it_removed(world)
     # the resources read for the VNFCs also tell the stack is quiet: one read
     listed = [r for r in world.heat.requests[before:] if r.path.endswith("/resources")]
     assert len(listed) == 1
+    # the stack is found by its recorded id: no look-up of the bare name
+    shown = [r.path for r in world.heat.requests[before:] if r.method == "GET"
+             and r.path.startswith(f"/stacks/{vnf.stack_name}")]
+    assert f"/stacks/{vnf.stack_name}" not in shown
     assert world.vnfs.get_vnf(vnf.id).instantiation_state is \
         InstantiationState.NOT_INSTANTIATED
     assert {c["changeType"] for c in rolled.resource_changes["affectedVnfcs"]} <= \
         {"REMOVED"}
+
+
+def test_a_failed_create_is_read_once_for_its_reason(world, monkeypatch):
+    """The wait's last read of the stack, which saw it fail, is the one the
+    failure is reported from: Heat is not asked for the stack again."""
+    from nfvlib.heat import HeatClient
+
+    seen = []
+    get_stack = HeatClient.get_stack
+
+    def recording(self, name_or_id):
+        stack = get_stack(self, name_or_id)
+        seen.append(stack["stack_status"])
+        return stack
+
+    monkeypatch.setattr(HeatClient, "get_stack", recording)
+    vnf = world.new_vnf()
+    world.heat.fail_next_create("no capacity", resource="VDU2")
+    failed = world.done(world.lcm.instantiate(vnf.id, LEVEL_1))
+    assert failed.state is OpState.FAILED_TEMP
+    assert "no capacity" in failed.error["detail"]
+    assert seen.count("CREATE_FAILED") == 1 and seen[-1] == "CREATE_FAILED"
+
+
+def test_terminate_reads_the_stack_once_before_deleting_it(world):
+    """Validation's read of the stack (for the VNFCs it removes) is the one the
+    delete is sent for: one GET of the stack, by name and id, then the DELETE
+    (the resources are read again for the sample's terminate_start script)."""
+    vnf = world.instantiated()
+    before = len(world.heat.requests)
+    done = world.done(world.lcm.terminate(vnf.id, "FORCEFUL"))
+    assert done.state is OpState.COMPLETED, done.error
+    sent = [(r.method, r.path) for r in world.heat.requests[before:]]
+    ref = f"/stacks/{vnf.stack_name}/{vnf.stack_id}"
+    delete = sent.index(("DELETE", ref))
+    assert [r for r in sent[:delete] if not r[1].endswith("/resources")] == [("GET", ref)]
+    assert world.heat.stack(vnf.stack_id)["stack_status"] == "DELETE_COMPLETE"
 
 
 def test_terminate_retry_resends_the_delete_of_a_delete_failed_stack(world):
