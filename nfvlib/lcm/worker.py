@@ -47,13 +47,17 @@ def main(argv: list[str] | None = None) -> int:
 def _wait_for_an_occurrence(log_dir: str | None) -> str | None:
     """Import what a run needs, then read the occurrence id from stdin and
     send the output to its log file; None when stdin ends first."""
+    import cryptography.fernet  # noqa: F401
+    import keystoneauth1.identity.v3  # noqa: F401
+    import keystoneauth1.session  # noqa: F401
     import nfvlib.heat  # noqa: F401
     import nfvlib.lcm.engine  # noqa: F401
     import nfvlib.lcm.notify  # noqa: F401
     import nfvlib.lcm.plans  # noqa: F401
     import nfvlib.lcm.services  # noqa: F401
-    import keystoneauth1.identity.v3  # noqa: F401
-    import keystoneauth1.session  # noqa: F401
+    import nfvlib.packages.csar  # noqa: F401
+    import nfvlib.packages.vnfd  # noqa: F401
+    import yaml  # noqa: F401
 
     op_id = sys.stdin.readline().strip()
     if not op_id or not log_dir or os.path.basename(op_id) != op_id:
