@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import select
 import sqlite3
 import subprocess
 import sys
@@ -545,9 +546,11 @@ class LocalLcm:
         """
         from nfvlib._wait import follow_occurrence
 
+        sleeper = getattr(self._spawn, "sleeper", None)
+        sleep = self._sleep if sleeper is None else sleeper(op_id, self._sleep)
         op: OpOcc = follow_occurrence(lambda: self.get_op_occ(op_id), timeout=timeout,
                                       progress=progress, first=WAIT_FIRST, cap=WAIT_CAP,
-                                      clock=self._clock, sleep=self._sleep)
+                                      clock=self._clock, sleep=sleep)
         return op
 
     # -- internals ----------------------------------------------------------------
@@ -670,6 +673,10 @@ class DetachedSpawner:
     Heat). Another is then started for the operation after. A standby whose
     spawner goes away (:meth:`close`, or the process ending) reads the end of
     its stdin and exits.
+
+    Each worker inherits the write end of a pipe it never writes to: its exit
+    closes it, which wakes :meth:`sleeper` at once (waiting for an
+    occurrence, the last pause is not slept out).
     """
 
     def __init__(self, store_file: Path, key_dir: Path, log_dir: Path, *,
@@ -681,25 +688,82 @@ class DetachedSpawner:
         self._log_dir = log_dir
         self._standby_wanted = standby
         self._standby: subprocess.Popen[bytes] | None = None
+        self._standby_end: int | None = None
+        #: occurrence id -> read end of the pipe its worker holds open
+        self._ends: dict[str, int] = {}
 
     def __call__(self, op_id: str) -> None:
+        self._close_ended()
         log = self._log(f"{op_id}.log")
         try:
             if not self._hand_over(op_id):
-                subprocess.Popen([*self._argv, op_id], env=self._env,
-                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                 start_new_session=True, close_fds=True)
+                self._ends[op_id] = self._start([*self._argv, op_id],
+                                                stdin=subprocess.DEVNULL, log=log)[1]
         finally:
             os.close(log)
         if self._standby_wanted:
             self._start_standby()
 
+    def sleeper(self, op_id: str, fallback: Callable[[float], None]
+                ) -> Callable[[float], None]:
+        """A sleep that ends early when the worker of ``op_id`` exits.
+
+        ``fallback`` sleeps instead once that worker is known to have ended,
+        and for an occurrence whose worker this spawner did not start.
+        """
+        def sleep(seconds: float) -> None:
+            end = self._ends.get(op_id)
+            if end is None:
+                fallback(seconds)
+                return
+            ready = select.poll()
+            ready.register(end, select.POLLIN)
+            if ready.poll(max(seconds, 0) * 1000):
+                self._close_end(op_id)
+        return sleep
+
     def close(self) -> None:
-        """Let the standby worker, if any, exit."""
+        """Let the standby worker, if any, exit; forget the workers started."""
         standby, self._standby = self._standby, None
         if standby is not None and standby.stdin is not None:
             with contextlib.suppress(OSError):
                 standby.stdin.close()
+        if self._standby_end is not None:
+            os.close(self._standby_end)
+            self._standby_end = None
+        for op_id in list(self._ends):
+            self._close_end(op_id)
+
+    def _start(self, argv: list[str], *, stdin: Any, log: int
+               ) -> tuple[subprocess.Popen[bytes], int]:
+        """Start a detached worker; return it and the read end of its pipe."""
+        read, write = os.pipe()
+        try:
+            proc = subprocess.Popen(argv, env=self._env, stdin=stdin, stdout=log,
+                                    stderr=log, start_new_session=True,
+                                    close_fds=True, pass_fds=(write,))
+        except BaseException:
+            os.close(read)
+            raise
+        finally:
+            os.close(write)
+        return proc, read
+
+    def _close_end(self, op_id: str) -> None:
+        end = self._ends.pop(op_id, None)
+        if end is not None:
+            os.close(end)
+
+    def _close_ended(self) -> None:
+        """Close the pipes of workers that have exited (nobody waited for them)."""
+        if not self._ends:
+            return
+        ready = select.poll()
+        by_fd = {end: op_id for op_id, end in self._ends.items()}
+        for end in by_fd:
+            ready.register(end, select.POLLIN)
+        for end, _ in ready.poll(0):
+            self._close_end(by_fd[end])
 
     def _log(self, name: str) -> int:
         # Logs may tell more than the user shows: directory 0700, files 0600.
@@ -714,23 +778,29 @@ class DetachedSpawner:
             return
         log = self._log("standby.log")
         try:
-            self._standby = subprocess.Popen(
+            self._standby, self._standby_end = self._start(
                 [*self._argv, "--standby", "--log-dir", str(self._log_dir)],
-                env=self._env, stdin=subprocess.PIPE, stdout=log, stderr=log,
-                start_new_session=True, close_fds=True)
+                stdin=subprocess.PIPE, log=log)
         finally:
             os.close(log)
 
     def _hand_over(self, op_id: str) -> bool:
         """Give the occurrence to the standby worker; False if there is none alive."""
         standby, self._standby = self._standby, None
+        end, self._standby_end = self._standby_end, None
         if standby is None or standby.stdin is None or standby.poll() is not None:
+            if end is not None:
+                os.close(end)
             return False
         try:
             standby.stdin.write(f"{op_id}\n".encode())
             standby.stdin.close()
         except OSError:  # it died meanwhile
+            if end is not None:
+                os.close(end)
             return False
+        if end is not None:
+            self._ends[op_id] = end
         return True
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -345,6 +346,42 @@ def test_without_standby_each_operation_starts_its_worker(tmp_path, monkeypatch)
     spawn("op-1")
     spawn("op-2")
     assert [p.argv[-1] for p in _FakePopen.started] == ["op-1", "op-2"]
+
+
+def test_waiting_wakes_when_the_worker_exits(tmp_path):
+    """A worker's exit closes the pipe it inherited: a wait's pause ends then,
+    not at its end; once it has ended, pauses are slept as usual."""
+    import sys
+
+    spawn = local.detached_spawner(tmp_path / "s", tmp_path / "k", tmp_path / "w")
+    spawn._argv = [sys.executable, "-c", "import sys, time; time.sleep(0.2)"]
+    spawn("op-1")
+    slept = []
+    sleep = spawn.sleeper("op-1", slept.append)
+    began = time.monotonic()
+    sleep(60)
+    assert time.monotonic() - began < 30 and slept == []
+    sleep(0.5)
+    assert slept == [0.5]  # ended: the fallback sleeps
+    spawn.sleeper("op-unknown", slept.append)(0.25)
+    assert slept == [0.5, 0.25]
+    spawn.close()
+
+
+def test_pipes_of_workers_nobody_waited_for_are_closed(tmp_path):
+    import sys
+
+    spawn = local.detached_spawner(tmp_path / "s", tmp_path / "k", tmp_path / "w")
+    spawn._argv = [sys.executable, "-c", "pass"]
+    spawn("op-1")
+    spawn.sleeper("op-1", lambda _s: None)(60)  # until op-1's worker has exited
+    spawn._argv = [sys.executable, "-c", "import time; time.sleep(5)"]
+    spawn("op-2")
+    spawn._argv = [sys.executable, "-c", "pass"]
+    spawn("op-3")
+    assert set(spawn._ends) == {"op-2", "op-3"}
+    spawn.close()
+    assert spawn._ends == {}
 
 
 def _standby_worker(tmp_path):
