@@ -162,16 +162,18 @@ def main() -> int:
         return statistics.median(values) if values else None
 
     def fmt(value: float | None) -> str:
-        return "-" if value is None else f"{value:.1f}"
+        return "-" if value is None else f"{value:.2f}"
 
     ops = ["instantiate", "scale out", "terminate", "failing instantiate", "rollback"]
-    print(f"\nmedian of {args.runs} run(s), seconds; overhead = wall - Heat\n")
-    print(f"| {'operation':<20}| local wall | local Heat | local overhead "
+    print(f"\nmedian of {args.runs} run(s), seconds; overhead = wall - Heat; "
+          "bound = 1.10 x local Heat + 0.3\n")
+    print(f"| {'operation':<20}| local wall | local Heat | local overhead | bound "
           f"| Tacker wall | Tacker Heat | Tacker overhead | local/Tacker overhead |")
-    print("|" + "|".join("-" * w for w in (21, 12, 12, 16, 13, 13, 17, 22)) + "|")
+    print("|" + "|".join("-" * w for w in (21, 12, 12, 16, 7, 13, 13, 17, 22)) + "|")
     for op in ops:
         row = []
         overheads = []
+        bound = "-"
         for label in ("local", "tacker"):
             if label not in results:
                 row += ["-", "-", "-"]
@@ -182,10 +184,13 @@ def main() -> int:
             over = wall - heat if wall is not None and heat is not None else None
             overheads.append(over)
             row += [fmt(wall), fmt(heat), fmt(over)]
+            if label == "local" and wall is not None and heat is not None:
+                limit = 1.10 * heat + 0.3
+                bound = f"{limit:.2f} {'met' if wall <= limit else 'missed'}"
         ratio = (f"{overheads[0] / overheads[1]:.2f}"
                  if None not in overheads and overheads[1] > 0 else "-")
-        print(f"| {op:<20}| {row[0]:>10} | {row[1]:>10} | {row[2]:>14} | {row[3]:>11} "
-              f"| {row[4]:>11} | {row[5]:>15} | {ratio:>20} |")
+        print(f"| {op:<20}| {row[0]:>10} | {row[1]:>10} | {row[2]:>14} | {bound} "
+              f"| {row[3]:>11} | {row[4]:>11} | {row[5]:>15} | {ratio:>20} |")
     states = {label: {op: sorted({r[op]["state"] for r in runs}) for op in ops}
               for label, runs in results.items()}
     print(f"\nend states: {states}")
