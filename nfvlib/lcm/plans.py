@@ -968,8 +968,17 @@ def _record_instantiated(ctx: StepContext, env: _Env) -> None:
     package = env.package()
     vnfcs = _current_vnfcs(ctx, env, vnf, data["flavour_id"])
     level = data.get("instantiation_level_id")
+    # As Tacker v2: the request's extensions and vnfConfigurableProperties
+    # are merged into the instance's (secret values shown as *** only).
+    patched = {name: heat_params.json_merge_patch(getattr(vnf, name),
+                                                  secrets.mask(ctx.op.request[key]))
+               for key, name in (("extensions", "extensions"),
+                                 ("vnfConfigurableProperties",
+                                  "vnf_configurable_properties"))
+               if isinstance(ctx.op.request.get(key), dict)}
     _record(ctx, env, dataclasses.replace(
-        vnf, instantiation_state=InstantiationState.INSTANTIATED, vim_id=data["vim_id"],
+        vnf, **patched,
+        instantiation_state=InstantiationState.INSTANTIATED, vim_id=data["vim_id"],
         region=data.get("region"), flavour_id=data["flavour_id"],
         instantiation_level_id=level, stack_id=data["stack_id"],
         scale_status=heat_params.initial_scale_status(package, data["flavour_id"], level),

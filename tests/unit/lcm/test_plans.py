@@ -199,6 +199,23 @@ def test_instantiate_records_what_heat_created(world):
     assert len(vnf.vnfc) == 2
 
 
+def test_instantiate_merges_the_requests_extensions_and_configurable_properties(world):
+    """As Tacker v2 does: JSON merge patches onto what the instance has (here
+    from an update before), secret values kept out of the record."""
+    vnf = world.new_vnf()
+    world.vnfs.update_vnf(vnf.id, {"extensions": {"keep": 1, "drop": 2}})
+    done = world.done(world.lcm.instantiate(vnf.id, {
+        **LEVEL_1, "extensions": {"drop": None, "added": {"x": 1}, "password": "s3cret"},
+        "vnfConfigurableProperties": {"isAutoscaleEnabled": True}}))
+    assert done.state is OpState.COMPLETED, done.error
+    got = world.vnfs.get_vnf(vnf.id)
+    assert got.extensions == {"keep": 1, "added": {"x": 1}, "password": "***"}
+    assert got.vnf_configurable_properties == {"isAutoscaleEnabled": True}
+    store = world.services.store.path
+    for file in store.parent.glob(store.name + "*"):  # the database and its WAL
+        assert b"s3cret" not in file.read_bytes()
+
+
 def test_instantiate_sends_the_create_first(world):
     """No look-up of the stack name before the create: Heat refuses a
     duplicate itself (StackExists), which the leftover tests cover."""
