@@ -281,13 +281,14 @@ class LocalVnfs:
         Matching subscriptions get a VnfIdentifierCreationNotification,
         written in the transaction that creates the instance.
         """
-        from nfvlib.lcm import notify
+        from nfvlib.lcm import notify, secrets
 
         info = self.check_create(vnfd_id, name, description, metadata=metadata)
         now = self._clock().isoformat(timespec="seconds")
         vnf = VnfInstance(id=str(uuid.uuid4()), vnfd_id=vnfd_id, package_id=info.id,
                           name=name or "", description=description or "",
-                          metadata=_json_object(metadata, "metadata", "create request"),
+                          metadata=secrets.mask(_json_object(metadata, "metadata",
+                                                             "create request")),
                           created_at=now)
         with self._store.transaction() as conn:
             self._table.insert(conn, vnf)
@@ -361,7 +362,8 @@ class LocalVnfs:
         ``vnfInstanceName`` and ``vnfInstanceDescription`` are replaced;
         ``metadata``, ``extensions`` and ``vnfConfigurableProperties`` are
         applied to the instance's as JSON Merge Patches (RFC 7396: a key set
-        to null is removed, an object merges, anything else replaces);
+        to null is removed, an object merges, anything else replaces), secret
+        values (a key such as ``password``) kept as ``***`` only;
         ``vnfdId`` moves the instance to another ONBOARDED, ENABLED package
         with the same flavours (its resources are left as they are: use
         ``vnflcm change-vnfpkg`` to move them).
@@ -381,6 +383,7 @@ class LocalVnfs:
         transaction as the change. Nothing is written unless the whole
         request is valid.
         """
+        from nfvlib.lcm import secrets
         from nfvlib.lcm.heat_params import json_merge_patch
 
         request = self._check_update(request)
@@ -407,12 +410,12 @@ class LocalVnfs:
             for key, field_name in _MERGE_PATCHED:
                 if key in request:
                     changes[field_name] = json_merge_patch(getattr(stored, field_name),
-                                                           request[key])
+                                                           secrets.mask(request[key]))
             now = self._clock()
             updated = dataclasses.replace(
                 stored, **changes, updated_at=now.isoformat(timespec="seconds"))
             self._table.update(conn, updated)
-            notified = self._record_modify_info(conn, vnf.id, request, now)
+            notified = self._record_modify_info(conn, vnf.id, secrets.mask(request), now)
         if notified:
             self._deliver()
         return self._decorate(updated)

@@ -129,6 +129,22 @@ def test_update_vnf_changes_name_description_and_vnfd(catalog):
     assert vnfs.get_vnf(vnf.id).name == "new"  # nothing written
 
 
+def test_secret_values_in_user_data_never_reach_the_store(catalog):
+    """metadata, extensions and vnfConfigurableProperties are free-form: a
+    value under a secret-looking key (password, token, ...) is kept as ***,
+    in the instance and in its MODIFY_INFO occurrence alike."""
+    _, vnfs, info, client, _ = catalog
+    vnf = vnfs.create_vnf(info.vnfd_id, metadata={"db": {"password": "create-s3cret"}})
+    vnfs.update_vnf(vnf.id, {"extensions": {"api_token": "update-s3cret", "n": 1},
+                             "metadata": {"owner": "ops"}})
+    got = vnfs.get_vnf(vnf.id)
+    assert got.metadata == {"db": {"password": "***"}, "owner": "ops"}
+    assert got.extensions == {"api_token": "***", "n": 1}
+    store = client.paths.store_file
+    for file in store.parent.glob(store.name + "*"):  # the database and its WAL
+        assert b"s3cret" not in file.read_bytes()
+
+
 def test_update_vnf_refuses_what_local_mode_cannot_keep(catalog):
     packages, vnfs, info, _, _ = catalog
     vnf = vnfs.create_vnf(info.vnfd_id)
