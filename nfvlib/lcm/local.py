@@ -759,7 +759,7 @@ class DetachedSpawner:
         if not self._ends:
             return
         ready = select.poll()
-        by_fd = {end: op_id for op_id, end in self._ends.items()}
+        by_fd = {end: op_id for op_id, end in list(self._ends.items())}
         for end in by_fd:
             ready.register(end, select.POLLIN)
         for end, _ in ready.poll(0):
