@@ -34,14 +34,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from nfvlib import heat as heat_driver
+
 RATIO_TARGET = 1.10
 SLACK_TARGET = 0.3
 LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
 FAULTY_VIM = "bench-faulty"
 
 #: Schedules of a stack poll loop, (first pause, cap, factor): the library's
-#: (heat.POLL_FIRST, heat.POLL_CAP, 1.5) and alternatives, for the model.
-SCHEDULES = {"now 0.1/1.0": (0.1, 1.0, 1.5), "0.1/0.5": (0.1, 0.5, 1.5),
+#: (heat_driver.POLL_FIRST, heat_driver.POLL_CAP, 1.5) and alternatives, for the model.
+SCHEDULES = {"now": (heat_driver.POLL_FIRST, heat_driver.POLL_CAP, 1.5), "0.1/0.5": (0.1, 0.5, 1.5),
              "0.1/0.25": (0.1, 0.25, 1.5), "0.2 flat": (0.2, 0.2, 1.0)}
 
 # oslo.log lines of heat.log: "2026-01-01 10:00:00.123 PID LEVEL logger [ctx] message"

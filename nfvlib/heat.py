@@ -19,11 +19,13 @@ from nfvlib.exceptions import (HeatError, StackExists, StackNotFound, StackStall
 if TYPE_CHECKING:
     from nfvlib._wait import Backoff
 
-#: First and largest pause between two polls of a stack, in seconds. Below
-#: 0.25 s the polls themselves slow a busy Heat down (a GET takes it 0.1-0.2 s
-#: while it works on the stack).
-POLL_FIRST = 0.1
-POLL_CAP = 0.25
+#: First and largest pause between two polls of a stack, in seconds (each
+#: pause 1.5 times the last). Short actions (a failed create, the delete of a
+#: small stack) end within a few tenths of a second: the first polls come
+#: quickly. A busy Heat answers a GET of a stack in 20-100 ms, so a wait
+#: never asks more than about five times a second.
+POLL_FIRST = 0.05
+POLL_CAP = 0.2
 
 
 class HeatClient:
