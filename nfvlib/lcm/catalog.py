@@ -241,14 +241,17 @@ class LocalPackages:
         return info
 
     def load(self, info: PackageInfo) -> VnfPackage:
-        """The parsed package content (cached per process)."""
+        """The parsed package content (cached per process; its parsed YAML
+        kept in ``.parsed`` of the package directory for the next process)."""
         from nfvlib.packages import load_package
+        from nfvlib.packages.parsed import ParsedYamlCache
 
         if info.id not in self._loaded:
             if not info.path:
                 raise InvalidInput(f"VNF package {info.id} has no content",
                                    hint="upload it with 'vnf package upload'")
-            self._loaded[info.id] = load_package(info.path)
+            self._loaded[info.id] = load_package(
+                info.path, yaml_cache=ParsedYamlCache(self._dir / ".parsed"))
         return self._loaded[info.id]
 
     def _now(self) -> str:

@@ -27,7 +27,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nfvlib.exceptions import PackageError
 from nfvlib.packages.csar import (Source, extract_package, find_entry_definitions, load_yaml,
@@ -35,6 +35,9 @@ from nfvlib.packages.csar import (Source, extract_package, find_entry_definition
 from nfvlib.packages.vnfd import (Cp, Flavour, InstantiationLevel, LifecycleScript,
                                   ScalingAspect, Vdu, VirtualLink, desired_capacity,
                                   parse_vnfd)
+
+if TYPE_CHECKING:
+    from nfvlib.packages.parsed import ParsedYamlCache
 
 __all__ = [
     "BaseHot", "Cp", "Flavour", "InstantiationLevel", "LifecycleScript", "PackageError",
@@ -83,12 +86,16 @@ class VnfPackage:
         return not self.path.is_dir()
 
 
-def load_package(path: str | Path) -> VnfPackage:
+def load_package(path: str | Path, *, yaml_cache: ParsedYamlCache | None = None
+                 ) -> VnfPackage:
     """Read and check the VNF package at ``path`` (a directory or a ``.zip`` CSAR).
 
-    Raises :class:`PackageError` naming the file and field of the first defect.
+    ``yaml_cache`` keeps parsed documents for the next read (an onboarded
+    package is read again by every request). Raises :class:`PackageError`
+    naming the file and field of the first defect.
     """
     source = open_source(path)
+    source.yaml_cache = yaml_cache
     entry = find_entry_definitions(source)
     vnfd = parse_vnfd(source, entry)
     base_hot = {fid: _read_base_hot(source, flavour) for fid, flavour in vnfd.flavours.items()}
@@ -176,7 +183,7 @@ def _read_base_hot(source: Source, flavour: Flavour) -> BaseHot:
     top_text = source.read_text(top_file)
     for file, text in [(top_file, top_text),
                        *((f"{folder}/nested/{n}", t) for n, t in nested.items())]:
-        _check_template(load_yaml(text, file), file, set(nested), folder)
+        _check_template(source.parse_yaml(text, file), file, set(nested), folder)
     return BaseHot(top_file=top_file, top_template_text=top_text, nested=nested)
 
 

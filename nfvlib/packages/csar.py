@@ -28,12 +28,15 @@ import stat
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from nfvlib.exceptions import MAX_DETAIL, InvalidInput, PackageError, _one_line  # noqa: F401
 from nfvlib.inputs import short
+
+if TYPE_CHECKING:
+    from nfvlib.packages.parsed import ParsedYamlCache
 
 #: Largest YAML or TOSCA.meta file read from a package, in bytes.
 MAX_TEXT_BYTES = 16 * 1024 * 1024
@@ -113,6 +116,8 @@ class Source(abc.ABC):
 
     #: Directory or archive the package is read from.
     path: Path
+    #: Where documents parsed before are found (None: every read parses).
+    yaml_cache: ParsedYamlCache | None = None
 
     @abc.abstractmethod
     def is_file(self, rel: str) -> bool:
@@ -141,7 +146,14 @@ class Source(abc.ABC):
 
     def read_yaml(self, rel: str) -> dict[str, Any]:
         """File ``rel`` parsed as a YAML mapping."""
-        return load_yaml(self.read_text(rel), rel)
+        return self.parse_yaml(self.read_text(rel), rel)
+
+    def parse_yaml(self, text: str, file: str) -> dict[str, Any]:
+        """``text``, the content of ``file``, parsed as :func:`load_yaml` does
+        (through :attr:`yaml_cache` when there is one)."""
+        if self.yaml_cache is None:
+            return load_yaml(text, file)
+        return self.yaml_cache.load(text, file)
 
     def walk_files(self, rel: str) -> list[str]:
         """Every file under directory ``rel``, as package-relative paths, sorted."""
