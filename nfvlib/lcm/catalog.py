@@ -79,6 +79,11 @@ class LocalPackages:
         finally:
             shutil.rmtree(self._staging(package_id), ignore_errors=True)
 
+    @property
+    def _parsed_dir(self) -> Path:
+        """Where packages' parsed YAML is kept (:mod:`nfvlib.packages.parsed`)."""
+        return self._dir / ".parsed"
+
     def _staging(self, package_id: str) -> Path:
         """Where a package's content is copied before it is renamed into place."""
         return self._dir / f".{package_id}.tmp"
@@ -86,12 +91,14 @@ class LocalPackages:
     def _upload(self, package_id: str, path: str | Path) -> PackageInfo:
         from nfvlib.files import make_private, private_dir
         from nfvlib.packages import checksum, content_zip, extract_package, load_package
+        from nfvlib.packages.parsed import ParsedYamlCache
 
         info = self.get_package(package_id)
         if info.onboarding_state is not OnboardingState.CREATED:
             raise Conflict(f"VNF package {package_id} is {info.onboarding_state.value}",
                            hint="content can be uploaded only once; create a new package")
-        package = load_package(path)
+        parsed = ParsedYamlCache(self._parsed_dir, deferred=True)
+        package = load_package(path, yaml_cache=parsed)
         existing = self._table.by_vnfd_id(package.vnfd_id)
         if existing is not None:
             raise Conflict(f"VNF package {existing.id} already has vnfdId "
@@ -123,6 +130,7 @@ class LocalPackages:
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
+        parsed.save()  # its next reader parses nothing
         return onboarded
 
     def list_packages(self, filter: str | None = None) -> list[PackageInfo]:
@@ -251,7 +259,7 @@ class LocalPackages:
                 raise InvalidInput(f"VNF package {info.id} has no content",
                                    hint="upload it with 'vnf package upload'")
             self._loaded[info.id] = load_package(
-                info.path, yaml_cache=ParsedYamlCache(self._dir / ".parsed"))
+                info.path, yaml_cache=ParsedYamlCache(self._parsed_dir))
         return self._loaded[info.id]
 
     def _now(self) -> str:

@@ -26,8 +26,12 @@ FORMAT = "csar-yaml-1"
 class ParsedYamlCache:
     """Documents parsed by :func:`nfvlib.packages.csar.load_yaml`, by text."""
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, *, deferred: bool = False) -> None:
+        """``deferred``: keep new documents only when :meth:`save` is called
+        (an upload keeps them once the package is onboarded, not before)."""
         self.directory = Path(directory)
+        self._deferred = deferred
+        self._pending: dict[Path, str] = {}
 
     def load(self, text: str, file: str) -> dict[str, Any]:
         """``text`` (the content of ``file``) parsed, from the cache when there."""
@@ -45,14 +49,26 @@ class ParsedYamlCache:
         self._keep(entry, doc)
         return doc
 
-    def _keep(self, entry: Path, doc: dict[str, Any]) -> None:
+    def save(self) -> None:
+        """Write the documents a deferred cache was given."""
         from nfvlib.files import private_dir, write_private
 
+        pending, self._pending = self._pending, {}
+        try:
+            if pending:
+                private_dir(self.directory)
+            for entry, data in pending.items():
+                write_private(entry, data)
+        except OSError:
+            return  # a read-only store: parsed again next time
+
+    def _keep(self, entry: Path, doc: dict[str, Any]) -> None:
         try:
             data = json.dumps(doc)
             if json.loads(data) != doc:
                 return
-            private_dir(self.directory)
-            write_private(entry, data)
-        except (OSError, TypeError, ValueError):
-            return  # a read-only store, a value JSON cannot hold: parse next time
+        except (TypeError, ValueError):
+            return  # a value JSON cannot hold: parsed every time
+        self._pending[entry] = data
+        if not self._deferred:
+            self.save()

@@ -12,7 +12,7 @@ import nfvlib
 from nfvlib.lcm.catalog import LocalPackages
 from nfvlib.packages import csar, load_package
 from nfvlib.packages.parsed import ParsedYamlCache
-from tests.unit.packages import TACKER_SAMPLE
+from tests.unit.packages import TACKER_SAMPLE, copy_package, edit
 
 
 @pytest.fixture
@@ -74,12 +74,24 @@ def test_a_cache_that_cannot_be_written_still_parses(tmp_path):
     assert ParsedYamlCache(tmp_path / "parsed").load("a: 1\n", "f.yaml") == {"a": 1}
 
 
-def test_an_onboarded_package_is_parsed_once_for_every_later_reader(nfv_home, parses):
+def test_an_upload_refused_keeps_nothing(nfv_home, tmp_path):
+    package = copy_package(tmp_path)
+    edit(package, "BaseHOT/simple/sample_vnf.yaml", "resources:", "resources: [")
+    client = nfvlib.Client()
+    try:
+        packages = LocalPackages(client.store, client.paths.data_dir / "packages")
+        with pytest.raises(csar.PackageError, match="sample_vnf.yaml"):
+            packages.upload_package(packages.create_package().id, str(package))
+        assert not (client.paths.data_dir / "packages" / ".parsed").exists()
+    finally:
+        client.close()
+
+
+def test_an_onboarded_package_is_parsed_at_upload_only(nfv_home, parses):
     client = nfvlib.Client()
     try:
         packages = LocalPackages(client.store, client.paths.data_dir / "packages")
         info = packages.upload_package(packages.create_package().id, str(TACKER_SAMPLE))
-        packages.load(info)
         parses.clear()
         # another process: a new LocalPackages, nothing loaded yet
         fresh = LocalPackages(client.store, client.paths.data_dir / "packages")
