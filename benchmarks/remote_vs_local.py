@@ -191,6 +191,12 @@ def main() -> int:
                  if None not in overheads and overheads[1] > 0 else "-")
         print(f"| {op:<20}| {row[0]:>10} | {row[1]:>10} | {row[2]:>14} | {bound} "
               f"| {row[3]:>11} | {row[4]:>11} | {row[5]:>15} | {ratio:>20} |")
+    print("\neach run's overhead (wall - Heat), in order:")
+    for label, runs in results.items():
+        for op in ops:
+            each = ["-" if r[op]["heat"] is None else f"{r[op]['wall'] - r[op]['heat']:.2f}"
+                    for r in runs]
+            print(f"  {label:<7}{op:<21}{' '.join(each)}")
     states = {label: {op: sorted({r[op]["state"] for r in runs}) for op in ops}
               for label, runs in results.items()}
     print(f"\nend states: {states}")
