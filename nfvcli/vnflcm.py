@@ -338,7 +338,7 @@ _SHOW_COLUMN_MAP = {
 }
 
 
-def _show(vnf: Any, package_id: str | None = None
+def _show(vnf: Any, package_id: str | None = None, *, created: bool = False
           ) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     """Columns and values of one VNF instance, as python-tackerclient shows them.
 
@@ -346,13 +346,17 @@ def _show(vnf: Any, package_id: str | None = None
     under tackerclient's column names, sorted; nfvkit's own columns follow:
     the VNF package id (v2 records have no ``vnfPkgId``: ``package_id``, as
     :func:`_package_id` found it) and the VNFC instances with their Heat
-    resources.
+    resources. ``created``: the columns of ``vnflcm create``, which names
+    neither the VIM connection info nor the instantiated info (a record that
+    has them shows them under their SOL003 keys).
     """
     from nfvlib import sol003
 
     record = sol003.vnf_instance(vnf)
     column_map = dict(_SHOW_COLUMN_MAP)
-    if "instantiatedVnfInfo" in record:
+    if created:
+        del column_map["vimConnectionInfo"]
+    elif "instantiatedVnfInfo" in record:
         column_map["instantiatedVnfInfo"] = "Instantiated Vnf Info"
     extra: dict[str, Any] = {}
     if "vnfPkgId" in record:  # a v1 record: tackerclient shows it among its columns
@@ -410,7 +414,8 @@ class CreateVnfLcm(NfvCommandMixin, show.ShowOne):
         names = {"name": parsed_args.name, "description": parsed_args.description,
                  "metadata": metadata}
         if request is None:
-            return _show(self.nfv.vnfs.create_vnf(parsed_args.vnfd_id, **names))
+            return _show(self.nfv.vnfs.create_vnf(parsed_args.vnfd_id, **names),
+                         created=True)
         # Both requests are checked before the instance exists: a refused one
         # creates nothing.
         vnf, op = self.nfv.lcm.create_and_instantiate(parsed_args.vnfd_id, request,
@@ -418,7 +423,7 @@ class CreateVnfLcm(NfvCommandMixin, show.ShowOne):
         self.app.stderr.write(f"VNF Instance {vnf.id} is created and instantiation "
                               "request has been accepted.\n"
                               f"VNF LCM operation occurrence ID: {op.id}\n")
-        return _show(vnf)
+        return _show(vnf, created=True)
 
 
 class ShowVnfLcm(NfvCommandMixin, show.ShowOne):

@@ -50,13 +50,8 @@ CASES = [
      ("vnfs", "get_vnf"), VNF),
     ("vnflcm show", ["vnf-2"], "show_vnf_instance", sol003.vnf_instance(INSTANTIATED),
      ("vnfs", "get_vnf"), INSTANTIATED),
-    pytest.param(
-        "vnflcm create", ["vnfd-1"], "create_vnf_instance", sol003.vnf_instance(VNF),
-        ("vnfs", "create_vnf"), VNF,
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "nfvkit's create shows the 'vnflcm show' columns: VIM Connection Info "
-            "comes before VNF Configurable Properties; tackerclient's create shows "
-            "it only when the record has it"))),
+    ("vnflcm create", ["vnfd-1"], "create_vnf_instance", sol003.vnf_instance(VNF),
+     ("vnfs", "create_vnf"), VNF),
     ("vnflcm op list", [], "list_vnf_lcm_op_occs", [sol003.op_occ(OP)],
      ("lcm", "list_op_occs"), [OP]),
     ("vnflcm op list", ["--exclude-fields", "Operation"], "list_vnf_lcm_op_occs",
