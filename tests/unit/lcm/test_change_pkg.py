@@ -8,7 +8,6 @@ about what Heat holds: its template, its ``nfv`` parameter, its snapshots.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import shutil
@@ -20,17 +19,12 @@ import yaml
 
 import nfvlib
 from nfvlib.exceptions import InvalidInput
-from nfvlib.lcm import engine, plans
-from nfvlib.lcm.catalog import LocalVnfs
-from nfvlib.lcm.local import LocalLcm
-from nfvlib.lcm.services import Services
 from nfvlib.models import OpState
 from nfvlib.store.restoration import RestorationPointTable
-from tests.unit.conftest import HEAT, vim_config
+from tests.unit.conftest import HEAT
 from tests.unit.fake_heat import FakeHeat
+from tests.unit.lcm.world import SAMPLE, Crash, World, make_world
 
-SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
-LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
 V2_IMAGE = "cirros-0.6.2-x86_64-disk"
 V2_DESCRIPTION = "Base HOT of the nfvkit sample VNF, flavour simple, release 2"
 FAIL_TEST = {"sample_fail_event": "change_current_package_test"}
@@ -68,50 +62,14 @@ def make_v2(where: Path, vnfd_id: str | None = None) -> tuple[Path, str]:
     return target, vnfd_id
 
 
-class Crash(BaseException):
-    """Stands for the worker process dying between two instructions."""
-
-
-@dataclasses.dataclass
-class World:
-    lcm: LocalLcm
-    vnfs: LocalVnfs
-    services: Services
-    heat: FakeHeat
-    vnfd_id: str
-    v2_vnfd_id: str
-    crash_at: tuple[str, str] | None = None
-
-    def run(self, op_id: str):
-        return engine.PlanRunner(self.services.store, self._plans, renew=False).run(op_id)
-
-    def _plans(self, op):
-        steps = plans.build(op, self.services)
-        if self.crash_at is not None:
-            name, when = self.crash_at
-            for step in steps:
-                if step.name == name:
-                    step.do = _crashing(step.do, when)
-        return steps
-
-    def done(self, op):
-        return self.run(op.id)
-
-    def instantiated(self):
-        vnf = self.vnfs.create_vnf(self.vnfd_id, name="v")
-        op = self.done(self.lcm.instantiate(vnf.id, LEVEL_1))
-        assert op.state is OpState.COMPLETED, op.error
-        return self.vnfs.get_vnf(vnf.id)
+class ChangeWorld(World):
+    @property
+    def v2_vnfd_id(self) -> str:
+        return self.vnfd_ids[1]
 
     def change(self, vnf, **params):
         return self.lcm.change_vnfpkg(vnf.id, {"vnfdId": self.v2_vnfd_id,
                                                "additionalParams": params})
-
-    def expire_lease(self, op_id: str) -> None:
-        with self.services.store.transaction() as conn:
-            conn.execute("UPDATE op_occs SET worker_pid = 999999, lease_expires_at = 0 "
-                         "WHERE id = ?", (op_id,))
-        engine.reap_expired(self.services.store)
 
     # -- what Heat holds
     def stack(self, vnf):
@@ -125,15 +83,6 @@ class World:
 
     def snapshots(self, vnf) -> list:
         return list(self.stack(vnf).snapshots.values())
-
-
-def _crashing(do, when):
-    def step(ctx):
-        if when == "before":
-            raise Crash()
-        do(ctx)
-        raise Crash()
-    return step
 
 
 def add_heat_extras(mocker, heat: FakeHeat, url: str) -> list:
@@ -172,24 +121,11 @@ def add_heat_extras(mocker, heat: FakeHeat, url: str) -> list:
 
 @pytest.fixture
 def world(nfv_home, keystone, requests_mock, monkeypatch, tmp_path):
-    monkeypatch.setattr("nfvlib.heat.POLL_FIRST", 0.001)
-    monkeypatch.setattr("nfvlib.heat.POLL_CAP", 0.001)
-    heat = FakeHeat(requests_mock, HEAT["RegionOne"])
-    add_heat_extras(requests_mock, heat, HEAT["RegionOne"])
-    client = nfvlib.Client()
-    client.vims.register_vim("site", vim_config(), is_default=True)
-    client.close()
-    paths = client.paths
-    services = Services.from_files(paths.store_file, paths.key_dir,
-                                   package_dir=paths.data_dir / "packages")
-    packages = services.packages
-    info = packages.upload_package(packages.create_package().id, str(SAMPLE))
     v2_dir, _ = make_v2(tmp_path)
-    v2 = packages.upload_package(packages.create_package().id, str(v2_dir))
-    lcm = LocalLcm(services.store, services.vims, packages, services.vnfs,
-                   spawn=lambda op_id: None)
-    yield World(lcm, services.vnfs, services, heat, info.vnfd_id, v2.vnfd_id)
-    services.close()
+    w = make_world(requests_mock, monkeypatch, SAMPLE, v2_dir, world=ChangeWorld)
+    add_heat_extras(requests_mock, w.heat, HEAT["RegionOne"])
+    yield w
+    w.services.close()
 
 
 # -- success and commit ---------------------------------------------------

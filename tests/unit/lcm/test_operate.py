@@ -8,23 +8,16 @@ states from the fake Heat's own stacks.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
 
-import nfvlib
 from nfvlib.exceptions import Conflict, InvalidInput
-from nfvlib.lcm import engine, operate, plans
-from nfvlib.lcm.local import LocalLcm
-from nfvlib.lcm.services import Services
+from nfvlib.lcm import operate, plans
 from nfvlib.models import OpState
-from tests.unit.conftest import HEAT, vim_config
-from tests.unit.fake_heat import FakeHeat
+from tests.unit.lcm.world import SAMPLE, World, make_world
 
-SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
-LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
 GROUP = "VDU1_scale_group"
 
 # VDU3 waits for VDU1's group (depends_on); VDU2 uses VDU3's address
@@ -114,24 +107,7 @@ def composite_package(tmp_path: Path) -> Path:
     return pkg
 
 
-@dataclasses.dataclass
-class World:
-    lcm: LocalLcm
-    services: Services
-    heat: FakeHeat
-    vnfd_id: str
-
-    def run(self, op):
-        return engine.PlanRunner(self.services.store,
-                                 lambda o: plans.build(o, self.services),
-                                 renew=False).run(op.id)
-
-    def instantiated(self):
-        vnf = self.services.vnfs.create_vnf(self.vnfd_id, name="v")
-        op = self.run(self.lcm.instantiate(vnf.id, LEVEL_1))
-        assert op.state is OpState.COMPLETED, op.error
-        return self.services.vnfs.get_vnf(vnf.id)
-
+class OperateWorld(World):
     def actions(self):
         """``(stack name, action)`` of every suspend/resume Heat received, in order."""
         found = []
@@ -143,20 +119,7 @@ class World:
 
 
 def _world(nfv_home, requests_mock, monkeypatch, package_dir):
-    monkeypatch.setattr("nfvlib.heat.POLL_FIRST", 0.001)
-    monkeypatch.setattr("nfvlib.heat.POLL_CAP", 0.001)
-    heat = FakeHeat(requests_mock, HEAT["RegionOne"])
-    client = nfvlib.Client()
-    client.vims.register_vim("site", vim_config(), is_default=True)
-    client.close()
-    paths = client.paths
-    services = Services.from_files(paths.store_file, paths.key_dir,
-                                   package_dir=paths.data_dir / "packages")
-    info = services.packages.upload_package(services.packages.create_package().id,
-                                            str(package_dir))
-    lcm = LocalLcm(services.store, services.vims, services.packages, services.vnfs,
-                   spawn=lambda op_id: None)
-    return World(lcm, services, heat, info.vnfd_id)
+    return make_world(requests_mock, monkeypatch, package_dir, world=OperateWorld)
 
 
 @pytest.fixture
@@ -214,7 +177,7 @@ def test_a_group_stands_for_the_vdu_its_member_template_holds():
 def test_stop_then_start_a_vnf_suspends_and_resumes_its_stack(world):
     vnf = world.instantiated()
     assert vnf.operational_state.value == "STARTED"
-    stop = world.run(world.lcm.operate(vnf.id, "STOPPED"))
+    stop = world.done(world.lcm.operate(vnf.id, "STOPPED"))
     assert stop.state is OpState.COMPLETED, stop.error
     assert step_names(stop) == ["validate request", "stop VDU VDU2", "stop VDU VDU1",
                                 "suspend stack", "record instance"]
@@ -228,23 +191,23 @@ def test_stop_then_start_a_vnf_suspends_and_resumes_its_stack(world):
     with pytest.raises(Conflict, match="already STOPPED"):
         world.lcm.operate(vnf.id, "STOPPED")
 
-    start = world.run(world.lcm.operate(vnf.id, "STARTED"))
+    start = world.done(world.lcm.operate(vnf.id, "STARTED"))
     assert start.state is OpState.COMPLETED, start.error
     assert world.heat.stack(vnf.stack_name)["stack_status"] == "RESUME_COMPLETE"
     assert world.services.vnfs.get_vnf(vnf.id).operational_state.value == "STARTED"
-    out = world.run(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
+    out = world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
     assert out.state is OpState.COMPLETED, out.error
 
 
 def test_composite_starts_in_dependency_order_and_stops_in_reverse(composite):
     vnf = composite.instantiated()
-    stop = composite.run(composite.lcm.operate(vnf.id, "STOPPED"))
+    stop = composite.done(composite.lcm.operate(vnf.id, "STOPPED"))
     assert stop.state is OpState.COMPLETED, stop.error
     vdu_steps = [s for s in step_names(stop) if " VDU " in s]
     assert vdu_steps == ["stop VDU VDU2", "stop VDU VDU3", "stop VDU VDU1"]
     assert all(s.status == "DONE" for s in stop.steps)
 
-    start = composite.run(composite.lcm.operate(vnf.id, "STARTED"))
+    start = composite.done(composite.lcm.operate(vnf.id, "STARTED"))
     assert start.state is OpState.COMPLETED, start.error
     vdu_steps = [s for s in step_names(start) if " VDU " in s]
     assert vdu_steps == ["start VDU VDU1", "start VDU VDU3", "start VDU VDU2"]
@@ -259,7 +222,7 @@ def test_composite_starts_in_dependency_order_and_stops_in_reverse(composite):
 
 def test_a_failed_start_rolls_back_by_stopping_what_it_started(composite, monkeypatch):
     vnf = composite.instantiated()
-    assert composite.run(composite.lcm.operate(vnf.id, "STOPPED")).state \
+    assert composite.done(composite.lcm.operate(vnf.id, "STOPPED")).state \
         is OpState.COMPLETED
     real = operate._heat_action
     calls = []
@@ -271,14 +234,14 @@ def test_a_failed_start_rolls_back_by_stopping_what_it_started(composite, monkey
         return real(ctx, heat, ref, action)
 
     monkeypatch.setattr(operate, "_heat_action", failing)
-    failed = composite.run(composite.lcm.operate(vnf.id, "STARTED"))
+    failed = composite.done(composite.lcm.operate(vnf.id, "STARTED"))
     assert failed.state is OpState.FAILED_TEMP
     assert "did not resume" in failed.error["detail"]
     group_stack = next(n for n, a in calls if n.startswith(f"{vnf.stack_name}-{GROUP}"))
     assert composite.heat.stack(group_stack)["stack_status"] == "RESUME_COMPLETE"
 
     monkeypatch.setattr(operate, "_heat_action", real)
-    rolled = composite.run(composite.lcm.rollback(failed.id))
+    rolled = composite.done(composite.lcm.rollback(failed.id))
     assert rolled.state is OpState.ROLLED_BACK, rolled.error
     # What the start had resumed is suspended again, newest first.
     assert composite.heat.stack(group_stack)["stack_status"] == "SUSPEND_COMPLETE"
@@ -288,11 +251,11 @@ def test_a_failed_start_rolls_back_by_stopping_what_it_started(composite, monkey
 # -- one VNFC ----------------------------------------------------------------------
 def test_one_vnfc_is_stopped_and_started_through_its_member_stack(world):
     vnf = world.instantiated()
-    world.run(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
+    world.done(world.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale"))
     vnf = world.services.vnfs.get_vnf(vnf.id)
     target, other = [c for c in vnf.vnfc if c.vdu_id == "VDU1"]
     members = _member_stacks(world, vnf)
-    stop = world.run(world.lcm.operate(vnf.id, "STOPPED", vnfc_instance_ids=[target.id],
+    stop = world.done(world.lcm.operate(vnf.id, "STOPPED", vnfc_instance_ids=[target.id],
                                        force=True))
     assert stop.state is OpState.COMPLETED, stop.error
     assert f"stop VNFC {target.id}" in step_names(stop)
@@ -301,7 +264,7 @@ def test_one_vnfc_is_stopped_and_started_through_its_member_stack(world):
     assert status[target.id] == "SUSPEND_COMPLETE"
     assert status[other.id] != "SUSPEND_COMPLETE"
     assert world.heat.stack(vnf.stack_name)["stack_status"] != "SUSPEND_COMPLETE"
-    start = world.run(world.lcm.operate(vnf.id, "STARTED", vnfc_instance_ids=[target.id]))
+    start = world.done(world.lcm.operate(vnf.id, "STARTED", vnfc_instance_ids=[target.id]))
     assert start.state is OpState.COMPLETED, start.error
     assert world.heat.stack(members[target.id])["stack_status"] == "RESUME_COMPLETE"
     assert world.heat.stack(members[other.id])["stack_status"] == status[other.id]
@@ -310,7 +273,7 @@ def test_one_vnfc_is_stopped_and_started_through_its_member_stack(world):
 def test_a_vnfc_in_the_vnfs_own_stack_cannot_be_operated_alone_on_heat(world):
     vnf = world.instantiated()
     vdu2 = next(c for c in vnf.vnfc if c.vdu_id == "VDU2")
-    op = world.run(world.lcm.operate(vnf.id, "STOPPED", vnfc_instance_ids=[vdu2.id]))
+    op = world.done(world.lcm.operate(vnf.id, "STOPPED", vnfc_instance_ids=[vdu2.id]))
     assert op.state is OpState.FAILED_TEMP
     assert "not in a nested stack of its own" in op.error["detail"]
 
@@ -318,7 +281,7 @@ def test_a_vnfc_in_the_vnfs_own_stack_cannot_be_operated_alone_on_heat(world):
 def test_reboot_of_a_vnfc_suspends_then_resumes_its_stack_and_cannot_roll_back(world):
     vnf = world.instantiated()
     vdu1 = next(c for c in vnf.vnfc if c.vdu_id == "VDU1")
-    op = world.run(world.lcm.reboot(vnf.id, vnfc_instance_ids=[vdu1.id]))
+    op = world.done(world.lcm.reboot(vnf.id, vnfc_instance_ids=[vdu1.id]))
     assert op.state is OpState.COMPLETED, op.error
     assert [a for _, a in world.actions()] == ["suspend", "resume"]
     assert plans.no_rollback_reason(op) == "a reboot cannot be undone"

@@ -9,102 +9,25 @@ against the store's record of it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 
 import nfvlib
-from nfvlib.lcm import engine, plans, policy
-from nfvlib.lcm.catalog import LocalVnfs
-from nfvlib.lcm.local import LocalLcm
-from nfvlib.lcm.services import Services
+from nfvlib.lcm import plans, policy
 from nfvlib.models import InstantiationState, OpState
-from tests.unit.conftest import HEAT, vim_config
 from tests.unit.fake_heat import FakeHeat
+from tests.unit.lcm.world import LEVEL_1, Crash, World, make_world
 
-SAMPLE = Path(nfvlib.__file__).parent / "samples" / "sample_vnf"
-LEVEL_1 = {"flavourId": "simple", "instantiationLevelId": "instantiation_level_1"}
 GROUP = "VDU1_scale_group"
 FAIL_SCALE_END = {"sample_fail_event": "scale_end"}
 
 
-class Crash(BaseException):
-    """Stands for the worker process dying between two instructions."""
-
-
-@dataclasses.dataclass
-class World:
-    lcm: LocalLcm
-    vnfs: LocalVnfs
-    services: Services
-    heat: FakeHeat
-    vnfd_id: str
-    crash_at: tuple[str, str] | None = None  # (step name, "before" | "after")
-
-    def run(self, op_id: str):
-        """Run the occurrence's worker here, as the detached worker would."""
-        runner = engine.PlanRunner(self.services.store, self._plans, renew=False)
-        return runner.run(op_id)
-
-    def _plans(self, op):
-        steps = plans.build(op, self.services)
-        if self.crash_at is None:
-            return steps
-        name, when = self.crash_at
-        for step in steps:
-            if step.name == name:
-                step.do = _crashing(step.do, when)
-        return steps
-
-    def done(self, op):
-        """Run a just requested occurrence to its end."""
-        return self.run(op.id)
-
-    def new_vnf(self):
-        return self.vnfs.create_vnf(self.vnfd_id, name="v")
-
-    def instantiated(self):
-        vnf = self.new_vnf()
-        op = self.done(self.lcm.instantiate(vnf.id, LEVEL_1))
-        assert op.state is OpState.COMPLETED, op.error
-        return self.vnfs.get_vnf(vnf.id)
-
-    def expire_lease(self, op_id: str) -> None:
-        """What a killed worker leaves: a lease nobody renews, then the reaper."""
-        with self.services.store.transaction() as conn:
-            conn.execute("UPDATE op_occs SET worker_pid = 999999, lease_expires_at = 0 "
-                         "WHERE id = ?", (op_id,))
-        engine.reap_expired(self.services.store)
-
-
-def _crashing(do, when):
-    def step(ctx):
-        if when == "before":
-            raise Crash()
-        do(ctx)
-        raise Crash()
-    return step
-
-
 @pytest.fixture
 def world(nfv_home, keystone, requests_mock, monkeypatch):
-    monkeypatch.setattr("nfvlib.heat.POLL_FIRST", 0.001)
-    monkeypatch.setattr("nfvlib.heat.POLL_CAP", 0.001)
-    heat = FakeHeat(requests_mock, HEAT["RegionOne"])
-    client = nfvlib.Client()
-    client.vims.register_vim("site", vim_config(), is_default=True)
-    client.close()
-    paths = client.paths
-    services = Services.from_files(paths.store_file, paths.key_dir,
-                                   package_dir=paths.data_dir / "packages")
-    packages = services.packages
-    info = packages.upload_package(packages.create_package().id, str(SAMPLE))
-    lcm = LocalLcm(services.store, services.vims, packages, services.vnfs,
-                   spawn=lambda op_id: None)
-    yield World(lcm, services.vnfs, services, heat, info.vnfd_id)
-    services.close()
+    w = make_world(requests_mock, monkeypatch)
+    yield w
+    w.services.close()
 
 
 def heat_vnfc_ids(heat: FakeHeat, vnf) -> set[str]:

@@ -11,6 +11,7 @@ import pytest
 
 from nfvlib.lcm import local, scripts
 from nfvlib.models import OpState
+from tests.unit.lcm.world import LEVEL_1, SAMPLE, make_world
 
 PRINT_ENV = "#!/bin/sh\nenv\n"
 
@@ -111,7 +112,6 @@ def hooked_package(tmp_path):
     """The sample package whose VNFD names the dump script for every event."""
     import shutil
 
-    from tests.unit.lcm.test_operate import SAMPLE
 
     pkg = tmp_path / "hooked"
     shutil.copytree(SAMPLE, pkg)
@@ -128,9 +128,7 @@ def hooked_package(tmp_path):
 
 @pytest.fixture
 def hooked(nfv_home, keystone, requests_mock, monkeypatch, tmp_path):
-    from tests.unit.lcm.test_operate import _world
-
-    world = _world(nfv_home, requests_mock, monkeypatch, hooked_package(tmp_path))
+    world = make_world(requests_mock, monkeypatch, hooked_package(tmp_path))
     dump = tmp_path / "dump"
     dump.mkdir()
     world.dump = dump
@@ -154,12 +152,10 @@ def _ids(vnfcs) -> set:
 
 
 def test_every_event_gets_the_operations_parameters(hooked):
-    from tests.unit.lcm.test_operate import LEVEL_1
-
     w = hooked
     params = {"dump_dir": str(w.dump), "colour": "blue"}
     vnf = w.services.vnfs.create_vnf(w.vnfd_id, name="hooked-vnf")
-    op = w.run(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": params}))
+    op = w.done(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": params}))
     assert op.state is OpState.COMPLETED, op.error
     vnf = w.services.vnfs.get_vnf(vnf.id)
     heat_ids = set(w.heat.servers(vnf.stack_name, "VDU1")) | set(
@@ -187,7 +183,7 @@ def test_every_event_gets_the_operations_parameters(hooked):
     assert "exit 0 in" in journal["run instantiate_end script"]
     assert "hook ran instantiate_end" in journal["run instantiate_end script"]
 
-    out = w.run(w.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale", additional_params=params))
+    out = w.done(w.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale", additional_params=params))
     assert out.state is OpState.COMPLETED, out.error
     added = set(w.heat.servers(vnf.stack_name, "VDU1")) - heat_ids
     assert len(added) == 1
@@ -198,35 +194,33 @@ def test_every_event_gets_the_operations_parameters(hooked):
     assert _ids(s_end["NFV_VNFCS_ADDED"]) == added
     assert {c["vduId"] for c in s_end["NFV_VNFCS_ADDED"]} == {"VDU1"}
 
-    inn = w.run(w.lcm.scale(vnf.id, "SCALE_IN", "VDU1_scale", additional_params=params))
+    inn = w.done(w.lcm.scale(vnf.id, "SCALE_IN", "VDU1_scale", additional_params=params))
     assert inn.state is OpState.COMPLETED, inn.error
     assert _ids(dumped(w, "scale_start")["NFV_VNFCS_REMOVED"]) == added
     assert _ids(dumped(w, "scale_end")["NFV_VNFCS_REMOVED"]) == added
 
     vdu2 = w.heat.servers(vnf.stack_name, "VDU2")
-    heal = w.run(w.lcm.heal(vnf.id, vnfc_instance_ids=vdu2, additional_params=params))
+    heal = w.done(w.lcm.heal(vnf.id, vnfc_instance_ids=vdu2, additional_params=params))
     assert heal.state is OpState.COMPLETED, heal.error
     assert _ids(dumped(w, "heal_start")["NFV_VNFCS_REMOVED"]) == set(vdu2)
     h_end = dumped(w, "heal_end")
     assert _ids(h_end["NFV_VNFCS_REMOVED"]) == set(vdu2)
     assert _ids(h_end["NFV_VNFCS_ADDED"]) == set(w.heat.servers(vnf.stack_name, "VDU2"))
 
-    stop = w.run(w.lcm.operate(vnf.id, "STOPPED", additional_params=params))
+    stop = w.done(w.lcm.operate(vnf.id, "STOPPED", additional_params=params))
     assert stop.state is OpState.COMPLETED, stop.error
     assert dumped(w, "operate_start")["NFV_CHANGE_STATE_TO"] == "STOPPED"
     assert dumped(w, "operate_end")["NFV_OPERATION"] == "OPERATE"
-    w.run(w.lcm.operate(vnf.id, "STARTED", additional_params=params))
+    w.done(w.lcm.operate(vnf.id, "STARTED", additional_params=params))
 
-    term = w.run(w.lcm.terminate(vnf.id, "FORCEFUL"))
+    term = w.done(w.lcm.terminate(vnf.id, "FORCEFUL"))
     assert term.state is OpState.COMPLETED, term.error
 
 
 def test_a_failing_script_fails_the_step_naming_it_its_exit_code_and_output(hooked):
-    from tests.unit.lcm.test_operate import LEVEL_1
-
     w = hooked
     vnf = w.services.vnfs.create_vnf(w.vnfd_id)
-    op = w.run(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": {
+    op = w.done(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": {
         "fail_event": "instantiate_end"}}))
     assert op.state is OpState.FAILED_TEMP
     detail = op.error["detail"]
@@ -238,13 +232,11 @@ def test_a_failing_script_fails_the_step_naming_it_its_exit_code_and_output(hook
 def test_a_hanging_script_is_stopped_and_fails_the_step(hooked, monkeypatch):
     import time
 
-    from tests.unit.lcm.test_operate import LEVEL_1
-
     monkeypatch.setattr(scripts, "SCRIPT_TIMEOUT", 0.5)
     w = hooked
     vnf = w.services.vnfs.create_vnf(w.vnfd_id)
     began = time.monotonic()
-    op = w.run(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": {
+    op = w.done(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": {
         "hang_event": "instantiate_start"}}))
     assert time.monotonic() - began < 10  # not the script's 60 s sleep
     assert op.state is OpState.FAILED_TEMP
@@ -253,19 +245,17 @@ def test_a_hanging_script_is_stopped_and_fails_the_step(hooked, monkeypatch):
 
 
 def test_scale_out_rollback_runs_the_rollback_scripts_with_the_vnfcs_removed(hooked):
-    from tests.unit.lcm.test_operate import LEVEL_1
-
     w = hooked
     vnf = w.services.vnfs.create_vnf(w.vnfd_id)
-    assert w.run(w.lcm.instantiate(vnf.id, LEVEL_1)).state is OpState.COMPLETED
+    assert w.done(w.lcm.instantiate(vnf.id, LEVEL_1)).state is OpState.COMPLETED
     vnf = w.services.vnfs.get_vnf(vnf.id)
     before = set(w.heat.servers(vnf.stack_name, "VDU1"))
-    failed = w.run(w.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale", additional_params={
+    failed = w.done(w.lcm.scale(vnf.id, "SCALE_OUT", "VDU1_scale", additional_params={
         "fail_event": "scale_end", "dump_dir": str(w.dump)}))
     assert failed.state is OpState.FAILED_TEMP
     added = set(w.heat.servers(vnf.stack_name, "VDU1")) - before
     assert len(added) == 1
-    rolled = w.run(w.lcm.rollback(failed.id))
+    rolled = w.done(w.lcm.rollback(failed.id))
     assert rolled.state is OpState.ROLLED_BACK, rolled.error
     assert set(w.heat.servers(vnf.stack_name, "VDU1")) == before
     r_start = dumped(w, "scale_rollback_start")
@@ -278,17 +268,15 @@ def test_scale_out_rollback_runs_the_rollback_scripts_with_the_vnfcs_removed(hoo
 
 
 def test_instantiate_rollback_scripts_get_every_vnfc_as_removed(hooked):
-    from tests.unit.lcm.test_operate import LEVEL_1
-
     w = hooked
     vnf = w.services.vnfs.create_vnf(w.vnfd_id)
-    failed = w.run(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": {
+    failed = w.done(w.lcm.instantiate(vnf.id, {**LEVEL_1, "additionalParams": {
         "fail_event": "instantiate_end", "dump_dir": str(w.dump)}}))
     assert failed.state is OpState.FAILED_TEMP
     vnf = w.services.vnfs.get_vnf(vnf.id)
     created = set(w.heat.servers(vnf.stack_name, "VDU1")) | set(
         w.heat.servers(vnf.stack_name, "VDU2"))
-    rolled = w.run(w.lcm.rollback(failed.id))
+    rolled = w.done(w.lcm.rollback(failed.id))
     assert rolled.state is OpState.ROLLED_BACK, rolled.error
     assert _ids(dumped(w, "instantiate_rollback_start")["NFV_VNFCS_REMOVED"]) == created
     end = dumped(w, "instantiate_rollback_end")
