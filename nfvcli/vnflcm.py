@@ -122,6 +122,12 @@ def on_failure_kwargs(cmd: Any, parsed_args: Any) -> dict[str, Any]:
     return {"on_failure": parsed_args.on_failure}
 
 
+def point_and_policy_kwargs(cmd: Any, parsed_args: Any) -> dict[str, Any]:
+    """``restoration_point`` (when asked for) and ``on_failure`` (when given)."""
+    kwargs = {"restoration_point": True} if parsed_args.restoration_point else {}
+    return {**kwargs, **on_failure_kwargs(cmd, parsed_args)}
+
+
 # -- following an operation occurrence ---------------------------------------
 
 class Progress:
@@ -515,8 +521,7 @@ class ScaleVnfLcm(OperationCommand):
                                 {"type": parsed_args.type, "aspectId": parsed_args.aspect_id,
                                  "numberOfSteps": parsed_args.number_of_steps},
                                 ("type", "aspectId", "numberOfSteps", "additionalParams"))
-        extra = ({"restoration_point": True} if parsed_args.restoration_point else {})
-        extra.update(on_failure_kwargs(self, parsed_args))
+        extra = point_and_policy_kwargs(self, parsed_args)
         return self.nfv.lcm.scale(parsed_args.vnf_instance, body["type"], body["aspectId"],
                                   number_of_steps=body["numberOfSteps"],
                                   additional_params=body.get("additionalParams"), **extra)
@@ -553,8 +558,7 @@ class HealVnfLcm(OperationCommand):
                                 {"cause": parsed_args.cause,
                                  "vnfcInstanceId": parsed_args.vnfc_instance},
                                 ("cause", "vnfcInstanceId", "additionalParams"))
-        extra = ({"restoration_point": True} if parsed_args.restoration_point else {})
-        extra.update(on_failure_kwargs(self, parsed_args))
+        extra = point_and_policy_kwargs(self, parsed_args)
         return self.nfv.lcm.heal(parsed_args.vnf_instance,
                                  vnfc_instance_ids=body["vnfcInstanceId"],
                                  cause=body["cause"],
