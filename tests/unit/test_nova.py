@@ -147,8 +147,9 @@ def test_the_wait_is_bounded(nova):
 # -- the OPERATE plan on a VIM with Nova ---------------------------------------------
 @pytest.fixture
 def compute_world(nfv_home, keystone, requests_mock, monkeypatch):
-    """test_operate's world, with a compute service in the VIM's catalog."""
-    from tests.unit.lcm.test_operate import SAMPLE, _world
+    """The in-process LCM world, with a compute service in the VIM's catalog."""
+    from tests.unit.lcm.test_operate import OperateWorld
+    from tests.unit.lcm.world import make_world
 
     token = fixture.V3Token(project_id="p1", project_name="demo", user_id="u1",
                             user_name="alice")
@@ -161,7 +162,7 @@ def compute_world(nfv_home, keystone, requests_mock, monkeypatch):
                        headers={"X-Subject-Token": "tok"}, status_code=201)
     monkeypatch.setattr("nfvlib.nova.POLL_FIRST", 0.001)
     monkeypatch.setattr("nfvlib.nova.POLL_CAP", 0.001)
-    world = _world(nfv_home, requests_mock, monkeypatch, SAMPLE)
+    world = make_world(requests_mock, monkeypatch, world=OperateWorld)
     yield world, FakeNova(requests_mock)
     world.services.close()
 
@@ -172,7 +173,7 @@ def test_a_vnf_on_a_vim_with_nova_stops_and_starts_each_server(compute_world):
     servers = {c.id: c.vdu_id for c in vnf.vnfc}
     for server_id in servers:
         fake.add(server_id)
-    stop = world.run(world.lcm.operate(vnf.id, "STOPPED"))
+    stop = world.done(world.lcm.operate(vnf.id, "STOPPED"))
     assert stop.state is OpState.COMPLETED, stop.error
     assert set(fake.status.values()) == {"SHUTOFF"}
     # Reverse order: VDU2's server before VDU1's.
@@ -182,7 +183,7 @@ def test_a_vnf_on_a_vim_with_nova_stops_and_starts_each_server(compute_world):
     assert world.services.vnfs.get_vnf(vnf.id).operational_state.value == "STOPPED"
 
     vdu1 = next(s for s, v in servers.items() if v == "VDU1")
-    start_one = world.run(world.lcm.operate(vnf.id, "STARTED", vnfc_instance_ids=[vdu1]))
+    start_one = world.done(world.lcm.operate(vnf.id, "STARTED", vnfc_instance_ids=[vdu1]))
     assert start_one.state is OpState.COMPLETED, start_one.error
     assert fake.status[vdu1] == "ACTIVE"
     assert fake.actions[-1] == (vdu1, {"os-start": None})
