@@ -20,6 +20,7 @@ from nfvlib.exceptions import Unsupported
 from nfvlib.lcm.catalog import VnfNotFound
 from nfvlib.models import InstantiationState
 from tests.functional.contract.conftest import (LEVEL_1, NO_SUCH_ID, WAIT)
+from tests.json_shapes import key_paths
 from tests.unit.contract.test_sol003_shapes import TACKER_OP, TACKER_PACKAGE, TACKER_VNF
 from tests.unit.test_sol003 import assert_valid
 
@@ -151,8 +152,8 @@ def test_the_unit_tests_tacker_records_have_the_real_ones_fields(backend, vnf, s
                           (found["VnfPkgInfo"], TACKER_PACKAGE)):
         tops = set(real) & set(written)
         assert {"id", "_links"} <= tops
-        real_paths = {p for p, _ in keys(real)}
-        missing = {p for p, _ in keys(written) if p not in real_paths
+        real_paths = {p for p, _ in key_paths(real)}
+        missing = {p for p, _ in key_paths(written) if p not in real_paths
                    and p and p[0] in tops and p[0] not in (
                        "operationParams", "error", "resourceChanges", "userDefinedData")}
         assert not missing, sorted(missing)
@@ -258,18 +259,6 @@ def test_cancel_is_unsupported_on_tacker_v2(backend, failing_vnf):
     assert code != 0 and len(err.strip().splitlines()) == 1, err
 
 
-def keys(value, path=()):
-    """Every key path of a JSON value (list items under "[]"), with its type."""
-    found = {(path, type(value).__name__)}
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found |= keys(item, path + (key,))
-    elif isinstance(value, list):
-        for item in value:
-            found |= keys(item, path + ("[]",))
-    return found
-
-
 #: Columns whose content local mode and Tacker still shape differently; any
 #: other column must have the same fields and types (links aside). The test
 #: fails when one of these starts to agree too, so the list stays true.
@@ -302,6 +291,7 @@ def test_json_output_of_local_and_tacker_agree(backend, shown):
         for column in own:
             assert local[column] and tacker[column] in (None, "", []), (what, column)
         differing = {column for column in local if column != "Links" and column not in own
-                     and keys(local[column]) != keys(tacker[column])}
-        assert differing == known, (what, {c: (sorted(keys(local[c]) ^ keys(tacker[c])))
+                     and key_paths(local[column]) != key_paths(tacker[column])}
+        assert differing == known, (what, {c: sorted(key_paths(local[c])
+                                                     ^ key_paths(tacker[c]))
                                            for c in differing ^ known})

@@ -20,6 +20,7 @@ from keystoneauth1 import session as ks_session
 from nfvlib import sol003
 from nfvlib.remote.http import TackerApi
 from nfvlib.remote.lcm import RemoteLcm, RemotePackages, RemoteVnfs
+from tests.json_shapes import key_paths
 from tests.unit.lcm.test_plans import world  # noqa: F401
 from tests.unit.test_sol003 import assert_valid
 
@@ -168,19 +169,6 @@ def shape(value):
     if isinstance(value, list):
         return [shape(value[0])] if value else []
     return type(value).__name__
-
-
-def key_paths(value, path=()):
-    """Every key path of a JSON value (list items under "[]"), with its type:
-    what tests/functional/contract/test_lcm.py compares between the modes."""
-    found = {(path, type(value).__name__)}
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found |= key_paths(item, path + (key,))
-    elif isinstance(value, list):
-        for item in value:
-            found |= key_paths(item, path + ("[]",))
-    return found
 
 
 def _without(paths, *prefixes):
