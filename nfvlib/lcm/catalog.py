@@ -39,6 +39,18 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def merged_user_data(vnf: VnfInstance, request: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``vnf`` that the request's ``metadata``, ``extensions``
+    and ``vnfConfigurableProperties`` change, each applied as a JSON Merge
+    Patch (RFC 7396), secret values (a key such as ``password``) kept as
+    ``***`` only: they are free-form and the store holds no secret in clear."""
+    from nfvlib.lcm import secrets
+    from nfvlib.lcm.heat_params import json_merge_patch
+
+    return {name: json_merge_patch(getattr(vnf, name), secrets.mask(request[key]))
+            for key, name in _MERGE_PATCHED if key in request}
+
+
 def _usage(info: PackageInfo, in_use: bool) -> PackageInfo:
     """The package with the usage state its instances give it (SOL005 usageState:
     IN_USE while any VNF instance, instantiated or not, refers to it)."""
@@ -395,7 +407,6 @@ class LocalVnfs:
         request is valid.
         """
         from nfvlib.lcm import secrets
-        from nfvlib.lcm.heat_params import json_merge_patch
 
         request = self._check_update(request)
         changes: dict[str, Any] = {}
@@ -418,10 +429,7 @@ class LocalVnfs:
                                   hint="list instances with 'vnflcm list'")
             if "vimConnectionInfo" in request:
                 _same_vim(stored, request["vimConnectionInfo"], self._store)
-            for key, field_name in _MERGE_PATCHED:
-                if key in request:
-                    changes[field_name] = json_merge_patch(getattr(stored, field_name),
-                                                           secrets.mask(request[key]))
+            changes.update(merged_user_data(stored, request))
             now = self._clock()
             updated = dataclasses.replace(
                 stored, **changes, updated_at=now.isoformat(timespec="seconds"))

@@ -962,22 +962,17 @@ def _record(ctx: StepContext, env: _Env, vnf: VnfInstance,
 
 def _record_instantiated(ctx: StepContext, env: _Env) -> None:
     from nfvlib.lcm import heat_params, secrets
+    from nfvlib.lcm.catalog import merged_user_data
 
     data = ctx.data
     vnf = env.vnf()
     package = env.package()
     vnfcs = _current_vnfcs(ctx, env, vnf, data["flavour_id"])
     level = data.get("instantiation_level_id")
-    # As Tacker v2: the request's extensions and vnfConfigurableProperties
-    # are merged into the instance's (secret values shown as *** only).
-    patched = {name: heat_params.json_merge_patch(getattr(vnf, name),
-                                                  secrets.mask(ctx.op.request[key]))
-               for key, name in (("extensions", "extensions"),
-                                 ("vnfConfigurableProperties",
-                                  "vnf_configurable_properties"))
-               if isinstance(ctx.op.request.get(key), dict)}
     _record(ctx, env, dataclasses.replace(
-        vnf, **patched,
+        # As Tacker v2: the request's extensions and vnfConfigurableProperties
+        # are merged into the instance's.
+        vnf, **merged_user_data(vnf, ctx.op.request),
         instantiation_state=InstantiationState.INSTANTIATED, vim_id=data["vim_id"],
         region=data.get("region"), flavour_id=data["flavour_id"],
         instantiation_level_id=level, stack_id=data["stack_id"],
