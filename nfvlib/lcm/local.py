@@ -694,13 +694,13 @@ class DetachedSpawner:
 
     def __call__(self, op_id: str) -> None:
         self._close_ended()
-        log = self._log(f"{op_id}.log")
-        try:
-            if not self._hand_over(op_id):
+        if not self._hand_over(op_id):  # a standby opens its log itself
+            log = self._log(f"{op_id}.log")
+            try:
                 self._ends[op_id] = self._start([*self._argv, op_id],
                                                 stdin=subprocess.DEVNULL, log=log)[1]
-        finally:
-            os.close(log)
+            finally:
+                os.close(log)
         if self._standby_wanted:
             self._start_standby()
 
@@ -788,20 +788,20 @@ class DetachedSpawner:
         """Give the occurrence to the standby worker; False if there is none alive."""
         standby, self._standby = self._standby, None
         end, self._standby_end = self._standby_end, None
-        if standby is None or standby.stdin is None or standby.poll() is not None:
-            if end is not None:
-                os.close(end)
-            return False
-        try:
-            standby.stdin.write(f"{op_id}\n".encode())
-            standby.stdin.close()
-        except OSError:  # it died meanwhile
-            if end is not None:
-                os.close(end)
-            return False
+        handed = False
+        if standby is not None and standby.stdin is not None and standby.poll() is None:
+            try:
+                standby.stdin.write(f"{op_id}\n".encode())
+                standby.stdin.close()
+                handed = True
+            except OSError:  # it died meanwhile
+                pass
         if end is not None:
-            self._ends[op_id] = end
-        return True
+            if handed:
+                self._ends[op_id] = end
+            else:
+                os.close(end)
+        return handed
 
 
 def detached_spawner(store_file: Path, key_dir: Path, log_dir: Path, *,
