@@ -46,6 +46,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
+from nfvlib import sol003
 from nfvlib.exceptions import (Conflict, InvalidInput, RestorationPointNotFound,
                                ScriptFailed, TesterFailed)
 from nfvlib.lcm.engine import StepContext
@@ -559,7 +560,7 @@ def _commit(ctx: StepContext, env: Any) -> None:
         plans._record(ctx, env, dataclasses.replace(
             vnf, package_id=ctx.data["new_package_id"],
             vnfd_id=env.request()["vnfdId"], instantiated_info=info, vnfc=vnfcs,
-            updated_at=env.now()), plans._changes(before, vnfcs, ctx.data["nfv"]))
+            updated_at=env.now()), sol003.resource_changes(before, vnfcs, ctx.data["nfv"]))
     if (env.request().get("additionalParams") or {}).get("keep_restoration_point"):
         ctx.note(f"restoration point {ctx.data.get('point_id')} kept")
         return
@@ -685,7 +686,7 @@ def _record_fallback(ctx: StepContext, env: Any) -> None:
     plans._record(ctx, env, dataclasses.replace(
         saved, name=vnf.name, description=vnf.description, created_at=vnf.created_at,
         vnfc=vnfcs, updated_at=env.now()), {
-            **plans._changes(before, vnfcs, saved.instantiated_info.get("nfv")),
+            **sol003.resource_changes(before, vnfcs, saved.instantiated_info.get("nfv")),
             "restorationPoint": {"id": point.id, "createdAt": point.created_at,
                                  "lostChanges": "changes made after the restoration "
                                                 "point are lost"}})

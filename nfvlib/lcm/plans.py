@@ -37,6 +37,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
+from nfvlib import sol003
 from nfvlib.exceptions import Conflict, InvalidInput, NotFound
 from nfvlib.lcm.engine import Cancelled, Step, StepContext
 from nfvlib.models import InstantiationState, Operation, OpOcc, VnfInstance
@@ -936,16 +937,6 @@ def _saved_vnfcs(saved: list[dict[str, Any]] | None) -> tuple[VnfcInfo, ...]:
     return tuple(VnfcInfo(**c) for c in saved or ())
 
 
-def _changes(before: tuple[VnfcInfo, ...], after: tuple[VnfcInfo, ...],
-             nfv: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """SOL003 ``resourceChanges`` between two reads of the stack
-    (:func:`nfvlib.sol003.resource_changes`; ``nfv``: the stack's parameter,
-    for the VNFCs' flavour and image)."""
-    from nfvlib import sol003
-
-    return sol003.resource_changes(before, after, nfv)
-
-
 def _record(ctx: StepContext, env: _Env, vnf: VnfInstance,
             changes: dict[str, Any] | None = None) -> None:
     """Save the instance record (and the occurrence's resource changes) at once.
@@ -984,7 +975,7 @@ def _record_instantiated(ctx: StepContext, env: _Env) -> None:
                            "maxScaleLevels": package.flavours[
                                data["flavour_id"]].max_scale_levels(),
                            "vimConnection": _vim_connection(env, data["vim_id"])},
-        vnfc=vnfcs, updated_at=env.now()), _changes((), vnfcs, data["nfv"]))
+        vnfc=vnfcs, updated_at=env.now()), sol003.resource_changes((), vnfcs, data["nfv"]))
 
 
 def _vim_connection(env: _Env, vim_id: str) -> dict[str, Any]:
@@ -1002,7 +993,8 @@ def _vim_connection(env: _Env, vim_id: str) -> dict[str, Any]:
 def _record_not_instantiated(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     _record(ctx, env, _cleared(vnf, env.now()),
-            _changes(_saved_vnfcs(ctx.data.get("rollback_from")), (), ctx.data.get("nfv")))
+            sol003.resource_changes(_saved_vnfcs(ctx.data.get("rollback_from")), (),
+                                    ctx.data.get("nfv")))
 
 
 def _cleared(vnf: VnfInstance, now: str) -> VnfInstance:
@@ -1020,7 +1012,8 @@ def _record_scaled(ctx: StepContext, env: _Env) -> None:
     _record(ctx, env, dataclasses.replace(vnf, scale_status=ctx.data["scale_status"],
                                           instantiated_info=info, vnfc=vnfcs,
                                           updated_at=env.now()),
-            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs, ctx.data["nfv"]))
+            sol003.resource_changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs,
+                                    ctx.data["nfv"]))
 
 
 def _record_scale_rolled_back(ctx: StepContext, env: _Env) -> None:
@@ -1035,19 +1028,20 @@ def _record_scale_rolled_back(ctx: StepContext, env: _Env) -> None:
         vnf, scale_status=ctx.data["prev_scale_status"], instantiated_info=info,
         vnfc=vnfcs, updated_at=env.now()),
         None if rolled_back_from is None
-        else _changes(_saved_vnfcs(rolled_back_from), vnfcs, ctx.data["nfv"]))
+        else sol003.resource_changes(_saved_vnfcs(rolled_back_from), vnfcs,
+                                     ctx.data["nfv"]))
 
 
 def _record_healed(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     vnfcs = _current_vnfcs(ctx, env, vnf, _flavour_id(vnf))
     _record(ctx, env, dataclasses.replace(vnf, vnfc=vnfcs, updated_at=env.now()),
-            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs,
-                     vnf.instantiated_info.get("nfv")))
+            sol003.resource_changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), vnfcs,
+                                    vnf.instantiated_info.get("nfv")))
 
 
 def _record_terminated(ctx: StepContext, env: _Env) -> None:
     vnf = env.vnf()
     _record(ctx, env, _cleared(vnf, env.now()),
-            _changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), (),
-                     vnf.instantiated_info.get("nfv")))
+            sol003.resource_changes(_saved_vnfcs(ctx.data.get("vnfcs_before")), (),
+                                    vnf.instantiated_info.get("nfv")))
